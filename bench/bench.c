@@ -1,0 +1,245 @@
+/* zws-bench: harness and entry point. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "zws/zws.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
+{
+    uint64_t n = 1;
+    /* Calibrate: grow n until one run lasts min_time / 4, then scale. */
+    for (;;) {
+        double t0 = now();
+        fn(ctx, n);
+        double dt = now() - t0;
+        if (dt >= o->min_time / 4 || n >= (1ull << 40)) {
+            double want = o->min_time / (dt > 0 ? dt : 1e-9);
+            if (want > 1)
+                n = (uint64_t)((double)n * want) + 1;
+            break;
+        }
+        n *= (dt < o->min_time / 64) ? 16 : 2;
+    }
+    double samples[64];
+    int reps = o->reps < 1 ? 1 : (o->reps > 64 ? 64 : o->reps);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        fn(ctx, n);
+        samples[r] = (now() - t0) / (double)n;
+    }
+    qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
+    return reps % 2 ? samples[reps / 2]
+                    : (samples[reps / 2 - 1] + samples[reps / 2]) / 2;
+}
+
+static int ncols_cur;
+static int nrows_cur;
+static int ntables;
+static int widths[16];
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+void bench_table_begin(const bench_opts *o, const char *title,
+                       const char *const *columns, int ncols)
+{
+    ncols_cur = ncols > 16 ? 16 : ncols;
+    nrows_cur = 0;
+    if (o->json) {
+        printf("%s\n  {\"title\": ", ntables++ ? "," : "");
+        json_str(title);
+        printf(", \"columns\": [");
+        for (int i = 0; i < ncols_cur; i++) {
+            if (i)
+                printf(", ");
+            json_str(columns[i]);
+        }
+        printf("], \"rows\": [");
+        return;
+    }
+    printf("\n%s\n", title);
+    for (int i = 0; i < ncols_cur; i++) {
+        widths[i] = (int)strlen(columns[i]) < 10 ? 10 : (int)strlen(columns[i]);
+        if (i == 0 && widths[i] < 16)
+            widths[i] = 16;
+        printf(i ? " | %*s" : "| %-*s", widths[i], columns[i]);
+    }
+    printf(" |\n");
+    for (int i = 0; i < ncols_cur; i++) {
+        printf("|");
+        for (int k = 0; k < widths[i] + 2; k++)
+            putchar(i == 0 || k < widths[i] + 1 ? '-' : ':');
+    }
+    printf("|\n");
+}
+
+void bench_table_row(const bench_opts *o, const char *const *cells)
+{
+    if (o->json) {
+        printf("%s\n    [", nrows_cur ? "," : "");
+        for (int i = 0; i < ncols_cur; i++) {
+            if (i)
+                printf(", ");
+            json_str(cells[i]);
+        }
+        printf("]");
+    } else {
+        for (int i = 0; i < ncols_cur; i++)
+            printf(i ? " | %*s" : "| %-*s", widths[i], cells[i]);
+        printf(" |\n");
+    }
+    nrows_cur++;
+    fflush(stdout);
+}
+
+void bench_table_end(const bench_opts *o)
+{
+    if (o->json)
+        printf("]}");
+    fflush(stdout);
+}
+
+const char *bench_fmt(const char *fmt, ...)
+{
+    static char ring[32][64];
+    static int slot;
+    char *s = ring[slot++ % 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s, sizeof ring[0], fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *bench_size(size_t b)
+{
+    if (b >= (1u << 20) && b % (1u << 20) == 0)
+        return bench_fmt("%zu MiB", b >> 20);
+    if (b >= 1024 && b % 1024 == 0)
+        return bench_fmt("%zu KiB", b >> 10);
+    return bench_fmt("%zu B", b);
+}
+
+uint64_t bench_allocs;
+
+void *bench_malloc(size_t n)
+{
+    bench_allocs++;
+    return malloc(n);
+}
+
+void *bench_realloc(void *p, size_t n)
+{
+    bench_allocs++;
+    return realloc(p, n);
+}
+
+void bench_free(void *p) { free(p); }
+
+void bench_random(void *p, size_t n, uint64_t seed)
+{
+    uint8_t *b = p;
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        b[i] = (uint8_t)(x >> 24);
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*run)(const bench_opts *);
+} suites[] = {
+    {"mask", bench_mask},
+    {"frame", bench_frame},
+    {"utf8", bench_utf8},
+    {"parser", bench_parser},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: zws-bench [--json] [--quick] [--reps N] [SUITE...]\n"
+               "suites: mask frame utf8 parser (default: all)\n"
+               "  --json     print the tables as JSON\n"
+               "  --quick    fewer, shorter repetitions (a smoke run)\n"
+               "  --reps N   repetitions per figure, median kept (default 7)\n");
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o = {.json = 0, .reps = 7, .min_time = 0.05};
+    int want[sizeof suites / sizeof suites[0]] = {0};
+    int any = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            o.reps = 3;
+            o.min_time = 0.01;
+        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+            o.reps = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            size_t k;
+            for (k = 0; k < sizeof suites / sizeof suites[0]; k++)
+                if (strcmp(argv[i], suites[k].name) == 0)
+                    break;
+            if (k == sizeof suites / sizeof suites[0]) {
+                fprintf(stderr, "zws-bench: unknown argument '%s'\n", argv[i]);
+                usage(stderr);
+                return 1;
+            }
+            want[k] = any = 1;
+        }
+    }
+    int err = zws_simd_init();
+    if (err) {
+        fprintf(stderr, "zws-bench: ZWS_SIMD=%s: %s\n", getenv("ZWS_SIMD"),
+                zws_strerror(err));
+        return 1;
+    }
+    zws_set_allocator(bench_malloc, bench_realloc, bench_free);
+    if (o.json)
+        printf("{\"zws\": \"%s\", \"mask_kernel\": \"%s\", \"utf8_kernel\": "
+               "\"%s\", \"reps\": %d, \"tables\": [",
+               zws_version_string(), zws_mask_kernel(), zws_utf8_kernel(), o.reps);
+    else
+        printf("zws %s bench: mask kernel %s, utf8 kernel %s, median of %d "
+               "repetitions\n",
+               zws_version_string(), zws_mask_kernel(), zws_utf8_kernel(), o.reps);
+    for (size_t k = 0; k < sizeof suites / sizeof suites[0]; k++)
+        if (!any || want[k])
+            suites[k].run(&o);
+    if (o.json)
+        printf("\n]}\n");
+    return 0;
+}

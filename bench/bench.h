@@ -1,0 +1,57 @@
+/* zws-bench harness: calibrated repetitions, medians, and tables printed as
+ * text or JSON. Every speed-up a table shows is a ratio against a baseline
+ * measured in the same run. */
+#ifndef ZWS_BENCH_H
+#define ZWS_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bench_opts {
+    int json;          /* print JSON instead of text tables */
+    int reps;          /* repetitions per measurement; the median is kept */
+    double min_time;   /* seconds one repetition should last at least */
+} bench_opts;
+
+/* A benchmark body: performs n operations on ctx. */
+typedef void (*bench_fn)(void *ctx, uint64_t n);
+
+/* Median seconds per operation over o->reps repetitions, each calibrated to
+ * last at least o->min_time. */
+double bench_measure(const bench_opts *o, bench_fn fn, void *ctx);
+
+/* Tables: begin, rows of preformatted cells, end. */
+void bench_table_begin(const bench_opts *o, const char *title,
+                       const char *const *columns, int ncols);
+void bench_table_row(const bench_opts *o, const char *const *cells);
+void bench_table_end(const bench_opts *o);
+
+/* Formatting helpers: return a static ring buffer slot (valid for the next 32
+ * calls). */
+const char *bench_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *bench_size(size_t bytes); /* "64 B", "1 KiB", "1 MiB" */
+
+/* Allocation counting: the library's allocations go through these (via
+ * zws_set_allocator) and so do the baselines', so "allocations per message"
+ * compares like with like. */
+extern uint64_t bench_allocs;
+void *bench_malloc(size_t n);
+void *bench_realloc(void *p, size_t n);
+void bench_free(void *p);
+
+/* Keeps the compiler from discarding a computed value. */
+static inline void bench_sink(const void *p)
+{
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* Fills p with pseudo-random bytes from a fixed seed (repeatable runs). */
+void bench_random(void *p, size_t n, uint64_t seed);
+
+/* Benchmarks, one per layer. */
+void bench_mask(const bench_opts *o);
+void bench_frame(const bench_opts *o);
+void bench_utf8(const bench_opts *o);
+void bench_parser(const bench_opts *o);
+
+#endif

@@ -1,0 +1,13 @@
+/* zws — WebSocket (RFC 6455) for C. Include this header for the whole API. */
+#ifndef ZWS_H
+#define ZWS_H
+
+#include "buf.h"
+#include "common.h"
+#include "frame.h"
+#include "mask.h"
+#include "parser.h"
+#include "utf8.h"
+#include "writer.h"
+
+#endif

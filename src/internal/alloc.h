@@ -1,0 +1,12 @@
+/* Internal allocation wrappers: every allocation goes through the hooks set
+ * by zws_set_allocator(). */
+#ifndef ZWS_INTERNAL_ALLOC_H
+#define ZWS_INTERNAL_ALLOC_H
+
+#include <stddef.h>
+
+void *zws__malloc(size_t n);
+void *zws__realloc(void *p, size_t n);
+void zws__free(void *p);
+
+#endif
