@@ -1,0 +1,119 @@
+/* Masking (RFC 6455 §5.3): public entry points, the portable 64-bit-word
+ * kernel, the byte-wise reference, and the one-time choice of kernel. */
+#include <stdatomic.h>
+
+#include "internal/cpu.h"
+#include "internal/mask.h"
+#include "zws/mask.h"
+
+unsigned zws__mask_ref(uint8_t *dst, const uint8_t *src, size_t len,
+                       const uint8_t key[4], unsigned phase)
+{
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (uint8_t)(src[i] ^ key[(phase + i) & 3]);
+    return (unsigned)((phase + len) & 3);
+}
+
+unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
+                        const uint8_t key[4], unsigned phase)
+{
+    unsigned next = (unsigned)((phase + len) & 3);
+    uint32_t k32 = zws__mask_key32(key, phase);
+    if (len >= 16) {
+        uint64_t k = ((uint64_t)k32 << 32) | k32;
+        uint64_t w[4];
+        /* memcpy, not casts: any alignment, no aliasing trouble, and it
+         * compiles to plain unaligned loads where the CPU has them. */
+        for (; len >= 32; len -= 32, src += 32, dst += 32) {
+            memcpy(w, src, 32);
+            w[0] ^= k;
+            w[1] ^= k;
+            w[2] ^= k;
+            w[3] ^= k;
+            memcpy(dst, w, 32);
+        }
+        if (len >= 16) {
+            memcpy(w, src, 16);
+            w[0] ^= k;
+            w[1] ^= k;
+            memcpy(dst, w, 16);
+            len -= 16;
+            src += 16;
+            dst += 16;
+        }
+    }
+    zws__mask_small(dst, src, len, k32);
+    return next;
+}
+
+const struct zws__mask_kernel zws__mask_kernels[] = {
+    {"word", ZWS__SIMD_WORD, zws__mask_word},
+#if defined(__x86_64__)
+    {"sse2", ZWS__SIMD_SSE2, zws__mask_sse2},
+    {"avx2", ZWS__SIMD_AVX2, zws__mask_avx2},
+    {"avx512", ZWS__SIMD_AVX512, zws__mask_avx512},
+#elif defined(__aarch64__)
+    {"neon", ZWS__SIMD_NEON, zws__mask_neon},
+#endif
+};
+const size_t zws__mask_nkernels =
+    sizeof zws__mask_kernels / sizeof zws__mask_kernels[0];
+
+const struct zws__mask_kernel *zws__mask_best(int level)
+{
+    const struct zws__mask_kernel *best = &zws__mask_kernels[0];
+    for (size_t i = 1; i < zws__mask_nkernels; i++)
+        if (zws__mask_kernels[i].level <= level &&
+            zws__mask_kernels[i].level >= best->level)
+            best = &zws__mask_kernels[i];
+    return best;
+}
+
+static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
+                          const uint8_t key[4], unsigned phase);
+
+/* Relaxed is enough: both point at immutable things (code, the const table),
+ * so a thread that sees either pointer can use it, and threads racing
+ * through zws__mask_select() store the same values. Starting at first_use
+ * spares the hot path a "chosen yet?" test. */
+static _Atomic(zws__mask_fn) active = first_use;
+static _Atomic(const struct zws__mask_kernel *) chosen;
+
+void zws__mask_select(void)
+{
+    if (atomic_load_explicit(&chosen, memory_order_relaxed))
+        return;
+    const struct zws__mask_kernel *k = zws__mask_best(zws__simd_level(NULL));
+    atomic_store_explicit(&active, k->mask_copy, memory_order_relaxed);
+    atomic_store_explicit(&chosen, k, memory_order_relaxed);
+}
+
+static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
+                          const uint8_t key[4], unsigned phase)
+{
+    zws__mask_select();
+    /* Through `chosen`, not `active`: relaxed stores by another thread may
+     * become visible in either order, and `active` could still be us. */
+    const struct zws__mask_kernel *k =
+        atomic_load_explicit(&chosen, memory_order_relaxed);
+    return k->mask_copy(dst, src, len, key, phase);
+}
+
+unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
+{
+    zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
+    return fn(buf, buf, len, key, phase);
+}
+
+unsigned zws_mask_copy(void *dst, const void *src, size_t len,
+                       const uint8_t key[4], unsigned phase)
+{
+    zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
+    return fn(dst, src, len, key, phase);
+}
+
+const char *zws_mask_kernel(void)
+{
+    zws__mask_select();
+    return atomic_load_explicit(&chosen, memory_order_relaxed)->name;
+}

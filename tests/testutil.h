@@ -1,0 +1,171 @@
+/* Shared helpers for the unit tests: frame building, an allocator that
+ * counts and can fail the Nth allocation, and a driver that feeds a parser
+ * the way a connection does (chunks appended to a buffer, unconsumed bytes
+ * kept and presented again). */
+#ifndef ZWS_TESTUTIL_H
+#define ZWS_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+/* cmocka needs these first. */
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+
+#include "zws/zws.h"
+
+/* ---- allocation counting and failure injection ---- */
+static uint64_t tu_allocs;
+static long tu_fail_at = -1; /* fail the allocation with this index */
+
+static inline void *tu_malloc(size_t n)
+{
+    if ((long)tu_allocs++ == tu_fail_at)
+        return NULL;
+    return malloc(n);
+}
+
+static inline void *tu_realloc(void *p, size_t n)
+{
+    if ((long)tu_allocs++ == tu_fail_at)
+        return NULL;
+    return realloc(p, n);
+}
+
+static inline void tu_counting_allocator(void)
+{
+    tu_allocs = 0;
+    tu_fail_at = -1;
+    zws_set_allocator(tu_malloc, tu_realloc, free);
+}
+
+/* ---- frame building ---- */
+static const uint8_t tu_key[4] = {0x37, 0xfa, 0x21, 0x3d};
+
+/* Appends one frame to out; masked with tu_key (rotated by the frame count
+ * so keys vary) when masked is set. Returns bytes written. */
+static inline size_t tu_frame(uint8_t *out, unsigned op, int fin, unsigned rsv,
+                       const void *data, size_t len, int masked)
+{
+    static unsigned turn;
+    uint8_t key[4];
+    for (int i = 0; i < 4; i++)
+        key[i] = (uint8_t)(tu_key[(i + turn) & 3] + turn);
+    turn++;
+    int h = zws_frame_write_header(out, op, fin, rsv, len, masked ? key : NULL);
+    assert_true(h > 0);
+    for (size_t i = 0; i < len; i++)
+        out[h + i] = ((const uint8_t *)data)[i] ^ (masked ? key[i & 3] : 0);
+    return (size_t)h + len;
+}
+
+/* ---- recording events ---- */
+typedef struct tu_rec {
+    int type;          /* event type, or the negative error */
+    unsigned opcode;
+    unsigned flags;
+    uint16_t code;
+    size_t len;
+    uint8_t *data;     /* copy of the payload */
+    char reason[128];
+} tu_rec;
+
+typedef struct tu_log {
+    tu_rec recs[256];
+    int n;
+} tu_log;
+
+static inline void tu_record(tu_log *log, int r, const zws_event *ev)
+{
+    assert_true(log->n < 256);
+    tu_rec *rec = &log->recs[log->n++];
+    memset(rec, 0, sizeof *rec);
+    rec->type = r;
+    if (r > 0) {
+        rec->opcode = ev->opcode;
+        rec->flags = ev->flags;
+        rec->len = ev->len;
+        rec->data = malloc(ev->len + 1);
+        if (ev->len)
+            memcpy(rec->data, ev->data, ev->len);
+    }
+    rec->code = ev->close_code;
+    if (ev->reason) {
+        size_t n = ev->reason_len < 127 ? ev->reason_len : 127;
+        memcpy(rec->reason, ev->reason, n);
+    }
+}
+
+static inline void tu_log_free(tu_log *log)
+{
+    for (int i = 0; i < log->n; i++)
+        free(log->recs[i].data);
+    log->n = 0;
+}
+
+/* Feeds stream[0..n) to p in chunks whose sizes come from chunk(ctx), as a
+ * connection would: appended to a buffer, unconsumed bytes moved to its
+ * front and presented again. Records every event and the first failure. */
+static inline void tu_drive(zws_parser *p, const uint8_t *stream, size_t n,
+                     size_t (*chunk)(void *), void *ctx, tu_log *log)
+{
+    uint8_t *buf = malloc(n + 1);
+    size_t have = 0, pos = 0;
+    for (;;) {
+        size_t k = chunk(ctx);
+        if (k > n - pos)
+            k = n - pos;
+        memcpy(buf + have, stream + pos, k);
+        have += k;
+        pos += k;
+        size_t off = 0, used;
+        zws_event ev;
+        int r;
+        while ((r = zws_parser_next(p, buf + off, have - off, &used, &ev)) > 0) {
+            off += used;
+            tu_record(log, r, &ev);
+            if (r == ZWS_EV_CLOSE)
+                break;
+        }
+        if (r == ZWS_EV_CLOSE)
+            break;
+        off += used;
+        if (r < 0) {
+            tu_record(log, r, &ev);
+            break;
+        }
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        if (pos == n)
+            break;
+    }
+    free(buf);
+}
+
+static inline size_t tu_chunk_all(void *ctx)
+{
+    (void)ctx;
+    return SIZE_MAX;
+}
+
+static inline size_t tu_chunk_fixed(void *ctx) { return *(size_t *)ctx; }
+
+/* xorshift, for chunk sizes and random payloads */
+static inline uint64_t tu_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static inline size_t tu_chunk_random(void *ctx)
+{
+    return 1 + (size_t)(tu_rand(ctx) % 97);
+}
+
+#endif
