@@ -52,7 +52,9 @@ double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
 static int ncols_cur;
 static int nrows_cur;
 static int ntables;
-static int widths[16];
+/* Text tables are printed at the end, once column widths are known. */
+static const char *title_cur;
+static char *cells_cur[65][16];
 
 static void json_str(const char *s)
 {
@@ -65,62 +67,80 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+static void json_row(const char *const *cells)
+{
+    printf("[");
+    for (int i = 0; i < ncols_cur; i++) {
+        if (i)
+            printf(", ");
+        json_str(cells[i]);
+    }
+    printf("]");
+}
+
 void bench_table_begin(const bench_opts *o, const char *title,
                        const char *const *columns, int ncols)
 {
     ncols_cur = ncols > 16 ? 16 : ncols;
     nrows_cur = 0;
+    title_cur = title;
     if (o->json) {
         printf("%s\n  {\"title\": ", ntables++ ? "," : "");
         json_str(title);
-        printf(", \"columns\": [");
-        for (int i = 0; i < ncols_cur; i++) {
-            if (i)
-                printf(", ");
-            json_str(columns[i]);
-        }
-        printf("], \"rows\": [");
+        printf(", \"columns\": ");
+        json_row(columns);
+        printf(", \"rows\": [");
         return;
     }
-    printf("\n%s\n", title);
-    for (int i = 0; i < ncols_cur; i++) {
-        widths[i] = (int)strlen(columns[i]) < 10 ? 10 : (int)strlen(columns[i]);
-        if (i == 0 && widths[i] < 16)
-            widths[i] = 16;
-        printf(i ? " | %*s" : "| %-*s", widths[i], columns[i]);
-    }
-    printf(" |\n");
-    for (int i = 0; i < ncols_cur; i++) {
-        printf("|");
-        for (int k = 0; k < widths[i] + 2; k++)
-            putchar(i == 0 || k < widths[i] + 1 ? '-' : ':');
-    }
-    printf("|\n");
+    for (int i = 0; i < ncols_cur; i++)
+        cells_cur[0][i] = strdup(columns[i]);
+    nrows_cur = 1;
 }
 
 void bench_table_row(const bench_opts *o, const char *const *cells)
 {
     if (o->json) {
-        printf("%s\n    [", nrows_cur ? "," : "");
-        for (int i = 0; i < ncols_cur; i++) {
-            if (i)
-                printf(", ");
-            json_str(cells[i]);
-        }
-        printf("]");
-    } else {
-        for (int i = 0; i < ncols_cur; i++)
-            printf(i ? " | %*s" : "| %-*s", widths[i], cells[i]);
-        printf(" |\n");
+        printf("%s\n    ", nrows_cur++ ? "," : "");
+        json_row(cells);
+        fflush(stdout);
+        return;
     }
+    if (nrows_cur >= 65)
+        return;
+    for (int i = 0; i < ncols_cur; i++)
+        cells_cur[nrows_cur][i] = strdup(cells[i]);
     nrows_cur++;
-    fflush(stdout);
 }
 
 void bench_table_end(const bench_opts *o)
 {
-    if (o->json)
+    if (o->json) {
         printf("]}");
+        fflush(stdout);
+        return;
+    }
+    int w[16] = {0};
+    for (int r = 0; r < nrows_cur; r++)
+        for (int i = 0; i < ncols_cur; i++)
+            if ((int)strlen(cells_cur[r][i]) > w[i])
+                w[i] = (int)strlen(cells_cur[r][i]);
+    printf("\n%s\n\n", title_cur);
+    for (int r = 0; r < nrows_cur; r++) {
+        for (int i = 0; i < ncols_cur; i++) {
+            /* Markdown: first two columns left, figures right. */
+            printf(i < 2 ? "| %-*s " : "| %*s ", w[i], cells_cur[r][i]);
+            free(cells_cur[r][i]);
+        }
+        printf("|\n");
+        if (r == 0) {
+            for (int i = 0; i < ncols_cur; i++) {
+                printf("|");
+                for (int k = 0; k < w[i] + 2; k++)
+                    putchar(i >= 2 && k == w[i] + 1 ? ':' : '-');
+            }
+            printf("|\n");
+        }
+    }
     fflush(stdout);
 }
 

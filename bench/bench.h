@@ -48,6 +48,14 @@ static inline void bench_sink(const void *p)
 /* Fills p with pseudo-random bytes from a fixed seed (repeatable runs). */
 void bench_random(void *p, size_t n, uint64_t seed);
 
+/* Writes frames of payload_len bytes (text: printable ASCII, so a payload
+ * stays valid UTF-8 masked or unmasked; see bench_parser.c) until at least
+ * total bytes are written, with a fixed masking key when masked. Returns the
+ * bytes used; *nframes gets the count. out must have total + one frame of
+ * room. */
+size_t bench_frames(uint8_t *out, size_t total, size_t payload_len, unsigned opcode,
+                    int masked, size_t *nframes);
+
 /* Benchmarks, one per layer. */
 void bench_mask(const bench_opts *o);
 void bench_frame(const bench_opts *o);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The full test suite, as CI runs it:
+#   build/test  gcc, -Werror: unit tests, install check, benchmark smoke run
+#   build/asan  clang, -Werror, ASan + UBSan: the same unit tests, and every
+#               libFuzzer target for ZWS_FUZZ_SECONDS (default 30) each
+# One CTest run covers both trees, so its summary is the last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+jobs=$(nproc)
+fuzz_seconds=${ZWS_FUZZ_SECONDS:-30}
+root=$(pwd)
+
+cmake -S . -B build/asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DZWS_SANITIZE=ON -DZWS_FUZZ=ON -DZWS_WERROR=ON -DZWS_BUILD_BENCH=OFF \
+    -DZWS_TEST_SUFFIX=_asan -DZWS_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+cmake --build build/asan -j"$jobs"
+
+cmake -S . -B build/test -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DZWS_WERROR=ON -DZWS_EXTRA_TEST_DIRS="$root/build/asan" >/dev/null
+cmake --build build/test -j"$jobs"
+
+ctest --test-dir build/test --output-on-failure -j"$jobs"
