@@ -46,7 +46,14 @@ ZWS_EXTERN const char *zws_version_string(void);
     XX(TIMEDOUT, -10, "operation timed out")                                   \
     XX(CLOSED, -11, "connection closed")                                       \
     XX(IO, -12, "I/O error")                                                   \
-    XX(EXT, -13, "extension failed to transform a message")
+    XX(EXT, -13, "extension failed to transform a message")                   \
+    XX(URL, -14, "malformed or unsupported URL")                               \
+    XX(RESOLVE, -15, "could not resolve the host name")                        \
+    XX(CONNECT, -16, "could not connect")                                      \
+    XX(TLS, -17, "TLS failure (handshake or certificate verification)")        \
+    XX(HANDSHAKE, -18, "WebSocket handshake failed or was refused")            \
+    XX(HTTP, -19, "malformed HTTP message")                                    \
+    XX(PROXY, -20, "HTTP proxy refused or failed the CONNECT")
 
 enum zws_errno {
 #define ZWS__ERR_ENUM(name, val, desc) ZWS_E##name = (val),

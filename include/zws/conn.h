@@ -1,0 +1,162 @@
+/* zws — blocking WebSocket connections over TCP or TLS: clients
+ * (zws_connect) and simple servers (zws_listen, zws_accept).
+ *
+ * Ownership. A received message is a borrowed view (zws_event.data) into the
+ * connection's read buffer or message buffer, valid until the next call on
+ * that connection. Keep it with zws_conn_keep() (detaches without a copy when
+ * the message has its own buffer, copies otherwise).
+ *
+ * Errors. Functions return 0 (or an event type, > 0) on success and a
+ * negative ZWS_E... code on failure. Functions that can fail for reasons a
+ * person must read (connect, accept, handshake) also fill a caller-provided
+ * message buffer with one line saying what went wrong, e.g. the HTTP status
+ * and the start of the body when a server refused the upgrade. */
+#ifndef ZWS_CONN_H
+#define ZWS_CONN_H
+
+#include "buf.h"
+#include "common.h"
+#include "parser.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zws_conn zws_conn;
+typedef struct zws_listener zws_listener;
+typedef struct zws_opts zws_opts;
+
+/* ---- options: an object with setters, so adding one breaks no ABI ---- */
+
+/* Returns 0 or ZWS_ENOMEM. Options are copied by the calls that take them;
+ * free them whenever convenient. */
+ZWS_EXTERN int zws_opts_new(zws_opts **out);
+ZWS_EXTERN void zws_opts_free(zws_opts *o);
+
+enum zws_timeout {
+    ZWS_TIMEOUT_CONNECT = 0,   /* TCP connect (and proxy CONNECT); default 10 s */
+    ZWS_TIMEOUT_HANDSHAKE = 1, /* TLS + HTTP upgrade; default 10 s */
+    ZWS_TIMEOUT_READ = 2,      /* zws_recv; default 0 = wait forever */
+    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close; default 5 s */
+};
+ZWS_EXTERN void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms);
+
+/* Extra request (client) or response (server) header. ZWS_EINVAL for names
+ * or values with CR, LF or NUL, or names zws sets itself. */
+ZWS_EXTERN int zws_opts_add_header(zws_opts *o, const char *name, const char *value);
+/* Client: subprotocols to offer, in order. Server: subprotocols supported,
+ * in the server's order of preference: the first of them that the client
+ * offered is chosen; none offered or none in common, none is chosen. */
+ZWS_EXTERN int zws_opts_add_subprotocol(zws_opts *o, const char *name);
+/* Largest frame and message accepted (default 16 MiB each). */
+ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t max_message);
+/* Read buffer size (default 64 KiB): frames that fit are delivered in place;
+ * larger ones are read straight into their message buffer. */
+ZWS_EXTERN void zws_opts_set_buffer_size(zws_opts *o, size_t n);
+/* zws_recv also returns pings and pongs (pongs are still sent for you). */
+ZWS_EXTERN void zws_opts_set_surface_control(zws_opts *o, int on);
+
+/* TLS client: CA file in addition to the system store; verification off
+ * (only when asked for explicitly). */
+ZWS_EXTERN int zws_opts_set_ca_file(zws_opts *o, const char *path);
+ZWS_EXTERN void zws_opts_set_insecure(zws_opts *o, int on);
+/* TLS server: certificate chain and private key (PEM files). */
+ZWS_EXTERN int zws_opts_set_cert(zws_opts *o, const char *cert_file, const char *key_file);
+
+/* Client proxy: "http://[user:pass@]host:port". Without a call, the
+ * http_proxy / https_proxy / no_proxy environment variables (and their
+ * upper-case forms) apply; "" disables proxies. */
+ZWS_EXTERN int zws_opts_set_proxy(zws_opts *o, const char *url);
+
+/* Server: Origin check. Return 1 to accept; 0 answers 403. origin is NULL
+ * when the request had none. */
+ZWS_EXTERN void zws_opts_set_origin_check(zws_opts *o,
+                                          int (*check)(void *ud, const char *origin),
+                                          void *ud);
+
+/* ---- client ---- */
+
+/* Connects to a ws:// or wss:// URL (host may be a name, IPv4, or [IPv6]),
+ * through a proxy if one applies, and performs the opening handshake.
+ * Returns 0 with *out, or ZWS_EURL, ZWS_ERESOLVE, ZWS_ECONNECT, ZWS_ETIMEDOUT,
+ * ZWS_ETLS, ZWS_EPROXY, ZWS_EHANDSHAKE, ZWS_EHTTP, ZWS_ENOMEM, with a message
+ * in err (may be NULL). o may be NULL for defaults. */
+ZWS_EXTERN int zws_connect(zws_conn **out, const char *url, const zws_opts *o,
+                           char *err, size_t errlen);
+
+/* ---- server ---- */
+
+/* Listens on host:port (host NULL: all addresses, IPv6 and IPv4; port 0: any
+ * free port, see zws_listener_port). TLS when o has a certificate. */
+ZWS_EXTERN int zws_listen(zws_listener **out, const char *host, uint16_t port,
+                          const zws_opts *o, char *err, size_t errlen);
+ZWS_EXTERN uint16_t zws_listener_port(const zws_listener *l);
+ZWS_EXTERN int zws_listener_fd(const zws_listener *l);
+ZWS_EXTERN void zws_listener_free(zws_listener *l);
+
+/* Accepts one TCP connection (blocking). The handshake is not done yet, so
+ * a slow client cannot hold up the accepting thread: call
+ * zws_conn_handshake(), typically on the connection's own thread. */
+ZWS_EXTERN int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen);
+
+/* Server side of the opening handshake (TLS first when configured), within
+ * the handshake timeout. A request that is not a valid upgrade is answered
+ * with the right HTTP status (400, 403, 404, 405, 426, 431) and fails with
+ * ZWS_EHANDSHAKE; then free the connection. */
+ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
+
+/* ---- both ---- */
+
+/* Next message (or, if asked, ping/pong) as a borrowed view valid until the
+ * next call on c. Pongs and the close reply are sent for you. Returns an
+ * event type (> 0): ZWS_EV_MESSAGE, ZWS_EV_PING, ZWS_EV_PONG, or ZWS_EV_CLOSE
+ * when the peer closed (ev->close_code, ev->reason; the close was answered
+ * and the connection is finished). Failures: ZWS_EPROTO / ZWS_EUTF8 /
+ * ZWS_ETOOBIG (the connection was failed with the close code in
+ * ev->close_code), ZWS_ETIMEDOUT (read timeout; the connection is still
+ * usable), ZWS_ECLOSED (closed without a close frame), ZWS_EIO, ZWS_ETLS. */
+ZWS_EXTERN int zws_recv(zws_conn *c, zws_event *ev);
+
+/* Keeps the message last returned by zws_recv beyond the next call: takes
+ * its buffer without a copy when it has its own, copies it otherwise. */
+ZWS_EXTERN int zws_conn_keep(zws_conn *c, zws_buf **out);
+
+/* zws_send flags */
+#define ZWS_SEND_MORE_DATA 0x200u /* defer the flush: more sends follow */
+
+/* Sends a message (opcode TEXT or BINARY; CONT with ZWS_WRITE_MORE for
+ * fragments; text must be valid UTF-8, which is not checked). Without
+ * ZWS_SEND_MORE_DATA, everything pending is written before returning.
+ * Returns 0 or ZWS_EINVAL, ZWS_ECLOSED, ZWS_EIO, ZWS_ETLS, ZWS_ENOSPACE. */
+ZWS_EXTERN int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len,
+                        unsigned flags);
+
+typedef struct zws_msgv {
+    unsigned opcode;
+    const void *data;
+    size_t len;
+} zws_msgv;
+/* Sends n messages with as few writes as possible (one writev where they
+ * fit). */
+ZWS_EXTERN int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n);
+/* Writes everything pending. */
+ZWS_EXTERN int zws_flush(zws_conn *c);
+ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
+
+/* Closing handshake: sends a close frame (code 0 sends one without a code),
+ * waits up to the close timeout for the peer's, then shuts the transport
+ * down. Messages that arrive meanwhile are discarded. */
+ZWS_EXTERN int zws_close(zws_conn *c, uint16_t code, const char *reason);
+/* Frees c, closing the socket without a handshake if still open. */
+ZWS_EXTERN void zws_conn_free(zws_conn *c);
+
+/* The subprotocol agreed on ("" if none): valid while c lives. */
+ZWS_EXTERN const char *zws_conn_subprotocol(const zws_conn *c);
+ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
+/* Peer's request path (server) or the URL's path (client). */
+ZWS_EXTERN const char *zws_conn_path(const zws_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
