@@ -17,15 +17,15 @@
 #include "zws/utf8.h"
 
 enum {
-    ZWS__UTF8_ACCEPT = 0,  /* boundary: any lead byte or ASCII may follow */
-    ZWS__UTF8_REJECT = 6,  /* failed; stays failed */
-    ZWS__UTF8_CONT1 = 12,  /* one 80-BF to go */
-    ZWS__UTF8_CONT2 = 18,  /* two 80-BF to go */
-    ZWS__UTF8_CONT3 = 24,  /* three 80-BF to go (after F1-F3) */
-    ZWS__UTF8_E0 = 30,     /* after E0: A0-BF, then one more */
-    ZWS__UTF8_ED = 36,     /* after ED: 80-9F (no surrogates), one more */
-    ZWS__UTF8_F0 = 42,     /* after F0: 90-BF (no overlong), two more */
-    ZWS__UTF8_F4 = 48      /* after F4: 80-8F (<= U+10FFFF), two more */
+    ZWS__UTF8_ACCEPT = 0, /* boundary: any lead byte or ASCII may follow */
+    ZWS__UTF8_REJECT = 6, /* failed; stays failed */
+    ZWS__UTF8_CONT1 = 12, /* one 80-BF to go */
+    ZWS__UTF8_CONT2 = 18, /* two 80-BF to go */
+    ZWS__UTF8_CONT3 = 24, /* three 80-BF to go (after F1-F3) */
+    ZWS__UTF8_E0 = 30,    /* after E0: A0-BF, then one more */
+    ZWS__UTF8_ED = 36,    /* after ED: 80-9F (no surrogates), one more */
+    ZWS__UTF8_F0 = 42,    /* after F0: 90-BF (no overlong), two more */
+    ZWS__UTF8_F4 = 48     /* after F4: 80-8F (<= U+10FFFF), two more */
 };
 
 /* The reference: one byte at a time, no fast path. Runs the DFA from state
@@ -48,10 +48,10 @@ typedef uint32_t (*zws__utf8_run_fn)(uint32_t state, const uint8_t *p,
 typedef size_t (*zws__utf8_vec_fn)(const uint8_t *p, size_t len);
 
 struct zws__utf8_kernel {
-    const char *name;      /* "scalar", "avx2", "avx512" */
-    int level;             /* enum zws__simd_level it needs */
-    zws__utf8_run_fn run;  /* streaming entry point */
-    zws__utf8_vec_fn vec;  /* its raw vector validator; NULL for scalar */
+    const char *name;     /* "scalar", "avx2", "avx512" */
+    int level;            /* enum zws__simd_level it needs */
+    zws__utf8_run_fn run; /* streaming entry point */
+    zws__utf8_vec_fn vec; /* its raw vector validator; NULL for scalar */
 };
 
 /* Ordered by level; only kernels compiled for this architecture. Callers run
@@ -72,14 +72,14 @@ int zws__utf8_feed_with(const struct zws__utf8_kernel *k, zws_utf8 *v,
 extern const uint8_t zws__utf8_nibbles[3][16];
 
 enum {
-    ZWS__UTF8_ERR_SHORT = 0x01,  /* lead byte, then no continuation */
-    ZWS__UTF8_ERR_LONG = 0x02,   /* ASCII, then a continuation */
-    ZWS__UTF8_ERR_OVL2 = 0x04,   /* C0 or C1, then a continuation */
-    ZWS__UTF8_ERR_OVL3 = 0x08,   /* E0 80-9F */
-    ZWS__UTF8_ERR_SURR = 0x10,   /* ED A0-BF */
-    ZWS__UTF8_ERR_OVL4 = 0x20,   /* F0 80-8F, and F5-FF 80-8F */
-    ZWS__UTF8_ERR_BIG = 0x40,    /* F4 90-BF, and F5-FF 90-BF */
-    ZWS__UTF8_ERR_2CONT = 0x80   /* continuation after continuation */
+    ZWS__UTF8_ERR_SHORT = 0x01, /* lead byte, then no continuation */
+    ZWS__UTF8_ERR_LONG = 0x02,  /* ASCII, then a continuation */
+    ZWS__UTF8_ERR_OVL2 = 0x04,  /* C0 or C1, then a continuation */
+    ZWS__UTF8_ERR_OVL3 = 0x08,  /* E0 80-9F */
+    ZWS__UTF8_ERR_SURR = 0x10,  /* ED A0-BF */
+    ZWS__UTF8_ERR_OVL4 = 0x20,  /* F0 80-8F, and F5-FF 80-8F */
+    ZWS__UTF8_ERR_BIG = 0x40,   /* F4 90-BF, and F5-FF 90-BF */
+    ZWS__UTF8_ERR_2CONT = 0x80  /* continuation after continuation */
 };
 
 /* For a vector validator that found an error in the block starting at bs,
