@@ -83,8 +83,8 @@ static inline uint32_t zws__mask_key32(const uint8_t key[4], unsigned phase)
 /* Masks len < 16 bytes: at most one 8-, 4-, 2- and 1-byte step, no loop.
  * Shared by every kernel's short path and tail. Steps of 8 and 4 keep the
  * key phase; the 2-byte step advances it by 2. */
-static inline void zws__mask_small(uint8_t *dst, const uint8_t *src,
-                                   size_t len, uint32_t k32)
+static inline void zws__mask_small(uint8_t *dst, const uint8_t *src, size_t len,
+                                   uint32_t k32)
 {
     size_t i = 0;
     if (len & 8) {
