@@ -153,6 +153,9 @@ ZWS_EXTERN void zws_conn_free(zws_conn *c);
 /* The subprotocol agreed on ("" if none): valid while c lives. */
 ZWS_EXTERN const char *zws_conn_subprotocol(const zws_conn *c);
 ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
+/* 1 when zws_recv has input buffered (in zws or in TLS) and need not wait
+ * for the socket to start: check it before poll()ing the descriptor. */
+ZWS_EXTERN int zws_conn_readable(const zws_conn *c);
 /* Peer's request path (server) or the URL's path (client). */
 ZWS_EXTERN const char *zws_conn_path(const zws_conn *c);
 

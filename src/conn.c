@@ -1,0 +1,712 @@
+/* Blocking connections: the parser and writer over a transport, with the
+ * opening and closing handshakes (see include/zws/conn.h).
+ *
+ * Reads go straight into the free tail of the connection's buffer; every
+ * complete frame of one read is consumed before the next read; a frame
+ * larger than the buffer is read directly into its message buffer
+ * (zws_parser_direct). Writes coalesce in the writer's buffer and go out in
+ * one write per flush; a server's large payloads are sent by reference with
+ * writev. Automatic replies (pong, close) join whatever is pending. */
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal/alloc.h"
+#include "internal/conn.h"
+#include "internal/transport.h"
+#include "zws/writer.h"
+
+#define MAX_HEADERS 64
+#define ZERO_COPY_MIN (16u << 10) /* server payloads sent by reference */
+#define COMPACT_MIN 4096          /* move the partial frame when the tail is
+                                     smaller than this */
+
+enum { ST_HANDSHAKE, ST_OPEN, ST_CLOSE_SENT, ST_CLOSED };
+
+struct zws_conn {
+    enum zws_role role;
+    int state;
+    zws__transport tr;
+    zws_parser *p;
+    zws_writer *w;
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;   /* unconsumed input is rbuf[rpos..rlen) */
+    zws_opts *o;
+    SSL_CTX *tls;              /* server: shared with the listener */
+    zws_event last;            /* the last event zws_recv returned */
+    int last_type;
+    char *path;
+    char *subprotocol;
+};
+
+struct zws_listener {
+    int fd;
+    uint16_t port;
+    zws_opts *o;
+    SSL_CTX *tls;
+};
+
+static int timeout_of(const zws_conn *c, enum zws_timeout which)
+{
+    int ms = c->o->timeout[which];
+    return ms > 0 ? ms : ZWS__FOREVER;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = zws__malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* ---- construction ---- */
+
+static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
+{
+    zws_conn *c = zws__malloc(sizeof *c);
+    if (!c)
+        return ZWS_ENOMEM;
+    memset(c, 0, sizeof *c);
+    c->role = role;
+    c->tr.fd = -1;
+    int r = zws__opts_copy(&c->o, o);
+    if (!r)
+        r = zws_parser_new(&c->p, role);
+    if (!r)
+        r = zws_writer_new(&c->w, role);
+    if (!r) {
+        c->rcap = c->o->buffer_size;
+        c->rbuf = zws__malloc(c->rcap);
+        r = c->rbuf ? 0 : ZWS_ENOMEM;
+    }
+    if (r) {
+        zws_conn_free(c);
+        return r;
+    }
+    zws_parser_set_limits(c->p, c->o->max_frame, c->o->max_message);
+    zws_parser_set_buffer_size(c->p, c->rcap);
+    *out = c;
+    return 0;
+}
+
+void zws_conn_free(zws_conn *c)
+{
+    if (!c)
+        return;
+    zws__transport_close(&c->tr);
+    zws_parser_free(c->p);
+    zws_writer_free(c->w);
+    zws__free(c->rbuf);
+    zws_opts_free(c->o);
+    if (c->tls)
+        SSL_CTX_free(c->tls);
+    zws__free(c->path);
+    zws__free(c->subprotocol);
+    zws__free(c);
+}
+
+const char *zws_conn_subprotocol(const zws_conn *c)
+{
+    return c->subprotocol ? c->subprotocol : "";
+}
+
+int zws_conn_fd(const zws_conn *c) { return c->tr.fd; }
+
+const char *zws_conn_path(const zws_conn *c) { return c->path ? c->path : "/"; }
+
+int zws_conn_readable(const zws_conn *c)
+{
+    return c->rpos < c->rlen || zws__transport_pending(&c->tr) > 0;
+}
+
+/* ---- reading ---- */
+
+/* Reads more input: directly into the message buffer while a large frame is
+ * open, else into the free tail of rbuf (after moving the partial frame to
+ * the front when the tail is small). */
+static int fill(zws_conn *c, int timeout_ms, zws_event *ev)
+{
+    uint8_t *dst;
+    size_t room = zws_parser_direct(c->p, &dst);
+    if (room) {
+        ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
+        if (n < 0)
+            return (int)n;
+        return zws_parser_direct_done(c->p, (size_t)n, ev);
+    }
+    if (c->rpos == c->rlen) {
+        c->rpos = c->rlen = 0;
+    } else if (c->rcap - c->rlen < COMPACT_MIN && c->rpos > 0) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    if (c->rlen == c->rcap)
+        return ZWS_ETOOBIG; /* cannot happen: the parser streams big frames */
+    ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen,
+                                      timeout_ms);
+    if (n < 0)
+        return (int)n;
+    c->rlen += (size_t)n;
+    return 0;
+}
+
+static int write_pending(zws_conn *c)
+{
+    size_t n;
+    const uint8_t *out = zws_writer_pending(c->w, &n);
+    if (!n)
+        return 0;
+    int r = zws__transport_write_all(&c->tr, out, n, ZWS__FOREVER);
+    if (r == 0)
+        zws_writer_consume(c->w, n);
+    return r;
+}
+
+/* Queues a close frame behind pending data and writes it all. */
+static int send_close(zws_conn *c, uint16_t code, const char *reason, size_t rlen)
+{
+    uint8_t payload[125];
+    size_t n = 0;
+    if (code) {
+        payload[0] = (uint8_t)(code >> 8);
+        payload[1] = (uint8_t)code;
+        if (rlen > 123)
+            rlen = 123; /* a reason cut here may split a code point; ours are ASCII */
+        if (rlen)
+            memcpy(payload + 2, reason, rlen);
+        n = 2 + rlen;
+    }
+    int r = zws_writer_put(c->w, ZWS_OP_CLOSE, payload, n, 0);
+    return r ? r : write_pending(c);
+}
+
+static void finish(zws_conn *c)
+{
+    zws__transport_shutdown(&c->tr, timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    c->state = ST_CLOSED;
+}
+
+/* The peer broke the protocol: close with the code the parser chose. */
+static int fail_conn(zws_conn *c, int err, zws_event *ev)
+{
+    if (c->state == ST_OPEN)
+        send_close(c, ev->close_code, ev->reason, ev->reason_len);
+    finish(c);
+    return err;
+}
+
+/* Handles one event; returns its type to hand it to the caller, or 0 to go
+ * on reading. */
+static int on_event(zws_conn *c, int type, zws_event *ev)
+{
+    switch (type) {
+    case ZWS_EV_PING:
+        if (c->state == ST_OPEN) {
+            int r = zws_writer_put(c->w, ZWS_OP_PONG, ev->data, ev->len, 0);
+            if (!r)
+                r = write_pending(c);
+            if (r)
+                return r;
+        }
+        return c->o->surface ? type : 0;
+    case ZWS_EV_PONG:
+        return c->o->surface ? type : 0;
+    case ZWS_EV_CLOSE:
+        if (c->state == ST_OPEN) {
+            uint16_t code = ev->close_code == ZWS_CLOSE_NO_STATUS ? 0 : ev->close_code;
+            send_close(c, code, NULL, 0); /* echo the code (RFC 6455 §5.5.1) */
+        }
+        finish(c);
+        return type;
+    default:
+        return type;
+    }
+}
+
+static int recv_timed(zws_conn *c, zws_event *ev, int timeout_ms)
+{
+    if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
+        return ZWS_ECLOSED;
+    c->last_type = 0;
+    for (;;) {
+        size_t used;
+        int r = zws_parser_next(c->p, c->rbuf + c->rpos, c->rlen - c->rpos, &used, ev);
+        c->rpos += used;
+        if (r > 0) {
+            r = on_event(c, r, ev);
+            if (r > 0) {
+                c->last = *ev;
+                c->last_type = r;
+            }
+            if (r)
+                return r;
+            continue;
+        }
+        if (r < 0)
+            return fail_conn(c, r, ev);
+        r = fill(c, timeout_ms, ev);
+        if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_ENOMEM)
+            return fail_conn(c, r, ev);
+        if (r == ZWS_ETIMEDOUT || r == ZWS_EAGAIN)
+            return r;
+        if (r < 0) {
+            memset(ev, 0, sizeof *ev);
+            ev->close_code = ZWS_CLOSE_ABNORMAL;
+            c->state = ST_CLOSED;
+            return r;
+        }
+    }
+}
+
+int zws_recv(zws_conn *c, zws_event *ev)
+{
+    return recv_timed(c, ev, timeout_of(c, ZWS_TIMEOUT_READ));
+}
+
+int zws_conn_keep(zws_conn *c, zws_buf **out)
+{
+    if (c->last_type != ZWS_EV_MESSAGE)
+        return ZWS_ESTATE;
+    if (c->last.flags & ZWS_EV_ASSEMBLED)
+        return zws_parser_detach(c->p, out);
+    *out = zws_buf_new_copy(c->last.data, c->last.len);
+    return *out ? 0 : ZWS_ENOMEM;
+}
+
+/* ---- writing ---- */
+
+/* Writes iov[0..n) completely. */
+static int writev_all(zws_conn *c, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ptrdiff_t w = zws__transport_writev(&c->tr, iov, n, ZWS__FOREVER);
+        if (w < 0)
+            return (int)w;
+        size_t left = (size_t)w;
+        while (n > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+/* A server's large payload: pending bytes, header and payload in one
+ * writev, the payload straight from the caller's memory. */
+static int send_by_reference(zws_conn *c, unsigned opcode, const void *data,
+                             size_t len, unsigned flags)
+{
+    uint8_t hdr[ZWS_FRAME_MAX_HEADER * 64];
+    struct iovec iov[129];
+    size_t plen;
+    const uint8_t *pend = zws_writer_pending(c->w, &plen);
+    int k = zws_writer_iov(c->w, opcode, data, len, flags, hdr, sizeof hdr, iov + 1, 128);
+    if (k == ZWS_ENOSPACE) /* too many fragments for one call: copy instead */
+        return ZWS_ENOSPACE;
+    if (k < 0)
+        return k;
+    iov[0].iov_base = (void *)(uintptr_t)pend;
+    iov[0].iov_len = plen;
+    int r = writev_all(c, iov, k + 1);
+    if (r == 0)
+        zws_writer_consume(c->w, plen);
+    return r;
+}
+
+int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigned flags)
+{
+    if (c->state != ST_OPEN)
+        return ZWS_ECLOSED;
+    if (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE | 0x7u))
+        return ZWS_EINVAL;
+    unsigned wflags = flags & ~ZWS_SEND_MORE_DATA;
+    if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN &&
+        !(flags & ZWS_SEND_MORE_DATA)) {
+        int r = send_by_reference(c, opcode, data, len, wflags);
+        if (r != ZWS_ENOSPACE)
+            return r;
+    }
+    int r = zws_writer_put(c->w, opcode, data, len, wflags);
+    if (r || (flags & ZWS_SEND_MORE_DATA))
+        return r;
+    return write_pending(c);
+}
+
+int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
+{
+    if (c->state != ST_OPEN)
+        return ZWS_ECLOSED;
+    for (int i = 0; i < n; i++) {
+        int r = zws_writer_put(c->w, msgs[i].opcode, msgs[i].data, msgs[i].len, 0);
+        if (r)
+            return r;
+    }
+    return write_pending(c);
+}
+
+int zws_flush(zws_conn *c)
+{
+    if (c->state == ST_CLOSED)
+        return ZWS_ECLOSED;
+    return write_pending(c);
+}
+
+int zws_ping(zws_conn *c, const void *data, size_t len)
+{
+    if (c->state != ST_OPEN)
+        return ZWS_ECLOSED;
+    int r = zws_writer_put(c->w, ZWS_OP_PING, data, len, 0);
+    return r ? r : write_pending(c);
+}
+
+int zws_close(zws_conn *c, uint16_t code, const char *reason)
+{
+    if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
+        return ZWS_ECLOSED;
+    if (code && !zws_close_code_valid(code))
+        return ZWS_EINVAL;
+    int r = 0;
+    if (c->state == ST_OPEN) {
+        r = send_close(c, code, reason, reason ? strlen(reason) : 0);
+        c->state = ST_CLOSE_SENT;
+    }
+    /* Wait for the peer's close; what arrives before it is discarded. */
+    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    while (r == 0 && c->state == ST_CLOSE_SENT) {
+        zws_event ev;
+        int left = zws__remaining_ms(deadline);
+        if (left == 0) {
+            r = ZWS_ETIMEDOUT;
+            break;
+        }
+        int t = recv_timed(c, &ev, left);
+        if (t < 0)
+            r = t;
+    }
+    if (c->state != ST_CLOSED)
+        finish(c);
+    c->last_type = 0;
+    return r == ZWS_ECLOSED ? 0 : r;
+}
+
+/* ---- client ---- */
+
+/* One TLS client context per (CA file, insecure) pair, shared by every
+ * connection: loading the system store costs milliseconds. */
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *ca_file;
+    int insecure;
+    SSL_CTX *ctx;
+} ctx_cache[8];
+
+static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&ctx_lock);
+    size_t i;
+    for (i = 0; i < 8 && ctx_cache[i].ctx; i++) {
+        const char *a = ctx_cache[i].ca_file, *b = o->ca_file;
+        if (ctx_cache[i].insecure == o->insecure &&
+            ((!a && !b) || (a && b && strcmp(a, b) == 0)))
+            break;
+    }
+    int r = 0;
+    if (i < 8 && ctx_cache[i].ctx) {
+        *out = ctx_cache[i].ctx;
+    } else {
+        r = zws__tls_client_ctx(out, o->ca_file, o->insecure, err, errlen);
+        if (!r && i < 8) {
+            ctx_cache[i].ctx = *out;
+            ctx_cache[i].insecure = o->insecure;
+            ctx_cache[i].ca_file = o->ca_file ? dup_n(o->ca_file, strlen(o->ca_file)) : NULL;
+        } else if (!r) {
+            r = 1; /* cache full: the caller frees its own */
+        }
+    }
+    pthread_mutex_unlock(&ctx_lock);
+    return r;
+}
+
+/* Appends ": <printable start of the body>" to err. */
+static void append_body(char *err, size_t errlen, const uint8_t *body, size_t n)
+{
+    size_t at = strlen(err);
+    if (!n || at + 4 >= errlen)
+        return;
+    at += (size_t)snprintf(err + at, errlen - at, ": ");
+    for (size_t i = 0; i < n && i < 120 && at + 1 < errlen; i++) {
+        uint8_t ch = body[i];
+        err[at++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
+    }
+    err[at < errlen ? at : errlen - 1] = 0;
+}
+
+/* Reads an HTTP head into rbuf until parse() says it is complete, within
+ * the handshake deadline. Returns the head's length or an error. */
+static int read_head(zws_conn *c, int64_t deadline, int response, void *msg,
+                     zws_http_header *hdrs)
+{
+    for (;;) {
+        int r = response
+                    ? zws_http_parse_response(msg, c->rbuf, c->rlen, hdrs, MAX_HEADERS, 0)
+                    : zws_http_parse_request(msg, c->rbuf, c->rlen, hdrs, MAX_HEADERS, 0);
+        if (r != 0)
+            return r;
+        int left = zws__remaining_ms(deadline);
+        if (left == 0)
+            return ZWS_ETIMEDOUT;
+        ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen, left);
+        if (n < 0)
+            return (int)n;
+        c->rlen += (size_t)n;
+    }
+}
+
+static int client_handshake(zws_conn *c, const zws_url *u, char *err, size_t errlen)
+{
+    char key[ZWS_HANDSHAKE_KEY_LEN + 1], host[ZWS_URL_HOST_MAX + 1], target[4096];
+    int r = zws_handshake_client_key(key);
+    if (!r && zws_url_host(u, host, sizeof host) < 0)
+        r = ZWS_EURL;
+    if (!r && zws_url_target(u, target, sizeof target) < 0)
+        r = ZWS_EURL;
+    if (r) {
+        zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(r));
+        return r;
+    }
+    int n = zws_handshake_build_request((char *)c->rbuf, c->rcap, host, u->port, u->secure,
+                                        target, key, (const char *const *)c->o->protos,
+                                        c->o->nprotos, NULL, NULL, c->o->headers,
+                                        c->o->nheaders);
+    if (n < 0) {
+        zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(n));
+        return n;
+    }
+    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
+    r = zws__transport_write_all(&c->tr, c->rbuf, (size_t)n, zws__remaining_ms(deadline));
+    if (r) {
+        zws__transport_errmsg(&c->tr, r, err, errlen);
+        return r;
+    }
+    zws_http_response res;
+    zws_http_header hdrs[MAX_HEADERS];
+    int head = read_head(c, deadline, 1, &res, hdrs);
+    if (head < 0) {
+        if (head == ZWS_EHTTP || head == ZWS_ETOOBIG)
+            zws__errf(err, errlen, "malformed HTTP response: %s",
+                      res.error ? res.error : zws_strerror(head));
+        else
+            zws__errf(err, errlen, "no handshake response: %s", zws_strerror(head));
+        return head == ZWS_ETOOBIG ? ZWS_EHTTP : head;
+    }
+    zws_handshake_response hr;
+    r = zws_handshake_validate_response(&res, key, (const char *const *)c->o->protos,
+                                        c->o->nprotos, NULL, &hr, err, errlen);
+    if (r) {
+        if (res.status != 101) {
+            if (c->rlen == (size_t)head) { /* give the body a moment to arrive */
+                ptrdiff_t m = zws__transport_read(&c->tr, c->rbuf + c->rlen,
+                                                  c->rcap - c->rlen, 200);
+                if (m > 0)
+                    c->rlen += (size_t)m;
+            }
+            append_body(err, errlen, c->rbuf + head, c->rlen - (size_t)head);
+        }
+        return ZWS_EHANDSHAKE;
+    }
+    if (hr.protocol && !(c->subprotocol = dup_n(hr.protocol, hr.protocol_len)))
+        return ZWS_ENOMEM;
+    if (!(c->path = dup_n(target, strlen(target))))
+        return ZWS_ENOMEM;
+    c->rpos = (size_t)head; /* frames may follow the head at once */
+    c->state = ST_OPEN;
+    return 0;
+}
+
+int zws_connect(zws_conn **out, const char *url, const zws_opts *o, char *err,
+                size_t errlen)
+{
+    zws__errf(err, errlen, "%s", "");
+    zws_url u;
+    const char *why = NULL;
+    int r = zws_url_parse(&u, url, ZWS_URL_WS, &why);
+    if (r) {
+        zws__errf(err, errlen, "bad URL '%s': %s", url, why ? why : zws_strerror(r));
+        return r;
+    }
+    zws_conn *c;
+    if ((r = conn_new(&c, ZWS_ROLE_CLIENT, o)) != 0) {
+        zws__errf(err, errlen, "%s", zws_strerror(r));
+        return r;
+    }
+    SSL_CTX *ctx = NULL;
+    int own_ctx = 0;
+    if (u.secure) {
+        r = client_ctx(&ctx, c->o, err, errlen);
+        own_ctx = r == 1;
+        r = r == 1 ? 0 : r;
+    }
+    zws__connect_opts co = {
+        .proxy = c->o->proxy_set ? c->o->proxy : NULL,
+        .connect_timeout_ms = timeout_of(c, ZWS_TIMEOUT_CONNECT),
+        .tls_timeout_ms = timeout_of(c, ZWS_TIMEOUT_HANDSHAKE),
+        .tls_ctx = ctx,
+    };
+    if (!r)
+        r = zws__transport_connect(&c->tr, &u, &co, err, errlen);
+    if (own_ctx)
+        zws__tls_ctx_free(ctx);
+    if (!r)
+        r = client_handshake(c, &u, err, errlen);
+    if (r) {
+        zws_conn_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+/* ---- server ---- */
+
+int zws_listen(zws_listener **out, const char *host, uint16_t port, const zws_opts *o,
+               char *err, size_t errlen)
+{
+    zws_listener *l = zws__malloc(sizeof *l);
+    if (!l)
+        return ZWS_ENOMEM;
+    memset(l, 0, sizeof *l);
+    l->fd = -1;
+    int r = zws__opts_copy(&l->o, o);
+    if (!r && l->o->cert_file)
+        r = zws__tls_server_ctx(&l->tls, l->o->cert_file, l->o->key_file, err, errlen);
+    if (!r)
+        r = zws__tcp_listen(&l->fd, host, port, 0, &l->port, err, errlen);
+    if (r) {
+        zws_listener_free(l);
+        return r;
+    }
+    *out = l;
+    return 0;
+}
+
+uint16_t zws_listener_port(const zws_listener *l) { return l->port; }
+
+int zws_listener_fd(const zws_listener *l) { return l->fd; }
+
+void zws_listener_free(zws_listener *l)
+{
+    if (!l)
+        return;
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->tls)
+        zws__tls_ctx_free(l->tls);
+    zws_opts_free(l->o);
+    zws__free(l);
+}
+
+int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen)
+{
+    int fd;
+    int r = zws__tcp_accept(l->fd, &fd, ZWS__FOREVER, err, errlen);
+    if (r)
+        return r;
+    zws_conn *c;
+    if ((r = conn_new(&c, ZWS_ROLE_SERVER, l->o)) != 0) {
+        close(fd);
+        return r;
+    }
+    zws__transport_init(&c->tr, fd);
+    if (l->tls) {
+        SSL_CTX_up_ref(l->tls);
+        c->tls = l->tls;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Answers a refused upgrade and reports why. */
+static int refuse(zws_conn *c, int status, const char *why, char *err, size_t errlen)
+{
+    char resp[1024];
+    int n = zws_handshake_build_error(resp, sizeof resp, status, why, NULL, 0);
+    if (n > 0)
+        zws__transport_write_all(&c->tr, resp, (size_t)n, timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    zws__transport_shutdown(&c->tr, 0);
+    c->state = ST_CLOSED;
+    zws__errf(err, errlen, "refused the upgrade with %d %s: %s", status,
+              zws_http_status_text(status), why);
+    return ZWS_EHANDSHAKE;
+}
+
+static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t head,
+                          char *err, size_t errlen)
+{
+    if (c->o->origin_check) {
+        char *origin = hs->origin ? dup_n(hs->origin, hs->origin_len) : NULL;
+        int ok = c->o->origin_check(c->o->origin_ud, origin);
+        zws__free(origin);
+        if (!ok)
+            return refuse(c, 403, "origin not allowed", err, errlen);
+    }
+    const char *proto = zws_handshake_select_subprotocol(
+        hs, (const char *const *)c->o->protos, c->o->nprotos);
+    char resp[4096];
+    int n = zws_handshake_build_response(resp, sizeof resp, hs->key, hs->key_len, proto,
+                                         NULL, c->o->headers, c->o->nheaders);
+    if (n < 0)
+        return refuse(c, 500, "response headers do not fit", err, errlen);
+    if ((proto && !(c->subprotocol = dup_n(proto, strlen(proto)))) ||
+        !(c->path = dup_n(hs->path, hs->path_len)))
+        return ZWS_ENOMEM;
+    int r = zws__transport_write_all(&c->tr, resp, (size_t)n,
+                                     timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
+    if (r) {
+        zws__transport_errmsg(&c->tr, r, err, errlen);
+        return r;
+    }
+    c->rpos = head;
+    c->state = ST_OPEN;
+    return 0;
+}
+
+int zws_conn_handshake(zws_conn *c, char *err, size_t errlen)
+{
+    zws__errf(err, errlen, "%s", "");
+    if (c->role != ZWS_ROLE_SERVER || c->state != ST_HANDSHAKE)
+        return ZWS_ESTATE;
+    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
+    int r = 0;
+    if (c->tls)
+        r = zws__transport_tls_server(&c->tr, c->tls, zws__remaining_ms(deadline), err,
+                                      errlen);
+    if (r)
+        return r;
+    zws_http_request req;
+    zws_http_header hdrs[MAX_HEADERS];
+    int head = read_head(c, deadline, 0, &req, hdrs);
+    if (head == ZWS_ETOOBIG)
+        return refuse(c, 431, req.error ? req.error : "request head too large", err, errlen);
+    if (head == ZWS_EHTTP)
+        return refuse(c, 400, req.error ? req.error : "malformed request", err, errlen);
+    if (head < 0) {
+        zws__errf(err, errlen, "no upgrade request: %s", zws_strerror(head));
+        c->state = ST_CLOSED;
+        return head;
+    }
+    zws_handshake_request hs;
+    if (zws_handshake_validate_request(&req, &hs))
+        return refuse(c, hs.status, hs.error, err, errlen);
+    return accept_upgrade(c, &hs, (size_t)head, err, errlen);
+}

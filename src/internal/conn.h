@@ -1,0 +1,30 @@
+/* Connection internals shared by opts.c and conn.c. */
+#ifndef ZWS_INTERNAL_CONN_H
+#define ZWS_INTERNAL_CONN_H
+
+#include "zws/conn.h"
+#include "zws/handshake.h"
+
+struct zws_opts {
+    int timeout[4];          /* ms, indexed by enum zws_timeout; 0 = none */
+    char **hnames, **hvalues;
+    zws_http_header *headers; /* views over hnames/hvalues */
+    size_t nheaders;
+    char **protos;
+    size_t nprotos;
+    uint64_t max_frame, max_message;
+    size_t buffer_size;
+    int surface;
+    int insecure;
+    char *ca_file;
+    char *cert_file, *key_file;
+    char *proxy;             /* with proxy_set: "" = none */
+    int proxy_set;
+    int (*origin_check)(void *, const char *);
+    void *origin_ud;
+};
+
+/* Deep copy; src NULL gives the defaults. */
+int zws__opts_copy(zws_opts **out, const zws_opts *src);
+
+#endif
