@@ -1,0 +1,404 @@
+/* Blocking connections over loopback: handshakes both ways, echo at every
+ * size class (in place, direct reads into the message buffer, by-reference
+ * sends), fragments, ping/pong, closing handshakes, protocol failures with
+ * their close codes, refused and malformed handshakes, timeouts. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "zws/conn.h"
+
+typedef struct server {
+    zws_listener *l;
+    pthread_t thread;
+    void (*handler)(zws_conn *c, struct server *s);
+    int conns;          /* connections to serve */
+    int handshake_rc;   /* result of the last handshake */
+    char err[256];
+    int result;         /* handler's verdict: 0 ok */
+    char url[64];
+} server;
+
+static void *serve(void *arg)
+{
+    server *s = arg;
+    for (int i = 0; i < s->conns; i++) {
+        zws_conn *c;
+        if (zws_accept(s->l, &c, s->err, sizeof s->err))
+            break;
+        s->handshake_rc = zws_conn_handshake(c, s->err, sizeof s->err);
+        if (s->handshake_rc == 0 && s->handler)
+            s->handler(c, s);
+        zws_conn_free(c);
+    }
+    return NULL;
+}
+
+static void start(server *s, void (*handler)(zws_conn *, server *), int conns,
+                  zws_opts *o)
+{
+    memset(s, 0, sizeof *s);
+    s->handler = handler;
+    s->conns = conns;
+    char err[256];
+    assert_int_equal(zws_listen(&s->l, "127.0.0.1", 0, o, err, sizeof err), 0);
+    snprintf(s->url, sizeof s->url, "ws://127.0.0.1:%u/echo?x=1", zws_listener_port(s->l));
+    pthread_create(&s->thread, NULL, serve, s);
+}
+
+static void stop(server *s)
+{
+    pthread_join(s->thread, NULL);
+    zws_listener_free(s->l);
+}
+
+/* Echoes messages until the peer closes or fails; pings are answered by
+ * the library. */
+static void echo(zws_conn *c, server *s)
+{
+    zws_event ev;
+    int r;
+    while ((r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE)
+        if (zws_send(c, ev.opcode, ev.data, ev.len, 0))
+            break;
+    s->result = r;
+    if (r == ZWS_EV_CLOSE) {
+        s->result = ev.close_code;
+        memcpy(s->err, ev.reason, ev.reason_len < 100 ? ev.reason_len : 100);
+        s->err[ev.reason_len < 100 ? ev.reason_len : 100] = 0;
+    }
+}
+
+static zws_conn *client(const char *url, zws_opts *o)
+{
+    zws_conn *c = NULL;
+    char err[256];
+    int r = zws_connect(&c, url, o, err, sizeof err);
+    if (r)
+        fprintf(stderr, "connect: %s\n", err);
+    assert_int_equal(r, 0);
+    return c;
+}
+
+static void test_echo_sizes(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, echo, 1, NULL);
+    zws_conn *c = client(s.url, NULL);
+    assert_string_equal(zws_conn_path(c), "/echo?x=1");
+    const size_t sizes[] = {0, 1, 125, 126, 65535, 65536, 200000, 3 << 20};
+    uint8_t *msg = malloc(3 << 20);
+    uint64_t seed = 9;
+    for (size_t i = 0; i < (3u << 20); i++)
+        msg[i] = (uint8_t)tu_rand(&seed);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        assert_int_equal(zws_send(c, ZWS_OP_BINARY, msg, sizes[i], 0), 0);
+        zws_event ev;
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+        assert_int_equal(ev.opcode, ZWS_OP_BINARY);
+        assert_int_equal(ev.len, sizes[i]);
+        if (sizes[i])
+            assert_memory_equal(ev.data, msg, sizes[i]);
+    }
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "h\xc3\xa9llo", 6, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.opcode, ZWS_OP_TEXT);
+    /* Keep it past the next call: copied (it was a view in the buffer). */
+    zws_buf *kept;
+    assert_int_equal(zws_conn_keep(c, &kept), 0);
+    assert_int_equal(zws_close(c, 4000, "bye"), 0);
+    assert_memory_equal(zws_buf_data(kept), "h\xc3\xa9llo", 6);
+    zws_buf_unref(kept);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 4000);
+    assert_string_equal(s.err, "bye");
+    free(msg);
+}
+
+static void test_fragments_and_batches(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, echo, 1, NULL);
+    zws_conn *c = client(s.url, NULL);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "frag", 4, ZWS_WRITE_MORE), 0);
+    assert_int_equal(zws_ping(c, "p", 1), 0);
+    assert_int_equal(zws_send(c, ZWS_OP_CONT, "ment", 4, ZWS_WRITE_MORE), 0);
+    assert_int_equal(zws_send(c, ZWS_OP_CONT, "ed", 2, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 10);
+    assert_memory_equal(ev.data, "fragmented", 10);
+    /* A batch: one write for many messages. */
+    zws_msgv v[100];
+    char text[100][8];
+    for (int i = 0; i < 100; i++) {
+        snprintf(text[i], sizeof text[i], "m%03d", i);
+        v[i] = (zws_msgv){ZWS_OP_TEXT, text[i], 4};
+    }
+    assert_int_equal(zws_sendv(c, v, 100), 0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+        assert_memory_equal(ev.data, text[i], 4);
+    }
+    /* Deferred sends go out with the flush. */
+    assert_int_equal(zws_send(c, ZWS_OP_BINARY, "a", 1, ZWS_SEND_MORE_DATA), 0);
+    assert_int_equal(zws_send(c, ZWS_OP_BINARY, "b", 1, ZWS_SEND_MORE_DATA), 0);
+    assert_int_equal(zws_flush(c), 0);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_memory_equal(ev.data, "b", 1);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 1000);
+}
+
+/* The server sends large messages by reference and fragmented; the client
+ * reads frames larger than its buffer straight into the message buffer. */
+static void big_sender(zws_conn *c, server *s)
+{
+    static uint8_t big[1 << 20];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    zws_event ev;
+    s->result = zws_recv(c, &ev); /* "go" */
+    zws_send(c, ZWS_OP_BINARY, big, sizeof big, 0);
+    zws_send(c, ZWS_OP_BINARY, big, 100000, ZWS_WRITE_MORE);
+    zws_send(c, ZWS_OP_CONT, big + 100000, 1000, 0);
+    zws_ping(c, "srv", 3);
+    s->result = zws_recv(c, &ev);
+    if (s->result == ZWS_EV_CLOSE)
+        s->result = ev.close_code;
+}
+
+static void test_large_from_server(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, big_sender, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_buffer_size(o, 16 << 10);
+    zws_opts_set_surface_control(o, 1);
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "go", 2, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 1 << 20);
+    assert_true(ev.flags & ZWS_EV_ASSEMBLED);
+    for (size_t i = 0; i < ev.len; i += 4099)
+        assert_int_equal(ev.data[i], (uint8_t)(i * 7));
+    zws_buf *kept;
+    assert_int_equal(zws_conn_keep(c, &kept), 0);
+    assert_ptr_equal(zws_buf_data(kept), ev.data); /* detached, not copied */
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 101000);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_PING);
+    assert_memory_equal(ev.data, "srv", 3);
+    assert_int_equal(zws_close(c, 1001, "going"), 0);
+    assert_int_equal(zws_buf_data(kept)[4099], (uint8_t)(4099 * 7));
+    zws_buf_unref(kept);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 1001);
+}
+
+/* Invalid UTF-8 from the client: the server fails the connection with 1007
+ * and the client sees that close. */
+static void test_invalid_utf8_closes_1007(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, echo, 1, NULL);
+    zws_conn *c = client(s.url, NULL);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "bad \xff", 5, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_CLOSE);
+    assert_int_equal(ev.close_code, 1007);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "x", 1, 0), ZWS_ECLOSED);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, ZWS_EUTF8);
+}
+
+static void test_read_timeout(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, echo, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, 100);
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_ETIMEDOUT);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "still", 5, 0), 0);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+}
+
+static void test_subprotocol_and_headers(void **state)
+{
+    (void)state;
+    zws_opts *so;
+    zws_opts_new(&so);
+    zws_opts_add_subprotocol(so, "v2.zws");
+    zws_opts_add_subprotocol(so, "v1.zws");
+    assert_int_equal(zws_opts_add_header(so, "X-Bad", "a\r\nb"), ZWS_EINVAL);
+    assert_int_equal(zws_opts_add_header(so, "X-Server", "zws"), 0);
+    server s;
+    start(&s, echo, 1, so);
+    zws_opts_free(so);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_add_subprotocol(o, "v1.zws");
+    zws_opts_add_subprotocol(o, "v2.zws");
+    zws_opts_add_header(o, "X-Client", "test");
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    assert_string_equal(zws_conn_subprotocol(c), "v2.zws"); /* server's preference */
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+}
+
+/* ---- refused and malformed handshakes ---- */
+
+static int raw_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void expect_status(const char *request, const char *status, const char *header)
+{
+    server s;
+    start(&s, NULL, 1, NULL);
+    int fd = raw_connect(zws_listener_port(s.l));
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    char resp[2048];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fd, resp + n, sizeof resp - 1 - n)) > 0)
+        n += (size_t)k;
+    resp[n] = 0;
+    close(fd);
+    stop(&s);
+    if (strncmp(resp, status, strlen(status)) != 0)
+        fail_msg("wanted '%s', got '%.60s'", status, resp);
+    if (header)
+        assert_non_null(strstr(resp, header));
+    assert_int_equal(s.handshake_rc, ZWS_EHANDSHAKE);
+}
+
+static void test_bad_handshakes(void **state)
+{
+    (void)state;
+    const char *base = "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    char req[1024];
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\n%sSec-WebSocket-Version: 13\r\n\r\n", base);
+    expect_status(req, "HTTP/1.1 400", NULL);
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\n%sSec-WebSocket-Key: "
+             "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", base);
+    expect_status(req, "HTTP/1.1 426", "Sec-WebSocket-Version: 13");
+    expect_status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                  "HTTP/1.1 405", "Allow: GET");
+    expect_status("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 426", NULL);
+    static char big[12000];
+    memset(big, 0, sizeof big);
+    strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ");
+    memset(big + strlen(big), 'a', 10000);
+    strcat(big, "\r\n\r\n");
+    expect_status(big, "HTTP/1.1 431", NULL);
+    expect_status("GET / HTTP/1.1\r\n Host: folded\r\n\r\n", "HTTP/1.1 400", NULL);
+}
+
+static void test_slowloris(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, 300);
+    server s;
+    start(&s, NULL, 1, o);
+    zws_opts_free(o);
+    int fd = raw_connect(zws_listener_port(s.l));
+    const char *part = "GET / HTTP/1.1\r\nHost: x\r\n";
+    assert_int_equal(write(fd, part, strlen(part)), (ssize_t)strlen(part));
+    stop(&s); /* returns once the server gave up */
+    assert_int_equal(s.handshake_rc, ZWS_ETIMEDOUT);
+    close(fd);
+}
+
+/* A plain HTTP server that refuses: the client reports status and body. */
+static void *http_404(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    (void)n;
+    const char *resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 14\r\n"
+                       "Connection: close\r\n\r\nno such socket";
+    n = write(fd, resp, strlen(resp));
+    close(fd);
+    return NULL;
+}
+
+static void test_client_errors(void **state)
+{
+    (void)state;
+    zws_conn *c = NULL;
+    char err[256];
+    assert_int_equal(zws_connect(&c, "ftp://127.0.0.1/", NULL, err, sizeof err), ZWS_EURL);
+    assert_true(strlen(err) > 0);
+    assert_int_equal(zws_connect(&c, "ws://127.0.0.1:1/", NULL, err, sizeof err),
+                     ZWS_ECONNECT);
+    assert_non_null(strstr(err, "refused"));
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    listen(lfd, 1);
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    pthread_t t;
+    pthread_create(&t, NULL, http_404, &lfd);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ntohs(a.sin_port));
+    assert_int_equal(zws_connect(&c, url, NULL, err, sizeof err), ZWS_EHANDSHAKE);
+    pthread_join(t, NULL);
+    close(lfd);
+    assert_non_null(strstr(err, "404"));
+    assert_non_null(strstr(err, "no such socket"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_sizes),
+        cmocka_unit_test(test_fragments_and_batches),
+        cmocka_unit_test(test_large_from_server),
+        cmocka_unit_test(test_invalid_utf8_closes_1007),
+        cmocka_unit_test(test_read_timeout),
+        cmocka_unit_test(test_subprotocol_and_headers),
+        cmocka_unit_test(test_bad_handshakes),
+        cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_client_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
