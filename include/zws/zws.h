@@ -5,8 +5,10 @@
 #include "buf.h"
 #include "common.h"
 #include "frame.h"
+#include "handshake.h"
 #include "mask.h"
 #include "parser.h"
+#include "url.h"
 #include "utf8.h"
 #include "writer.h"
 
