@@ -16,6 +16,7 @@
 #include "internal/alloc.h"
 #include "internal/conn.h"
 #include "internal/transport.h"
+#include "zws/utf8.h"
 #include "zws/writer.h"
 
 #define MAX_HEADERS 64
@@ -35,6 +36,7 @@ struct zws_conn {
     size_t rcap, rpos, rlen;   /* unconsumed input is rbuf[rpos..rlen) */
     zws_opts *o;
     SSL_CTX *tls;              /* server: shared with the listener */
+    int replies;               /* automatic replies queued, not yet written */
     zws_event last;            /* the last event zws_recv returned */
     int last_type;
     char *path;
@@ -129,8 +131,22 @@ int zws_conn_readable(const zws_conn *c)
 /* Reads more input: directly into the message buffer while a large frame is
  * open, else into the free tail of rbuf (after moving the partial frame to
  * the front when the tail is small). */
-static int fill(zws_conn *c, int timeout_ms, zws_event *ev)
+static int write_pending(zws_conn *c, int timeout_ms);
+
+static int fill(zws_conn *c, int64_t deadline, zws_event *ev)
 {
+    /* Pongs queued while parsing the last read go out in one write, before
+     * we wait for more input; bounded, so a peer that does not read cannot
+     * hold us past the deadline. */
+    if (c->replies) {
+        int r = write_pending(c, zws__remaining_ms(deadline));
+        if (r)
+            return r;
+        c->replies = 0;
+    }
+    int timeout_ms = zws__remaining_ms(deadline);
+    if (timeout_ms == 0 && deadline >= 0)
+        return ZWS_ETIMEDOUT;
     uint8_t *dst;
     size_t room = zws_parser_direct(c->p, &dst);
     if (room) {
@@ -146,8 +162,13 @@ static int fill(zws_conn *c, int timeout_ms, zws_event *ev)
         c->rlen -= c->rpos;
         c->rpos = 0;
     }
-    if (c->rlen == c->rcap)
-        return ZWS_ETOOBIG; /* cannot happen: the parser streams big frames */
+    if (c->rlen == c->rcap) { /* cannot happen: the parser streams big frames */
+        memset(ev, 0, sizeof *ev);
+        ev->close_code = ZWS_CLOSE_INTERNAL;
+        ev->reason = "read buffer full";
+        ev->reason_len = strlen(ev->reason);
+        return ZWS_ETOOBIG;
+    }
     ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen,
                                       timeout_ms);
     if (n < 0)
@@ -156,13 +177,13 @@ static int fill(zws_conn *c, int timeout_ms, zws_event *ev)
     return 0;
 }
 
-static int write_pending(zws_conn *c)
+static int write_pending(zws_conn *c, int timeout_ms)
 {
     size_t n;
     const uint8_t *out = zws_writer_pending(c->w, &n);
     if (!n)
         return 0;
-    int r = zws__transport_write_all(&c->tr, out, n, ZWS__FOREVER);
+    int r = zws__transport_write_all(&c->tr, out, n, timeout_ms);
     if (r == 0)
         zws_writer_consume(c->w, n);
     return r;
@@ -176,14 +197,14 @@ static int send_close(zws_conn *c, uint16_t code, const char *reason, size_t rle
     if (code) {
         payload[0] = (uint8_t)(code >> 8);
         payload[1] = (uint8_t)code;
-        if (rlen > 123)
-            rlen = 123; /* a reason cut here may split a code point; ours are ASCII */
+        if (rlen > 123) /* callers pass our static ASCII or checked reasons */
+            rlen = 123;
         if (rlen)
             memcpy(payload + 2, reason, rlen);
         n = 2 + rlen;
     }
     int r = zws_writer_put(c->w, ZWS_OP_CLOSE, payload, n, 0);
-    return r ? r : write_pending(c);
+    return r ? r : write_pending(c, timeout_of(c, ZWS_TIMEOUT_CLOSE));
 }
 
 static void finish(zws_conn *c)
@@ -208,11 +229,16 @@ static int on_event(zws_conn *c, int type, zws_event *ev)
     switch (type) {
     case ZWS_EV_PING:
         if (c->state == ST_OPEN) {
+            /* Queued: many pings in one read cost one write (see fill). */
             int r = zws_writer_put(c->w, ZWS_OP_PONG, ev->data, ev->len, 0);
-            if (!r)
-                r = write_pending(c);
-            if (r)
+            if (r) { /* the peer pings faster than it reads */
+                memset(ev, 0, sizeof *ev);
+                ev->close_code = ZWS_CLOSE_POLICY;
+                ev->reason = "too many unanswered pings";
+                ev->reason_len = strlen(ev->reason);
                 return r;
+            }
+            c->replies = 1;
         }
         return c->o->surface ? type : 0;
     case ZWS_EV_PONG:
@@ -229,7 +255,7 @@ static int on_event(zws_conn *c, int type, zws_event *ev)
     }
 }
 
-static int recv_timed(zws_conn *c, zws_event *ev, int timeout_ms)
+static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
 {
     if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
         return ZWS_ECLOSED;
@@ -240,6 +266,8 @@ static int recv_timed(zws_conn *c, zws_event *ev, int timeout_ms)
         c->rpos += used;
         if (r > 0) {
             r = on_event(c, r, ev);
+            if (r < 0)
+                return fail_conn(c, r, ev);
             if (r > 0) {
                 c->last = *ev;
                 c->last_type = r;
@@ -250,7 +278,7 @@ static int recv_timed(zws_conn *c, zws_event *ev, int timeout_ms)
         }
         if (r < 0)
             return fail_conn(c, r, ev);
-        r = fill(c, timeout_ms, ev);
+        r = fill(c, deadline, ev);
         if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_ENOMEM)
             return fail_conn(c, r, ev);
         if (r == ZWS_ETIMEDOUT || r == ZWS_EAGAIN)
@@ -266,7 +294,7 @@ static int recv_timed(zws_conn *c, zws_event *ev, int timeout_ms)
 
 int zws_recv(zws_conn *c, zws_event *ev)
 {
-    return recv_timed(c, ev, timeout_of(c, ZWS_TIMEOUT_READ));
+    return recv_until(c, ev, zws__deadline(timeout_of(c, ZWS_TIMEOUT_READ)));
 }
 
 int zws_conn_keep(zws_conn *c, zws_buf **out)
@@ -328,7 +356,9 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
 {
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
-    if (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE | 0x7u))
+    /* Control frames have their own calls (zws_ping, zws_close) so the close
+     * state machine sees them; RSV bits belong to negotiated extensions. */
+    if (opcode > ZWS_OP_BINARY || (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE)))
         return ZWS_EINVAL;
     unsigned wflags = flags & ~ZWS_SEND_MORE_DATA;
     if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN &&
@@ -340,26 +370,29 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
     int r = zws_writer_put(c->w, opcode, data, len, wflags);
     if (r || (flags & ZWS_SEND_MORE_DATA))
         return r;
-    return write_pending(c);
+    return write_pending(c, ZWS__FOREVER);
 }
 
 int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
 {
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
+    for (int i = 0; i < n; i++)
+        if (msgs[i].opcode != ZWS_OP_TEXT && msgs[i].opcode != ZWS_OP_BINARY)
+            return ZWS_EINVAL;
     for (int i = 0; i < n; i++) {
         int r = zws_writer_put(c->w, msgs[i].opcode, msgs[i].data, msgs[i].len, 0);
         if (r)
-            return r;
+            return r; /* the first i stay queued for the next flush */
     }
-    return write_pending(c);
+    return write_pending(c, ZWS__FOREVER);
 }
 
 int zws_flush(zws_conn *c)
 {
     if (c->state == ST_CLOSED)
         return ZWS_ECLOSED;
-    return write_pending(c);
+    return write_pending(c, ZWS__FOREVER);
 }
 
 int zws_ping(zws_conn *c, const void *data, size_t len)
@@ -367,30 +400,27 @@ int zws_ping(zws_conn *c, const void *data, size_t len)
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
     int r = zws_writer_put(c->w, ZWS_OP_PING, data, len, 0);
-    return r ? r : write_pending(c);
+    return r ? r : write_pending(c, ZWS__FOREVER);
 }
 
 int zws_close(zws_conn *c, uint16_t code, const char *reason)
 {
     if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
         return ZWS_ECLOSED;
-    if (code && !zws_close_code_valid(code))
+    size_t rlen = reason ? strlen(reason) : 0;
+    if ((code && !zws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
+        !zws_utf8_valid((const uint8_t *)reason, rlen))
         return ZWS_EINVAL;
     int r = 0;
     if (c->state == ST_OPEN) {
-        r = send_close(c, code, reason, reason ? strlen(reason) : 0);
+        r = send_close(c, code, reason, rlen);
         c->state = ST_CLOSE_SENT;
     }
     /* Wait for the peer's close; what arrives before it is discarded. */
     int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
     while (r == 0 && c->state == ST_CLOSE_SENT) {
         zws_event ev;
-        int left = zws__remaining_ms(deadline);
-        if (left == 0) {
-            r = ZWS_ETIMEDOUT;
-            break;
-        }
-        int t = recv_timed(c, &ev, left);
+        int t = recv_until(c, &ev, deadline);
         if (t < 0)
             r = t;
     }
@@ -426,10 +456,11 @@ static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen
         *out = ctx_cache[i].ctx;
     } else {
         r = zws__tls_client_ctx(out, o->ca_file, o->insecure, err, errlen);
-        if (!r && i < 8) {
+        char *ca = NULL;
+        if (!r && i < 8 && (!o->ca_file || (ca = dup_n(o->ca_file, strlen(o->ca_file))))) {
             ctx_cache[i].ctx = *out;
             ctx_cache[i].insecure = o->insecure;
-            ctx_cache[i].ca_file = o->ca_file ? dup_n(o->ca_file, strlen(o->ca_file)) : NULL;
+            ctx_cache[i].ca_file = ca;
         } else if (!r) {
             r = 1; /* cache full: the caller frees its own */
         }
@@ -441,7 +472,9 @@ static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen
 /* Appends ": <printable start of the body>" to err. */
 static void append_body(char *err, size_t errlen, const uint8_t *body, size_t n)
 {
-    size_t at = strlen(err);
+    if (!err || !errlen)
+        return;
+    size_t at = strnlen(err, errlen - 1);
     if (!n || at + 4 >= errlen)
         return;
     at += (size_t)snprintf(err + at, errlen - at, ": ");
@@ -651,7 +684,7 @@ static int refuse(zws_conn *c, int status, const char *why, char *err, size_t er
 }
 
 static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t head,
-                          char *err, size_t errlen)
+                          int64_t deadline, char *err, size_t errlen)
 {
     if (c->o->origin_check) {
         char *origin = hs->origin ? dup_n(hs->origin, hs->origin_len) : NULL;
@@ -670,8 +703,7 @@ static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t h
     if ((proto && !(c->subprotocol = dup_n(proto, strlen(proto)))) ||
         !(c->path = dup_n(hs->path, hs->path_len)))
         return ZWS_ENOMEM;
-    int r = zws__transport_write_all(&c->tr, resp, (size_t)n,
-                                     timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
+    int r = zws__transport_write_all(&c->tr, resp, (size_t)n, zws__remaining_ms(deadline));
     if (r) {
         zws__transport_errmsg(&c->tr, r, err, errlen);
         return r;
@@ -708,5 +740,5 @@ int zws_conn_handshake(zws_conn *c, char *err, size_t errlen)
     zws_handshake_request hs;
     if (zws_handshake_validate_request(&req, &hs))
         return refuse(c, hs.status, hs.error, err, errlen);
-    return accept_upgrade(c, &hs, (size_t)head, err, errlen);
+    return accept_upgrade(c, &hs, (size_t)head, deadline, err, errlen);
 }

@@ -1,6 +1,7 @@
 /* zws_opts: connection options, deep-copied into each connection and
  * listener so callers may free theirs at once. */
 #include <string.h>
+#include <strings.h>
 
 #include "internal/alloc.h"
 #include "internal/conn.h"
@@ -95,10 +96,29 @@ static int sync_headers(zws_opts *o)
     return 0;
 }
 
+/* Headers the handshake writes itself. */
+static int reserved(const char *name)
+{
+    static const char *const names[] = {"host", "upgrade", "connection",
+                                        "content-length", "transfer-encoding"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return strncasecmp(name, "sec-websocket-", 14) == 0;
+}
+
+static int token(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr("!#$%&'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') ||
+            (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+            return 0;
+    return 1;
+}
+
 int zws_opts_add_header(zws_opts *o, const char *name, const char *value)
 {
-    if (!name || !value || !*name || bad_text(name) || bad_text(value) ||
-        strchr(name, ':') || strchr(name, ' '))
+    if (!name || !value || !*name || !token(name) || bad_text(value) || reserved(name))
         return ZWS_EINVAL;
     char *n = dup_str(name), *v = dup_str(value);
     if (!n || !v || push(&o->hnames, o->nheaders, n)) {
@@ -112,7 +132,13 @@ int zws_opts_add_header(zws_opts *o, const char *name, const char *value)
         return ZWS_ENOMEM;
     }
     o->nheaders++;
-    return sync_headers(o);
+    int r = sync_headers(o);
+    if (r) { /* keep the views in step with the lists */
+        o->nheaders--;
+        zws__free(o->hnames[o->nheaders]);
+        zws__free(o->hvalues[o->nheaders]);
+    }
+    return r;
 }
 
 int zws_opts_add_subprotocol(zws_opts *o, const char *name)

@@ -80,6 +80,11 @@ int zws_parser_set_limits(zws_parser *p, uint64_t max_frame, uint64_t max_messag
 {
     if ((max_frame >> 63) || (max_message >> 63))
         return ZWS_EINVAL;
+    /* Lengths must fit in memory: this matters on 32-bit hosts. */
+    if (max_frame > SIZE_MAX)
+        max_frame = SIZE_MAX;
+    if (max_message > SIZE_MAX)
+        max_message = SIZE_MAX;
     if (max_frame)
         p->max_frame = max_frame;
     if (max_message)
@@ -89,7 +94,9 @@ int zws_parser_set_limits(zws_parser *p, uint64_t max_frame, uint64_t max_messag
 
 void zws_parser_set_buffer_size(zws_parser *p, size_t size)
 {
-    p->buffer_size = size;
+    /* Control frames are always waited for whole: the buffer must hold the
+     * largest one (2 + 4 + 125 bytes). */
+    p->buffer_size = size < ZWS_PARSER_MIN_BUFFER ? ZWS_PARSER_MIN_BUFFER : size;
 }
 
 int zws_parser_set_ext(zws_parser *p, const zws_parser_ext *ext)
@@ -143,7 +150,7 @@ static int fail_err(zws_parser *p, zws_event *ev, int err)
 static int asmb_reserve(zws_parser *p, uint64_t more)
 {
     size_t len = p->asmb ? p->asmb->len : 0;
-    if (more > p->max_message - len)
+    if (more > p->max_message - len || more > SIZE_MAX - len)
         return ZWS_ETOOBIG;
     size_t need = len + (size_t)more;
     if (p->asmb && p->asmb->cap >= need)
@@ -345,7 +352,7 @@ static int ext_feed(zws_parser *p, uint8_t *at, size_t n, zws_event *ev)
     p->done += n;
     int fin = p->fr.fin && p->done == p->fr.len;
     int r = p->ext.payload(p->ext.ud, p, at, n, fin);
-    return r ? fail_err(p, ev, r) : 0;
+    return r ? fail_err(p, ev, r > 0 ? ZWS_EEXT : r) : 0;
 }
 
 /* STREAM: returns 1 with an event, 0 for more input (or frame finished
@@ -377,8 +384,13 @@ int zws_parser_next(zws_parser *p, uint8_t *in, size_t len, size_t *consumed,
     size_t off = 0;
     int r = 0;
     *consumed = 0;
-    if (p->state == S_DEAD)
+    if (p->state == S_DEAD) {
+        memset(ev, 0, sizeof *ev);
+        ev->close_code = ZWS_CLOSE_PROTOCOL;
+        ev->reason = "parser finished: reset it to parse a new stream";
+        ev->reason_len = strlen(ev->reason);
         return ZWS_ESTATE;
+    }
     if (p->delivered) {
         /* The previous call's assembled message is no longer borrowed. */
         p->delivered = 0;

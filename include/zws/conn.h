@@ -36,13 +36,17 @@ ZWS_EXTERN void zws_opts_free(zws_opts *o);
 enum zws_timeout {
     ZWS_TIMEOUT_CONNECT = 0,   /* TCP connect (and proxy CONNECT); default 10 s */
     ZWS_TIMEOUT_HANDSHAKE = 1, /* TLS + HTTP upgrade; default 10 s */
-    ZWS_TIMEOUT_READ = 2,      /* zws_recv; default 0 = wait forever */
-    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close; default 5 s */
+    ZWS_TIMEOUT_READ = 2,      /* one zws_recv call; default 0 = wait forever */
+    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close, and writing
+                                  automatic replies; default 5 s */
 };
+/* ms 0 means no timeout. */
 ZWS_EXTERN void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms);
 
 /* Extra request (client) or response (server) header. ZWS_EINVAL for names
- * or values with CR, LF or NUL, or names zws sets itself. */
+ * that are not HTTP tokens, values with control characters (CR, LF, NUL),
+ * or names zws sets itself (Host, Upgrade, Connection, Content-Length,
+ * Transfer-Encoding, Sec-WebSocket-*). */
 ZWS_EXTERN int zws_opts_add_header(zws_opts *o, const char *name, const char *value);
 /* Client: subprotocols to offer, in order. Server: subprotocols supported,
  * in the server's order of preference: the first of them that the client
@@ -101,9 +105,11 @@ ZWS_EXTERN int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t err
 
 /* Server side of the opening handshake (TLS first when configured), within
  * the handshake timeout. A request that is not a valid upgrade is answered
- * with the right HTTP status (400, 403, 404, 405, 426, 431) and fails with
+ * with the right HTTP status (400, 403, 405, 426, 431, 505) and fails with
  * ZWS_EHANDSHAKE; then free the connection. */
 ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
+/* (Statuses: 400 bad request, 403 origin refused, 405 not GET, 426 not an
+ * upgrade or wrong version, 431 head too large, 505 not HTTP/1.x.) */
 
 /* ---- both ---- */
 
@@ -125,9 +131,11 @@ ZWS_EXTERN int zws_conn_keep(zws_conn *c, zws_buf **out);
 #define ZWS_SEND_MORE_DATA 0x200u /* defer the flush: more sends follow */
 
 /* Sends a message (opcode TEXT or BINARY; CONT with ZWS_WRITE_MORE for
- * fragments; text must be valid UTF-8, which is not checked). Without
- * ZWS_SEND_MORE_DATA, everything pending is written before returning.
- * Returns 0 or ZWS_EINVAL, ZWS_ECLOSED, ZWS_EIO, ZWS_ETLS, ZWS_ENOSPACE. */
+ * fragments; text must be valid UTF-8, which is not checked; control frames
+ * go through zws_ping and zws_close). Without ZWS_SEND_MORE_DATA, everything
+ * pending (including queued pongs) is written before returning, blocking
+ * until it is. Returns 0 or ZWS_EINVAL, ZWS_ECLOSED, ZWS_EIO, ZWS_ETLS,
+ * ZWS_ENOSPACE. */
 ZWS_EXTERN int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len,
                         unsigned flags);
 
@@ -136,14 +144,17 @@ typedef struct zws_msgv {
     const void *data;
     size_t len;
 } zws_msgv;
-/* Sends n messages with as few writes as possible (one writev where they
- * fit). */
+/* Sends n TEXT/BINARY messages with one write: they are framed into the
+ * output buffer together. On failure the messages before the failing one
+ * stay queued for the next flush. */
 ZWS_EXTERN int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n);
 /* Writes everything pending. */
 ZWS_EXTERN int zws_flush(zws_conn *c);
 ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
 
-/* Closing handshake: sends a close frame (code 0 sends one without a code),
+/* Closing handshake: sends a close frame (code 0 sends one without a code;
+ * reason: valid UTF-8 of at most 123 bytes, only with a code, else
+ * ZWS_EINVAL),
  * waits up to the close timeout for the peer's, then shuts the transport
  * down. Messages that arrive meanwhile are discarded. */
 ZWS_EXTERN int zws_close(zws_conn *c, uint16_t code, const char *reason);

@@ -89,7 +89,10 @@ ZWS_EXTERN int zws_parser_set_limits(zws_parser *p, uint64_t max_frame,
 /* The size of the caller's input buffer. A frame (header and payload) that
  * fits is waited for and delivered in place; a larger one is consumed as it
  * arrives and assembled in the parser's buffer (see zws_parser_direct).
- * Default: SIZE_MAX, every frame is waited for. */
+ * Control frames are always waited for, so sizes below
+ * ZWS_PARSER_MIN_BUFFER are raised to it. Default: SIZE_MAX, every frame is
+ * waited for. */
+#define ZWS_PARSER_MIN_BUFFER 131
 ZWS_EXTERN void zws_parser_set_buffer_size(zws_parser *p, size_t size);
 
 /* Reads the next event from in[0..len).
@@ -99,7 +102,7 @@ ZWS_EXTERN void zws_parser_set_buffer_size(zws_parser *p, size_t size);
  *   ZWS_EPROTO  1002  bad frame header, bad fragmentation, bad close payload
  *   ZWS_EUTF8   1007  text message or close reason not valid UTF-8
  *   ZWS_ETOOBIG 1009  frame or message over the limits
- *   ZWS_EEXT    1007  (or the extension's own code) extension failed
+ *   ZWS_EEXT    1007  the extension failed
  *   ZWS_ENOMEM  1011  the assembly buffer could not grow
  * In every case *consumed says how many input bytes were taken (also when 0
  * is returned: partial frames of an assembled message are taken as they
