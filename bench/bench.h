@@ -61,5 +61,10 @@ void bench_mask(const bench_opts *o);
 void bench_frame(const bench_opts *o);
 void bench_utf8(const bench_opts *o);
 void bench_parser(const bench_opts *o);
+void bench_conn(const bench_opts *o);
+
+/* Writes a throwaway EC key and self-signed certificate (localhost,
+ * 127.0.0.1) as PEM. Returns 0 or -1. */
+int bench_make_cert(const char *cert_path, const char *key_path);
 
 #endif

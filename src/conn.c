@@ -119,6 +119,12 @@ const char *zws_conn_subprotocol(const zws_conn *c)
 
 int zws_conn_fd(const zws_conn *c) { return c->tr.fd; }
 
+void zws__conn_io_counts(const zws_conn *c, uint64_t *reads, uint64_t *writes)
+{
+    *reads = c->tr.nreads;
+    *writes = c->tr.nwrites;
+}
+
 const char *zws_conn_path(const zws_conn *c) { return c->path ? c->path : "/"; }
 
 int zws_conn_readable(const zws_conn *c)

@@ -348,6 +348,7 @@ ptrdiff_t zws__transport_read(zws__transport *t, void *buf, size_t cap, int time
     int64_t deadline = -2;
     for (;;) {
         ssize_t n = recv(t->fd, buf, cap, 0);
+        t->nreads++;
         if (n > 0)
             return n;
         if (n == 0) {
@@ -404,6 +405,7 @@ static ptrdiff_t plain_writev(zws__transport *t, const struct iovec *iov, int cn
         if (i == cnt)
             return total;
         ssize_t n = send_from(t->fd, iov, cnt, i, off);
+        t->nwrites++;
         if (n < 0) {
             if (errno == EINTR)
                 continue;

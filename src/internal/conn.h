@@ -24,6 +24,9 @@ struct zws_opts {
     void *origin_ud;
 };
 
+/* Read and write syscalls the connection made (plain TCP; benchmarks). */
+void zws__conn_io_counts(const zws_conn *c, uint64_t *reads, uint64_t *writes);
+
 /* Deep copy; src NULL gives the defaults. */
 int zws__opts_copy(zws_opts **out, const zws_opts *src);
 

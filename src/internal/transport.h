@@ -45,6 +45,8 @@ typedef struct zws__transport {
     uint8_t eof;            /* the peer closed (ZWS_ECLOSED was returned) */
     int last_errno;         /* errno of the last failure, or 0 */
     unsigned long last_ssl; /* ERR_get_error() of the last failure, or 0 */
+    uint64_t nreads;        /* recv / send calls on a plain socket (for */
+    uint64_t nwrites;       /* syscalls-per-message benchmarks) */
 } zws__transport;
 
 /* ---- sockets ---- */

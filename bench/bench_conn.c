@@ -1,0 +1,225 @@
+/* Blocking client and server over loopback, one connection, in one process
+ * (server on a thread: on a 2-core machine each side gets about one core).
+ *
+ *   throughput: binary messages client -> server, flush per send (one
+ *     write per message, the naive design) against deferred sends flushed
+ *     once per batch of 64; write syscalls per message on the client and
+ *     read syscalls per message on the server, counted by the transport.
+ *   handshakes: connect + opening handshake + closing handshake per
+ *     connection, plain and TLS (ECDHE P-256, a throwaway certificate). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "internal/conn.h"
+#include "zws/zws.h"
+#include "zws/conn.h"
+
+#define BATCH 64
+
+typedef struct srv {
+    zws_listener *l;
+    pthread_t thread;
+    int loop;          /* serve connections until the listener is shut */
+    uint64_t reads;    /* read syscalls of the last connection */
+    uint64_t msgs;     /* binary messages it received */
+} srv;
+
+/* Counts the binary messages announced by each "go:N" text and answers
+ * "ok" when all arrived. */
+static void serve_conn(srv *s, zws_conn *c)
+{
+    zws_event ev;
+    uint64_t want = 0, got = 0;
+    int r;
+    while ((r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE) {
+        if (ev.opcode == ZWS_OP_TEXT) {
+            want = strtoull((const char *)ev.data + 3, NULL, 10);
+            got = 0;
+        } else if (s->msgs++, ++got == want) {
+            zws_send(c, ZWS_OP_TEXT, "ok", 2, 0);
+        }
+    }
+    uint64_t w;
+    zws__conn_io_counts(c, &s->reads, &w);
+}
+
+static void *serve(void *arg)
+{
+    srv *s = arg;
+    do {
+        zws_conn *c;
+        char err[256];
+        if (zws_accept(s->l, &c, err, sizeof err))
+            break;
+        if (zws_conn_handshake(c, err, sizeof err) == 0)
+            serve_conn(s, c);
+        zws_conn_free(c);
+    } while (s->loop);
+    return NULL;
+}
+
+static void srv_start(srv *s, const zws_opts *o, int loop)
+{
+    char err[256];
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    if (zws_listen(&s->l, "127.0.0.1", 0, o, err, sizeof err)) {
+        fprintf(stderr, "zws-bench: listen: %s\n", err);
+        exit(1);
+    }
+    pthread_create(&s->thread, NULL, serve, s);
+}
+
+typedef struct tput {
+    zws_conn *c;
+    const uint8_t *msg;
+    size_t len;
+    int batched;
+} tput;
+
+static void send_round(void *arg, uint64_t n)
+{
+    tput *t = arg;
+    char go[32];
+    int k = snprintf(go, sizeof go, "go:%llu", (unsigned long long)n);
+    if (zws_send(t->c, ZWS_OP_TEXT, go, (size_t)k, 0))
+        abort();
+    for (uint64_t i = 0; i < n; i++) {
+        int more = t->batched && (i + 1) % BATCH && i + 1 < n;
+        if (zws_send(t->c, ZWS_OP_BINARY, t->msg, t->len, more ? ZWS_SEND_MORE_DATA : 0))
+            abort();
+    }
+    zws_event ev;
+    if (zws_recv(t->c, &ev) != ZWS_EV_MESSAGE)
+        abort();
+}
+
+static zws_conn *connect_to(const srv *s, const char *scheme, const zws_opts *o)
+{
+    char url[64], err[256];
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u/", scheme, zws_listener_port(s->l));
+    zws_conn *c;
+    if (zws_connect(&c, url, o, err, sizeof err)) {
+        fprintf(stderr, "zws-bench: connect: %s\n", err);
+        exit(1);
+    }
+    return c;
+}
+
+/* Client write syscalls per message over a fixed run. */
+static double writes_per_msg(tput *t)
+{
+    uint64_t r0, w0, r1, w1;
+    const uint64_t n = 20000;
+    zws__conn_io_counts(t->c, &r0, &w0);
+    send_round(t, n);
+    zws__conn_io_counts(t->c, &r1, &w1);
+    return (double)(w1 - w0 - 1) / (double)n; /* minus the "go" message */
+}
+
+static void throughput(const bench_opts *o)
+{
+    static const char *cols[] = {"message", "sends", "M msgs/s", "MB/s",
+                                 "client writes/msg", "server reads/msg", "x flush"};
+    bench_table_begin(o, "blocking client -> server over loopback, one connection "
+                         "(2 cores: about one each)", cols, 7);
+    const size_t sizes[] = {20, 1024, 16384};
+    uint8_t *msg = malloc(16384);
+    bench_random(msg, 16384, 5);
+    for (size_t i = 0; i < 3; i++) {
+        double t_flush = 0;
+        for (int batched = 0; batched < 2; batched++) {
+            srv s;
+            srv_start(&s, NULL, 0);
+            tput t = {connect_to(&s, "ws", NULL), msg, sizes[i], batched};
+            double w = writes_per_msg(&t);
+            double sec = bench_measure(o, send_round, &t);
+            zws_close(t.c, 1000, NULL);
+            zws_conn_free(t.c);
+            pthread_join(s.thread, NULL);
+            zws_listener_free(s.l);
+            if (!batched)
+                t_flush = sec;
+            bench_table_row(o, (const char *const[]){
+                bench_size(sizes[i]), batched ? "deferred, flush per 64" : "flush per send",
+                bench_fmt("%.3f", 1 / sec / 1e6), bench_fmt("%.1f", (double)sizes[i] / sec / 1e6),
+                bench_fmt("%.3f", w), bench_fmt("%.3f", (double)s.reads / (double)s.msgs),
+                bench_fmt("%.2f", t_flush / sec)});
+        }
+    }
+    free(msg);
+    bench_table_end(o);
+}
+
+typedef struct hs {
+    const srv *s;
+    const char *scheme;
+    const zws_opts *o;
+} hs;
+
+static void handshake_round(void *arg, uint64_t n)
+{
+    hs *h = arg;
+    while (n--) {
+        zws_conn *c = connect_to(h->s, h->scheme, h->o);
+        zws_close(c, 1000, NULL);
+        zws_conn_free(c);
+    }
+}
+
+static void handshakes(const bench_opts *o)
+{
+    static const char *cols[] = {"transport", "handshakes/s", "ms each"};
+    bench_table_begin(o, "connect + opening and closing handshake, one at a time "
+                         "(server on a thread)", cols, 3);
+    char dir[] = "/tmp/zws-bench-XXXXXX", cert[64], key[64];
+    if (!mkdtemp(dir))
+        abort();
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    if (bench_make_cert(cert, key)) {
+        fprintf(stderr, "zws-bench: cannot make a certificate\n");
+        exit(1);
+    }
+    for (int tls = 0; tls < 2; tls++) {
+        zws_opts *so, *co;
+        zws_opts_new(&so);
+        zws_opts_new(&co);
+        if (tls) {
+            zws_opts_set_cert(so, cert, key);
+            zws_opts_set_ca_file(co, cert);
+        }
+        srv s;
+        srv_start(&s, so, 1);
+        hs h = {&s, tls ? "wss" : "ws", co};
+        bench_opts q = *o;
+        q.min_time = o->min_time * 4; /* a few hundred handshakes per sample */
+        double sec = bench_measure(&q, handshake_round, &h);
+        bench_table_row(o, (const char *const[]){tls ? "TLS (wss)" : "plain (ws)",
+                                                  bench_fmt("%.0f", 1 / sec),
+                                                  bench_fmt("%.3f", sec * 1e3)});
+        /* Wake the accept loop with one last connection, then stop it. */
+        s.loop = 0;
+        zws_conn *c = connect_to(&s, h.scheme, co);
+        zws_close(c, 1000, NULL);
+        zws_conn_free(c);
+        pthread_join(s.thread, NULL);
+        zws_listener_free(s.l);
+        zws_opts_free(so);
+        zws_opts_free(co);
+    }
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+    bench_table_end(o);
+}
+
+void bench_conn(const bench_opts *o)
+{
+    throughput(o);
+    handshakes(o);
+}
