@@ -23,7 +23,7 @@
 typedef struct srv {
     zws_listener *l;
     pthread_t thread;
-    int loop;          /* serve connections until the listener is shut */
+    int loop;          /* serve connections until one asks for /stop */
     uint64_t reads;    /* read syscalls of the last connection */
     uint64_t msgs;     /* binary messages it received */
 } srv;
@@ -50,15 +50,17 @@ static void serve_conn(srv *s, zws_conn *c)
 static void *serve(void *arg)
 {
     srv *s = arg;
-    do {
+    for (int stop = 0; !stop;) {
         zws_conn *c;
         char err[256];
         if (zws_accept(s->l, &c, err, sizeof err))
             break;
-        if (zws_conn_handshake(c, err, sizeof err) == 0)
+        if (zws_conn_handshake(c, err, sizeof err) == 0) {
+            stop = !s->loop || strcmp(zws_conn_path(c), "/stop") == 0;
             serve_conn(s, c);
+        }
         zws_conn_free(c);
-    } while (s->loop);
+    }
     return NULL;
 }
 
@@ -98,16 +100,23 @@ static void send_round(void *arg, uint64_t n)
         abort();
 }
 
-static zws_conn *connect_to(const srv *s, const char *scheme, const zws_opts *o)
+static zws_conn *connect_path(const srv *s, const char *scheme, const char *path,
+                              const zws_opts *o)
 {
     char url[64], err[256];
-    snprintf(url, sizeof url, "%s://127.0.0.1:%u/", scheme, zws_listener_port(s->l));
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u%s", scheme, zws_listener_port(s->l),
+             path);
     zws_conn *c;
     if (zws_connect(&c, url, o, err, sizeof err)) {
         fprintf(stderr, "zws-bench: connect: %s\n", err);
         exit(1);
     }
     return c;
+}
+
+static zws_conn *connect_to(const srv *s, const char *scheme, const zws_opts *o)
+{
+    return connect_path(s, scheme, "/", o);
 }
 
 /* Client write syscalls per message over a fixed run. */
@@ -202,9 +211,7 @@ static void handshakes(const bench_opts *o)
         bench_table_row(o, (const char *const[]){tls ? "TLS (wss)" : "plain (ws)",
                                                   bench_fmt("%.0f", 1 / sec),
                                                   bench_fmt("%.3f", sec * 1e3)});
-        /* Wake the accept loop with one last connection, then stop it. */
-        s.loop = 0;
-        zws_conn *c = connect_to(&s, h.scheme, co);
+        zws_conn *c = connect_path(&s, h.scheme, "/stop", co);
         zws_close(c, 1000, NULL);
         zws_conn_free(c);
         pthread_join(s.thread, NULL);

@@ -4,9 +4,14 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
-      libcmocka-dev libssl-dev zlib1g-dev)
+      libcmocka-dev libssl-dev zlib1g-dev
+      python3-websockets openssl)
 
 missing=()
+# Node.js may come from another source than Debian (with npm built in);
+# Debian's nodejs lacks npm, which is its own package there.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing+=("$p")

@@ -96,10 +96,24 @@ static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
     return 0;
 }
 
+/* After our side closed: read and discard until the peer's EOF (bounded by
+ * the close timeout). Closing a socket that still holds unread input makes
+ * the kernel send RST, and a peer still writing would lose our close frame
+ * or HTTP error before reading it. */
+static void linger(zws_conn *c)
+{
+    if (c->state != ST_CLOSED || c->tr.fd < 0 || c->tr.eof || !c->rbuf)
+        return;
+    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    while (zws__transport_read(&c->tr, c->rbuf, c->rcap, zws__remaining_ms(deadline)) > 0)
+        ;
+}
+
 void zws_conn_free(zws_conn *c)
 {
     if (!c)
         return;
+    linger(c);
     zws__transport_close(&c->tr);
     zws_parser_free(c->p);
     zws_writer_free(c->w);

@@ -158,7 +158,10 @@ ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
  * waits up to the close timeout for the peer's, then shuts the transport
  * down. Messages that arrive meanwhile are discarded. */
 ZWS_EXTERN int zws_close(zws_conn *c, uint16_t code, const char *reason);
-/* Frees c, closing the socket without a handshake if still open. */
+/* Frees c. A connection still open is closed abruptly (no close frame).
+ * One that has closed first reads and discards what the peer still sends,
+ * until its EOF or the close timeout, so that the peer reads our close frame
+ * (or HTTP error) instead of a TCP reset. */
 ZWS_EXTERN void zws_conn_free(zws_conn *c);
 
 /* The subprotocol agreed on ("" if none): valid while c lives. */

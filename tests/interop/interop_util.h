@@ -1,0 +1,37 @@
+/* Helpers shared by the interop drivers (interop_client.c, interop_server.c).
+ *
+ * The drivers talk to real peers (Node's ws, Python's websockets) through a
+ * tiny text protocol on top of plain echo; see README.md in this folder. */
+#ifndef ZWS_INTEROP_UTIL_H
+#define ZWS_INTEROP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zws/common.h>
+
+/* Prefix of a control message: never the start of a generated payload. */
+#define INTEROP_CMD "#cmd "
+
+/* Prints "<prog>: FAIL: <message>" to stderr and exits 1. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+_Noreturn void interop_fail(const char *fmt, ...);
+
+/* Set once by main; prefixes every diagnostic. */
+extern const char *interop_prog;
+
+/* Filled with len bytes: a pseudo-random pattern seeded by seed. */
+void interop_fill_binary(uint8_t *p, size_t len, uint32_t seed);
+/* Filled with exactly len bytes of valid UTF-8 mixing 1- to 4-byte code
+ * points, so a peer that splits or validates text badly shows it. */
+void interop_fill_text(uint8_t *p, size_t len, uint32_t seed);
+
+/* Describes where a and b first differ (for failure messages). */
+const char *interop_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+int64_t interop_now_ms(void);
+void interop_sleep_ms(int ms);
+
+#endif
