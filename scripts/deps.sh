@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
       libcmocka-dev libssl-dev zlib1g-dev
-      python3-websockets openssl)
+      python3-websockets openssl tinyproxy)
 
 missing=()
 # Node.js may come from another source than Debian (with npm built in);

@@ -25,6 +25,7 @@
 
 static const char *url;
 static const char *ca_file;
+static const char *proxy; /* --proxy: an HTTP proxy to go through */
 
 static void on_alarm(int sig)
 {
@@ -46,8 +47,8 @@ static zws_conn *open_conn(void)
     if (ca_file && zws_opts_set_ca_file(o, ca_file))
         interop_fail("zws_opts_set_ca_file failed");
     /* The tests talk to 127.0.0.1 only: a proxy from the environment would
-     * send them elsewhere. */
-    zws_opts_set_proxy(o, "");
+     * send them elsewhere; --proxy names the test's own proxy. */
+    zws_opts_set_proxy(o, proxy ? proxy : "");
     zws_conn *c;
     char err[512];
     int r = zws_connect(&c, url, o, err, sizeof err);
@@ -449,7 +450,7 @@ static void scenario_connect_fail(const char *expect)
     if (zws_opts_new(&o))
         interop_fail("out of memory");
     zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, 10000);
-    zws_opts_set_proxy(o, "");
+    zws_opts_set_proxy(o, proxy ? proxy : "");
     if (ca_file && zws_opts_set_ca_file(o, ca_file))
         interop_fail("zws_opts_set_ca_file failed");
     zws_conn *c;
@@ -472,7 +473,8 @@ int main(int argc, char **argv)
     interop_prog = "interop_client";
     const char *expect_error = NULL;
     if (argc < 3) {
-        fprintf(stderr, "usage: interop_client URL SCENARIO [--ca PEM] [--expect-error TEXT]\n");
+        fprintf(stderr, "usage: interop_client URL SCENARIO [--ca PEM] [--proxy URL] "
+                        "[--expect-error TEXT]\n");
         return 2;
     }
     url = argv[1];
@@ -480,6 +482,8 @@ int main(int argc, char **argv)
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--ca") == 0)
             ca_file = argv[i + 1];
+        else if (strcmp(argv[i], "--proxy") == 0)
+            proxy = argv[i + 1];
         else if (strcmp(argv[i], "--expect-error") == 0)
             expect_error = argv[i + 1];
         else
