@@ -37,6 +37,7 @@ struct zws_conn {
     zws_opts *o;
     SSL_CTX *tls;              /* server: shared with the listener */
     int replies;               /* automatic replies queued, not yet written */
+    int shut;                  /* our side is shut down: linger on free */
     zws_event last;            /* the last event zws_recv returned */
     int last_type;
     char *path;
@@ -102,7 +103,7 @@ static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
  * or HTTP error before reading it. */
 static void linger(zws_conn *c)
 {
-    if (c->state != ST_CLOSED || c->tr.fd < 0 || c->tr.eof || !c->rbuf)
+    if (!c->shut || c->tr.fd < 0 || c->tr.eof || !c->rbuf)
         return;
     int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
     while (zws__transport_read(&c->tr, c->rbuf, c->rcap, zws__remaining_ms(deadline)) > 0)
@@ -230,6 +231,7 @@ static int send_close(zws_conn *c, uint16_t code, const char *reason, size_t rle
 static void finish(zws_conn *c)
 {
     zws__transport_shutdown(&c->tr, timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    c->shut = 1;
     c->state = ST_CLOSED;
 }
 
@@ -697,6 +699,7 @@ static int refuse(zws_conn *c, int status, const char *why, char *err, size_t er
     if (n > 0)
         zws__transport_write_all(&c->tr, resp, (size_t)n, timeout_of(c, ZWS_TIMEOUT_CLOSE));
     zws__transport_shutdown(&c->tr, 0);
+    c->shut = 1;
     c->state = ST_CLOSED;
     zws__errf(err, errlen, "refused the upgrade with %d %s: %s", status,
               zws_http_status_text(status), why);
