@@ -1,0 +1,59 @@
+/* The zws command: what the subcommands (tools/<name>.c) share.
+ *
+ * Every subcommand is int cmd_<name>(int argc, char **argv), called with
+ * argv[0] = "<name>", returning the process exit status, plus
+ * cmd_<name>_usage(FILE *) for --help and "zws help <name>". Add new ones to
+ * the table in main.c. */
+#ifndef ZWS_TOOL_H
+#define ZWS_TOOL_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "zws/conn.h"
+
+/* Exit statuses (DESIGN.md, "The zws command"). */
+enum {
+    TOOL_EXIT_OK = 0,       /* done */
+    TOOL_EXIT_USAGE = 1,    /* bad command line */
+    TOOL_EXIT_CONNECT = 2,  /* could not connect, or the handshake was refused */
+    TOOL_EXIT_PROTOCOL = 3  /* the peer broke the protocol, or vanished without
+                               a closing handshake */
+};
+
+int cmd_client(int argc, char **argv);
+void cmd_client_usage(FILE *f);
+int cmd_server(int argc, char **argv);
+void cmd_server_usage(FILE *f);
+
+/* Prints "zws CMD: <message>" and a hint to run --help on stderr; returns
+ * TOOL_EXIT_USAGE. */
+int tool_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Turns getopt_long's ':' (missing value) or '?' (unknown option) into a
+ * usage error. Parse with opterr = 0 and an optstring starting with ':'. */
+int tool_bad_option(const char *cmd, int c, char **argv);
+
+/* Parses a decimal number no larger than max. With suffixes, "k", "m" and
+ * "g" (either case) multiply by 1024, 1024^2, 1024^3. Returns 0 or -1. */
+int tool_parse_u64(const char *s, uint64_t max, int suffixes, uint64_t *out);
+
+/* Writes one received message to f: text as is and a newline; binary as
+ * lowercase hex and a newline, or (raw) its bytes exactly, nothing added.
+ * Does not flush. */
+void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t len,
+                        int raw);
+
+/* Monotonic clock in nanoseconds. */
+int64_t tool_now_ns(void);
+
+/* SIGINT and SIGTERM set a flag instead of killing the process (sigaction
+ * without SA_RESTART, so poll() returns EINTR). once: the handler is reset
+ * after the first signal, so a second one kills as usual. */
+void tool_catch_stop_signals(int once);
+/* The signal that arrived (0: none yet). */
+int tool_stop_signal(void);
+
+#endif

@@ -1,0 +1,109 @@
+/* Helpers shared by the zws subcommands: usage errors, numbers, message
+ * output, signals. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tool.h"
+
+/* The one piece of global state: a signal handler can reach nothing else. */
+static volatile sig_atomic_t stop_signal;
+
+int tool_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "zws %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'zws %s --help'.\n", cmd);
+    return TOOL_EXIT_USAGE;
+}
+
+int tool_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        return tool_usage_error(cmd, "option '%s' needs a value", arg);
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        return tool_usage_error(cmd, "unknown option '-%c'", optopt);
+    return tool_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+int tool_parse_u64(const char *s, uint64_t max, int suffixes, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1; /* strtoull would take "-1", " 1" and "" */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    unsigned shift = 0;
+    if (suffixes && *end) {
+        const char *units = "kmg", *u = strchr(units, *end | 0x20);
+        if (!u || end[1])
+            return -1;
+        shift = 10u * (unsigned)(u - units + 1);
+        end++;
+    }
+    if (*end || v > (max >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static void print_hex(FILE *f, const uint8_t *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char chunk[512];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        chunk[n++] = digits[data[i] >> 4];
+        chunk[n++] = digits[data[i] & 15];
+        if (n == sizeof chunk) {
+            fwrite(chunk, 1, n, f);
+            n = 0;
+        }
+    }
+    fwrite(chunk, 1, n, f);
+}
+
+void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t len,
+                        int raw)
+{
+    if (opcode == ZWS_OP_BINARY && raw) {
+        fwrite(data, 1, len, f);
+        return;
+    }
+    if (opcode == ZWS_OP_BINARY)
+        print_hex(f, data, len);
+    else
+        fwrite(data, 1, len, f);
+    fputc('\n', f);
+}
+
+int64_t tool_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+void tool_catch_stop_signals(int once)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = once ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int tool_stop_signal(void) { return stop_signal; }
