@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Tests of the zws command: `zws server` and `zws client` against each other
+# (and a plain HTTP server for a refused handshake), checking what they print
+# and their exit statuses. Every process started here is stopped by PID on
+# the way out (trap on EXIT); everything listens on 127.0.0.1.
+#
+#   cli_test.sh ZWS_BINARY SCENARIO
+#     echo     -c (one and several), stdin lines, --binary, --ping, -H, -s
+#     print    a server without --echo prints what it receives
+#     errors   usage errors (1), connection refused (2), a refused handshake
+#              with its HTTP status (2)
+#     tls      wss:// with --ca, an unknown CA (2), --insecure
+set -euo pipefail
+
+zws=$1 scenario=$2
+python=/usr/bin/python3
+export NO_PROXY='*' no_proxy='*'
+startup_s=15 # a sanitizer build starts slower
+limit_s=30   # any one client run
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-cli.XXXXXX")
+pids=()
+
+cleanup() {
+    local st=$?
+    for pid in ${pids[@]+"${pids[@]}"}; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in ${pids[@]+"${pids[@]}"}; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+    exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+    echo "cli_test: FAIL: $*" >&2
+    for f in "$tmp"/*.out "$tmp"/*.err; do
+        [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 20 "$f" >&2; }
+    done
+    exit 1
+}
+
+# start NAME CMD...: runs CMD in the background, output in $tmp/NAME.out and
+# .err; waits for "listening on PORT" on its stdout and sets $port.
+start() {
+    local name=$1
+    shift
+    : >"$tmp/$name.out"
+    "$@" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pids+=($!)
+    local pid=$!
+    port=
+    for _ in $(seq $((startup_s * 20))); do
+        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p;T;q' "$tmp/$name.out")
+        [ -n "$port" ] && return 0
+        kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
+        sleep 0.05
+    done
+    fail "no 'listening on PORT' from $name in $startup_s s"
+}
+
+# stop_last: SIGTERM to the last process started; it must exit with 0.
+stop_last() {
+    local pid=${pids[-1]}
+    unset 'pids[-1]'
+    kill -TERM "$pid"
+    local st=0
+    wait "$pid" || st=$?
+    [ "$st" -eq 0 ] || fail "process $pid exited with $st after SIGTERM"
+}
+
+# run EXPECTED_STATUS NAME ARGS...: runs zws with ARGS (stdin from
+# $tmp/NAME.in when it exists, else empty), output in $tmp/NAME.out/.err.
+run() {
+    local want=$1 name=$2
+    shift 2
+    local in=/dev/null
+    [ -f "$tmp/$name.in" ] && in=$tmp/$name.in
+    local st=0
+    timeout -k 5 "$limit_s" "$zws" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err" || st=$?
+    [ "$st" -ne 124 ] || fail "$name: zws $* ran over $limit_s s"
+    [ "$st" -eq "$want" ] || fail "$name: zws $* exited with $st, expected $want"
+}
+
+# expect_out NAME TEXT: $tmp/NAME.out is exactly TEXT (plus a final newline).
+expect_out() {
+    local got
+    got=$(cat "$tmp/$1.out")
+    [ "$got" = "$2" ] || fail "$1: stdout is '$got', expected '$2'"
+}
+
+# expect_err NAME PATTERN: $tmp/NAME.err matches the extended regex.
+expect_err() {
+    grep -Eq -- "$2" "$tmp/$1.err" || fail "$1: stderr does not match '$2'"
+}
+
+echo_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo -s chat
+    local url=ws://127.0.0.1:$port/cli
+    run 0 one client "$url" -c hello
+    expect_out one hello
+    run 0 several client "$url" -c 'first message' -c 'ünïcödé ✓' -c ''
+    expect_out several "$(printf 'first message\nünïcödé ✓\n')"
+    printf 'line 1\nline 2\n\nlast line without newline' >"$tmp/lines.in"
+    run 0 lines client "$url" --linger 1000
+    expect_out lines "$(printf 'line 1\nline 2\n\nlast line without newline')"
+    run 0 binary client "$url" --binary -c 'AZ'
+    expect_out binary 415a
+    run 0 ping client "$url" --ping -c x
+    expect_err ping '^pong: [0-9]+\.[0-9]+ ms$'
+    run 0 verbose client "$url" -v -s other -s chat -H 'X-Test: yes' -c v
+    expect_err verbose 'connected to .*, subprotocol chat'
+    expect_err verbose 'closed with 1000'
+    stop_last
+    expect_err server 'path /cli, subprotocol chat'
+}
+
+print_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0
+    printf 'to the server\nsecond\n' >"$tmp/text.in"
+    run 0 text client "ws://127.0.0.1:$port/" --linger 0
+    printf 'AZ\n' >"$tmp/bin.in"
+    run 0 bin client "ws://127.0.0.1:$port/" --binary --linger 0
+    # Each client ended with a completed closing handshake, which the server
+    # read after the messages: they are printed by now.
+    stop_last
+    expect_out server "$(printf 'listening on %s\nto the server\nsecond\n415a' "$port")"
+}
+
+errors_scenario() {
+    run 1 nourl client
+    expect_err nourl 'missing URL'
+    run 1 badurl client 'ftp://127.0.0.1/'
+    expect_err badurl 'scheme'
+    run 1 badopt client ws://127.0.0.1:1/ --no-such-option
+    expect_err badopt "unknown option '--no-such-option'"
+    run 1 badnum server --port 70000
+    expect_err badnum 'not a number from 0 to 65535'
+    run 1 nocmd nosuchcommand
+    run 0 help --help
+    grep -q 'client' "$tmp/help.out" || fail "--help does not list the client command"
+
+    # A port nobody listens on: bind one, learn it, close it.
+    local free
+    free=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    run 2 refused client "ws://127.0.0.1:$free/" -c x
+    expect_err refused 'refused'
+
+    # A plain HTTP server refuses the upgrade: the status is reported.
+    start http "$python" -u -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"no websockets here"
+        self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("listening on", s.server_address[1], flush=True)
+s.serve_forever()'
+    run 2 notfound client "ws://127.0.0.1:$port/" -c x
+    expect_err notfound '404'
+    expect_err notfound 'no websockets here'
+}
+
+tls_scenario() {
+    command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
+    local o=$tmp/openssl.log
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=zws cli test CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>>"$o"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=zws cli" \
+        -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>>"$o"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tmp/ext.cnf"
+    openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+        -CAcreateserial -days 2 -extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>>"$o"
+
+    run 2 badkey server --port 0 --cert "$tmp/server.pem" --key "$tmp/no-such.key"
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo \
+        --cert "$tmp/server.pem" --key "$tmp/server.key"
+    run 0 verified client "wss://127.0.0.1:$port/" --ca "$tmp/ca.pem" -c secure
+    expect_out verified secure
+    run 0 byname client "wss://localhost:$port/" --ca "$tmp/ca.pem" -c named
+    expect_out byname named
+    run 2 unknownca client "wss://127.0.0.1:$port/" -c x
+    expect_err unknownca 'certificate'
+    run 0 insecure client "wss://127.0.0.1:$port/" -k -c unverified
+    expect_out insecure unverified
+    stop_last
+}
+
+case $scenario in
+echo) echo_scenario ;;
+print) print_scenario ;;
+errors) errors_scenario ;;
+tls) tls_scenario ;;
+*) echo "cli_test: unknown scenario '$scenario'" >&2; exit 2 ;;
+esac
+echo "cli_test: $scenario: ok"
