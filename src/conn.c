@@ -692,10 +692,14 @@ int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen)
 }
 
 /* Answers a refused upgrade and reports why. */
-static int refuse(zws_conn *c, int status, const char *why, char *err, size_t errlen)
+static int refuse_with(zws_conn *c, int status, const char *why,
+                       const zws_http_header *extra, size_t n_extra, char *err,
+                       size_t errlen)
 {
-    char resp[1024];
-    int n = zws_handshake_build_error(resp, sizeof resp, status, why, NULL, 0);
+    char resp[2048];
+    int n = zws_handshake_build_error(resp, sizeof resp, status, why, extra, n_extra);
+    if (n < 0 && n_extra) /* the extra headers were bad or too long: without */
+        n = zws_handshake_build_error(resp, sizeof resp, status, why, NULL, 0);
     if (n > 0)
         zws__transport_write_all(&c->tr, resp, (size_t)n, timeout_of(c, ZWS_TIMEOUT_CLOSE));
     zws__transport_shutdown(&c->tr, 0);
@@ -704,6 +708,52 @@ static int refuse(zws_conn *c, int status, const char *why, char *err, size_t er
     zws__errf(err, errlen, "refused the upgrade with %d %s: %s", status,
               zws_http_status_text(status), why);
     return ZWS_EHANDSHAKE;
+}
+
+static int refuse(zws_conn *c, int status, const char *why, char *err, size_t errlen)
+{
+    return refuse_with(c, status, why, NULL, 0, err, errlen);
+}
+
+/* Runs the upgrade hook; returns 0 to go on, or a status to refuse with
+ * (and *why). */
+static int run_upgrade_hook(zws_conn *c, const zws_handshake_request *hs,
+                            zws_upgrade *u, const char **why)
+{
+    int status = c->o->upgrade_hook(c->o->upgrade_ud, u);
+    if (status == 0) {
+        const char *p = u->subprotocol;
+        if (!p || zws_handshake_select_subprotocol(hs, &p, 1) == p)
+            return 0;
+        *why = "the upgrade hook chose a subprotocol the client did not offer";
+        return 500;
+    }
+    *why = u->reason ? u->reason : "refused by the server";
+    return status >= 400 && status <= 599 ? status : 500;
+}
+
+/* The 101 answer with the opts' headers and the hook's. */
+static int build_101(zws_conn *c, const zws_handshake_request *hs, const zws_upgrade *u,
+                     char *resp, size_t cap)
+{
+    const zws_http_header *extra = c->o->headers;
+    size_t n = c->o->nheaders;
+    zws_http_header *all = NULL;
+    if (u->num_headers) {
+        if (!u->headers || u->num_headers > SIZE_MAX / sizeof *all - n)
+            return ZWS_EINVAL;
+        all = zws__malloc((n + u->num_headers) * sizeof *all);
+        if (!all)
+            return ZWS_ENOMEM;
+        memcpy(all, c->o->headers, n * sizeof *all);
+        memcpy(all + n, u->headers, u->num_headers * sizeof *all);
+        extra = all;
+        n += u->num_headers;
+    }
+    int len = zws_handshake_build_response(resp, cap, hs->key, hs->key_len, u->subprotocol,
+                                           NULL, extra, n);
+    zws__free(all);
+    return len;
 }
 
 static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t head,
@@ -716,14 +766,30 @@ static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t h
         if (!ok)
             return refuse(c, 403, "origin not allowed", err, errlen);
     }
-    const char *proto = zws_handshake_select_subprotocol(
-        hs, (const char *const *)c->o->protos, c->o->nprotos);
+    zws_upgrade u = {
+        .request = hs,
+        .subprotocol = zws_handshake_select_subprotocol(
+            hs, (const char *const *)c->o->protos, c->o->nprotos),
+        .reason = NULL,
+        .headers = NULL,
+        .num_headers = 0,
+    };
+    if (c->o->upgrade_hook) {
+        const char *why;
+        int status = run_upgrade_hook(c, hs, &u, &why);
+        if (status) /* the hook's headers go with its refusal (WWW-Authenticate...) */
+            return refuse_with(c, status, why, u.headers, u.headers ? u.num_headers : 0,
+                               err, errlen);
+    }
     char resp[4096];
-    int n = zws_handshake_build_response(resp, sizeof resp, hs->key, hs->key_len, proto,
-                                         NULL, c->o->headers, c->o->nheaders);
+    int n = build_101(c, hs, &u, resp, sizeof resp);
+    if (n == ZWS_ENOMEM)
+        return refuse(c, 503, "out of memory", err, errlen);
+    if (n == ZWS_EINVAL)
+        return refuse(c, 500, "invalid response headers", err, errlen);
     if (n < 0)
         return refuse(c, 500, "response headers do not fit", err, errlen);
-    if ((proto && !(c->subprotocol = dup_n(proto, strlen(proto)))) ||
+    if ((u.subprotocol && !(c->subprotocol = dup_n(u.subprotocol, strlen(u.subprotocol)))) ||
         !(c->path = dup_n(hs->path, hs->path_len)))
         return ZWS_ENOMEM;
     int r = zws__transport_write_all(&c->tr, resp, (size_t)n, zws__remaining_ms(deadline));

@@ -208,6 +208,13 @@ void zws_opts_set_origin_check(zws_opts *o, int (*check)(void *, const char *),
     o->origin_ud = ud;
 }
 
+void zws_opts_set_upgrade_hook(zws_opts *o, int (*hook)(void *, zws_upgrade *),
+                               void *ud)
+{
+    o->upgrade_hook = hook;
+    o->upgrade_ud = ud;
+}
+
 int zws__opts_copy(zws_opts **out, const zws_opts *src)
 {
     zws_opts *o;
@@ -224,6 +231,8 @@ int zws__opts_copy(zws_opts **out, const zws_opts *src)
     o->insecure = src->insecure;
     o->origin_check = src->origin_check;
     o->origin_ud = src->origin_ud;
+    o->upgrade_hook = src->upgrade_hook;
+    o->upgrade_ud = src->upgrade_ud;
     o->proxy_set = src->proxy_set;
     for (size_t i = 0; i < src->nheaders && !r; i++)
         r = zws_opts_add_header(o, src->hnames[i], src->hvalues[i]);

@@ -284,25 +284,33 @@ static int raw_connect(uint16_t port)
     return fd;
 }
 
-static void expect_status(const char *request, const char *status, const char *header)
+/* Sends a raw request to a server made with o; returns the handshake's
+ * result with the whole answer in resp. */
+static int raw_exchange(zws_opts *o, const char *request, char *resp, size_t cap)
 {
     server s;
-    start(&s, NULL, 1, NULL);
+    start(&s, NULL, 1, o);
     int fd = raw_connect(zws_listener_port(s.l));
     assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-    char resp[2048];
     size_t n = 0;
     ssize_t k;
-    while ((k = read(fd, resp + n, sizeof resp - 1 - n)) > 0)
+    while (n + 1 < cap && (k = read(fd, resp + n, cap - 1 - n)) > 0)
         n += (size_t)k;
     resp[n] = 0;
     close(fd);
     stop(&s);
+    return s.handshake_rc;
+}
+
+static void expect_status(const char *request, const char *status, const char *header)
+{
+    char resp[2048];
+    int rc = raw_exchange(NULL, request, resp, sizeof resp);
     if (strncmp(resp, status, strlen(status)) != 0)
         fail_msg("wanted '%s', got '%.60s'", status, resp);
     if (header)
         assert_non_null(strstr(resp, header));
-    assert_int_equal(s.handshake_rc, ZWS_EHANDSHAKE);
+    assert_int_equal(rc, ZWS_EHANDSHAKE);
 }
 
 static void test_bad_handshakes(void **state)
@@ -387,6 +395,122 @@ static void test_client_errors(void **state)
     assert_non_null(strstr(err, "no such socket"));
 }
 
+/* ---- the upgrade hook ---- */
+
+typedef struct hook_log {
+    int calls;
+    char ext[64];       /* first extension offer's name */
+    size_t ext_params;  /* and its parameter count */
+} hook_log;
+
+static const zws_http_header room_header[] = {{"X-Room", 6, "7", 1}};
+static const zws_http_header auth_header[] = {{"WWW-Authenticate", 16, "Basic realm=\"zws\"", 17}};
+
+static int path_is(const zws_upgrade *u, const char *p)
+{
+    return u->request->path_len == strlen(p) && memcmp(u->request->path, p, strlen(p)) == 0;
+}
+
+static int upgrade_hook(void *ud, zws_upgrade *u)
+{
+    hook_log *log = ud;
+    log->calls++;
+    if (path_is(u, "/nope")) {
+        u->reason = "no such feed";
+        return 404;
+    }
+    if (path_is(u, "/auth")) {
+        u->headers = auth_header;
+        u->num_headers = 1;
+        return 401;
+    }
+    if (path_is(u, "/badproto")) {
+        u->subprotocol = "never-offered";
+        return 0;
+    }
+    if (path_is(u, "/weird"))
+        return 42; /* not an error status: answered as 500 */
+    zws_http_list it;
+    zws_http_list_init(&it, u->request->headers, u->request->num_headers,
+                       "Sec-WebSocket-Extensions");
+    zws_ext_offer offer;
+    if (zws_ext_next(&it, &offer) == 1) {
+        snprintf(log->ext, sizeof log->ext, "%.*s", (int)offer.name_len, offer.name);
+        log->ext_params = offer.num_params;
+    }
+    static const char *const mine[] = {"b.zws"};
+    u->subprotocol = zws_handshake_select_subprotocol(u->request, mine, 1);
+    u->headers = room_header;
+    u->num_headers = 1;
+    return 0;
+}
+
+static void test_upgrade_hook(void **state)
+{
+    (void)state;
+    hook_log log;
+    memset(&log, 0, sizeof log);
+    zws_opts *so;
+    zws_opts_new(&so);
+    zws_opts_add_subprotocol(so, "a.zws"); /* zws's pick; the hook overrides it */
+    zws_opts_add_header(so, "X-Server", "zws");
+    zws_opts_set_upgrade_hook(so, upgrade_hook, &log);
+
+    const char *fmt = "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a.zws, b.zws\r\n"
+                      "Sec-WebSocket-Extensions: permessage-deflate; "
+                      "client_max_window_bits, x-other\r\n\r\n";
+    char req[1024], resp[2048];
+    snprintf(req, sizeof req, fmt, "/feed");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), 0);
+    assert_memory_equal(resp, "HTTP/1.1 101", 12);
+    assert_non_null(strstr(resp, "Sec-WebSocket-Protocol: b.zws\r\n"));
+    assert_non_null(strstr(resp, "X-Server: zws\r\n"));
+    assert_non_null(strstr(resp, "X-Room: 7\r\n"));
+    assert_null(strstr(resp, "Sec-WebSocket-Extensions")); /* none accepted */
+    assert_string_equal(log.ext, "permessage-deflate");
+    assert_int_equal(log.ext_params, 1);
+
+    snprintf(req, sizeof req, fmt, "/nope");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 404", 12);
+    assert_non_null(strstr(resp, "no such feed"));
+    snprintf(req, sizeof req, fmt, "/auth");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 401", 12);
+    assert_non_null(strstr(resp, "WWW-Authenticate: Basic realm=\"zws\"\r\n"));
+    snprintf(req, sizeof req, fmt, "/badproto");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 500", 12);
+    snprintf(req, sizeof req, fmt, "/weird");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 500", 12);
+    assert_int_equal(log.calls, 5);
+
+    /* Our client sees the refusal's status and detail, or the hook's pick. */
+    server s;
+    start(&s, echo, 2, so);
+    char url[96], err[256];
+    zws_conn *c = NULL;
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/nope", zws_listener_port(s.l));
+    assert_int_equal(zws_connect(&c, url, NULL, err, sizeof err), ZWS_EHANDSHAKE);
+    assert_non_null(strstr(err, "404"));
+    assert_non_null(strstr(err, "no such feed"));
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_add_subprotocol(o, "a.zws");
+    zws_opts_add_subprotocol(o, "b.zws");
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/feed", zws_listener_port(s.l));
+    c = client(url, o);
+    zws_opts_free(o);
+    assert_string_equal(zws_conn_subprotocol(c), "b.zws");
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+    zws_opts_free(so);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_bad_handshakes),
         cmocka_unit_test(test_slowloris),
         cmocka_unit_test(test_client_errors),
+        cmocka_unit_test(test_upgrade_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "handshake.h"
 #include "parser.h"
 
 #ifdef __cplusplus
@@ -78,6 +79,33 @@ ZWS_EXTERN void zws_opts_set_origin_check(zws_opts *o,
                                           int (*check)(void *ud, const char *origin),
                                           void *ud);
 
+/* Server: the upgrade hook, called on the connection's thread once a request
+ * passed the RFC 6455 checks and the Origin check, before zws answers it. It
+ * decides by path, headers or offers: return 0 to accept, or an HTTP status
+ * from 400 to 599 to refuse (404 for an unknown path, 401, 403, 503...;
+ * anything else counts as 500). u->request is valid during the call only;
+ * iterate its headers with zws_http_list_* (Sec-WebSocket-Protocol) or
+ * zws_ext_next (Sec-WebSocket-Extensions offers). No extension is accepted
+ * at this level yet: zws answers none. */
+typedef struct zws_upgrade {
+    const zws_handshake_request *request; /* in */
+    /* in: zws's pick among zws_opts_add_subprotocol's names, or NULL; out:
+     * the hook may set another the client offered (refused with 500 if the
+     * client did not), or NULL for none. */
+    const char *subprotocol;
+    const char *reason;               /* out: a refusal's detail, or NULL */
+    /* out: extra headers for this connection's answer: the 101 (after the
+     * opts' headers) or the refusal (WWW-Authenticate with a 401, say) */
+    const zws_http_header *headers;
+    size_t num_headers;
+} zws_upgrade;
+/* Strings and headers the hook stores in *u must stay valid until
+ * zws_conn_handshake returns (static, or owned by ud); zws copies the
+ * subprotocol. */
+ZWS_EXTERN void zws_opts_set_upgrade_hook(zws_opts *o,
+                                          int (*hook)(void *ud, zws_upgrade *u),
+                                          void *ud);
+
 /* ---- client ---- */
 
 /* Connects to a ws:// or wss:// URL (host may be a name, IPv4, or [IPv6]),
@@ -104,12 +132,13 @@ ZWS_EXTERN void zws_listener_free(zws_listener *l);
 ZWS_EXTERN int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen);
 
 /* Server side of the opening handshake (TLS first when configured), within
- * the handshake timeout. A request that is not a valid upgrade is answered
- * with the right HTTP status (400, 403, 405, 426, 431, 505) and fails with
- * ZWS_EHANDSHAKE; then free the connection. */
+ * the handshake timeout. A request that is not a valid upgrade, or that the
+ * Origin check or upgrade hook refuses, is answered with an HTTP status and
+ * fails with ZWS_EHANDSHAKE; then free the connection. Statuses: 400 bad
+ * request, 403 origin refused, 405 not GET, 426 not an upgrade or wrong
+ * version, 431 head too large, 505 not HTTP/1.x, and whatever the upgrade
+ * hook returns (404 for an unknown path, say). */
 ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
-/* (Statuses: 400 bad request, 403 origin refused, 405 not GET, 426 not an
- * upgrade or wrong version, 431 head too large, 505 not HTTP/1.x.) */
 
 /* ---- both ---- */
 

@@ -22,6 +22,8 @@ struct zws_opts {
     int proxy_set;
     int (*origin_check)(void *, const char *);
     void *origin_ud;
+    int (*upgrade_hook)(void *, zws_upgrade *);
+    void *upgrade_ud;
 };
 
 /* Read and write syscalls the connection made (plain TCP; benchmarks). */
