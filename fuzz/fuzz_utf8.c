@@ -13,6 +13,7 @@
 #include "internal/cpu.h"
 #include "internal/utf8.h"
 #include "zws/utf8.h"
+#include "utf8_encode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -112,30 +113,6 @@ static void run(const uint8_t *p, size_t len, unsigned scale, uint64_t seed)
         abort();
 }
 
-static size_t put_cp(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* A valid scalar value of 2, 3 or 4 bytes, or one at a range edge. */
 static uint32_t make_cp(unsigned kind, uint32_t v)
 {
@@ -180,7 +157,7 @@ static size_t expand(const uint8_t *in, size_t n, uint8_t *out)
         }
         uint8_t next = i + 1 < n ? in[++i] : 0;
         if (t < 0xC0) {
-            o += put_cp(out + o, make_cp(t >> 4 & 3, (t & 0xFu) << 8 | next));
+            o += tu_utf8_encode(out + o, make_cp(t >> 4 & 3, (t & 0xFu) << 8 | next));
             continue;
         }
         out[o++] = lead[t & 31];

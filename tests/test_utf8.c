@@ -17,6 +17,7 @@
 #include "internal/cpu.h"
 #include "internal/utf8.h"
 #include "zws/utf8.h"
+#include "utf8_encode.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -461,30 +462,6 @@ static void t_dispatch(void **st)
 
 /* ---- random inputs: every kernel against the DFA ------------------------- */
 
-static size_t encode(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 static uint32_t random_cp(void)
 {
     static const uint32_t edge_cps[] = {0x0,     0x7F,    0x80,   0x7FF,
@@ -522,9 +499,9 @@ static void gen_valid(uint8_t *p, size_t n)
             continue;
         }
         uint8_t tmp[4];
-        size_t w = encode(tmp, random_cp());
+        size_t w = tu_utf8_encode(tmp, random_cp());
         if (w > n - i)
-            w = encode(tmp, 'x');
+            w = tu_utf8_encode(tmp, 'x');
         memcpy(p + i, tmp, w);
         i += w;
     }
