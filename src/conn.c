@@ -165,15 +165,16 @@ static int fill(zws_conn *c, int64_t deadline, zws_event *ev)
             return r;
         c->replies = 0;
     }
+    /* Past the deadline this is 0: one non-blocking read still runs, so
+     * bytes that already arrived (in the kernel, or decrypted and held by
+     * OpenSSL, where poll() cannot see them) are never left for a timeout. */
     int timeout_ms = zws__remaining_ms(deadline);
-    if (timeout_ms == 0 && deadline >= 0)
-        return ZWS_ETIMEDOUT;
     uint8_t *dst;
     size_t room = zws_parser_direct(c->p, &dst);
     if (room) {
         ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
         if (n < 0)
-            return (int)n;
+            return n == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)n;
         return zws_parser_direct_done(c->p, (size_t)n, ev);
     }
     if (c->rpos == c->rlen) {
@@ -193,21 +194,31 @@ static int fill(zws_conn *c, int64_t deadline, zws_event *ev)
     ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen,
                                       timeout_ms);
     if (n < 0)
-        return (int)n;
+        return n == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)n;
     c->rlen += (size_t)n;
     return 0;
 }
 
+/* Writes what the writer holds, consuming each part as it goes out: after a
+ * timeout the rest stays queued, and the next flush continues exactly where
+ * this one stopped (never re-sending a byte). */
 static int write_pending(zws_conn *c, int timeout_ms)
 {
-    size_t n;
-    const uint8_t *out = zws_writer_pending(c->w, &n);
-    if (!n)
-        return 0;
-    int r = zws__transport_write_all(&c->tr, out, n, timeout_ms);
-    if (r == 0)
-        zws_writer_consume(c->w, n);
-    return r;
+    int64_t deadline = zws__deadline(timeout_ms);
+    for (;;) {
+        size_t n;
+        const uint8_t *out = zws_writer_pending(c->w, &n);
+        if (!n)
+            return 0;
+        /* 0 once past the deadline: a non-blocking try, which either
+         * writes something or ends the loop */
+        int ms = zws__remaining_ms(deadline);
+        struct iovec v = {.iov_base = (void *)(uintptr_t)out, .iov_len = n};
+        ptrdiff_t w = zws__transport_writev(&c->tr, &v, 1, ms);
+        if (w < 0)
+            return w == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)w;
+        zws_writer_consume(c->w, (size_t)w);
+    }
 }
 
 /* Queues a close frame behind pending data and writes it all. */

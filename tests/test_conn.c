@@ -3,6 +3,7 @@
  * sends), fragments, ping/pong, closing handshakes, protocol failures with
  * their close codes, refused and malformed handshakes, timeouts. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -511,6 +512,113 @@ static void test_upgrade_hook(void **state)
     zws_opts_free(so);
 }
 
+/* ---- replies that do not fit: a peer that sends pings and does not read ---- */
+
+#define PINGS 20000
+#define PING_LEN 100
+
+/* The server sends PINGS pings (payload: the index, then filler) without
+ * reading, then reads the pongs and checks each one, in order: a pong write
+ * cut short by the client's read timeout must continue where it stopped, not
+ * start again. */
+static void ping_flood(zws_conn *c, server *s)
+{
+    int fd = zws_conn_fd(c);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* plain blocking I/O here */
+    uint8_t frame[2 + PING_LEN];
+    frame[0] = 0x80 | ZWS_OP_PING;
+    frame[1] = PING_LEN;
+    memset(frame + 2, 'p', PING_LEN);
+    for (uint32_t i = 0; i < PINGS; i++) {
+        memcpy(frame + 2, &i, sizeof i);
+        size_t off = 0;
+        while (off < sizeof frame) {
+            ssize_t k = send(fd, frame + off, sizeof frame - off, MSG_NOSIGNAL);
+            if (k <= 0) {
+                s->result = -1;
+                return;
+            }
+            off += (size_t)k;
+        }
+    }
+    zws_parser *p;
+    zws_parser_new(&p, ZWS_ROLE_SERVER);
+    static uint8_t buf[1 << 16];
+    size_t have = 0;
+    uint32_t pongs = 0;
+    s->result = 0;
+    while (pongs < PINGS && s->result == 0) {
+        ssize_t k = recv(fd, buf + have, sizeof buf - have, 0);
+        if (k <= 0) {
+            s->result = -2;
+            break;
+        }
+        have += (size_t)k;
+        size_t off = 0, used;
+        zws_event ev;
+        int r;
+        while ((r = zws_parser_next(p, buf + off, have - off, &used, &ev)) > 0) {
+            off += used;
+            uint32_t idx;
+            memcpy(&idx, ev.data, sizeof idx);
+            if (r != ZWS_EV_PONG || ev.len != PING_LEN || idx != pongs) {
+                snprintf(s->err, sizeof s->err, "event %d len %zu index %u at pong %u", r,
+                         ev.len, (unsigned)idx, (unsigned)pongs);
+                s->result = -3;
+                break;
+            }
+            pongs++;
+        }
+        off += used;
+        if (r < 0) {
+            snprintf(s->err, sizeof s->err, "parser error %d (%s) at pong %u", r,
+                     ev.reason ? ev.reason : "", (unsigned)pongs);
+            s->result = -4;
+        }
+        memmove(buf, buf + off, have - off);
+        have -= off;
+    }
+    zws_parser_free(p);
+}
+
+static void test_partial_pong_writes(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, ping_flood, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, 1);
+    zws_opts_set_surface_control(o, 1);
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    int small = 4096;
+    setsockopt(zws_conn_fd(c), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    int pings = 0, timeouts = 0;
+    while (pings < PINGS) {
+        zws_event ev;
+        int r = zws_recv(c, &ev);
+        if (r == ZWS_ETIMEDOUT) {
+            timeouts++;
+            continue;
+        }
+        if (r != ZWS_EV_PING) {
+            stop(&s);
+            fail_msg("zws_recv: %s after %d pings (server %d: %s)", zws_strerror(r), pings,
+                     s.result, s.err);
+        }
+        pings++;
+    }
+    assert_int_equal(zws_flush(c), 0); /* the pongs still queued */
+    stop(&s);
+    if (s.result)
+        fail_msg("server saw %d: %s", s.result, s.err);
+    print_message("[ INFO     ] %d read timeouts on the way\n", timeouts);
+    zws_conn_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_slowloris),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_upgrade_hook),
+        cmocka_unit_test(test_partial_pong_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal/transport.h"
+#include "zws/conn.h"
 
 #define WAIT_MS 5000 /* upper bound on any wait in a server or proxy thread */
 
@@ -1229,6 +1230,96 @@ static void test_proxy_select(void **state)
     assert_null(env.no_proxy);
 }
 
+/* ---- a read timeout never strands bytes OpenSSL already holds ---- */
+
+#define SPLIT_MSGS 1000
+#define SPLIT_LEN 16390 /* with its header, one full TLS record and a short one */
+
+typedef struct split_server {
+    zws_listener *l;
+    int result;
+} split_server;
+
+static void *split_serve(void *arg)
+{
+    split_server *s = arg;
+    zws_conn *c;
+    char err[256];
+    s->result = -1;
+    if (zws_accept(s->l, &c, err, sizeof err))
+        return NULL;
+    static uint8_t msg[SPLIT_LEN];
+    memset(msg, 'm', sizeof msg);
+    if (zws_conn_handshake(c, err, sizeof err) == 0) {
+        /* One message at a time, each sent once the last was acknowledged:
+         * after it, the socket stays empty, so stranded bytes are not
+         * rescued by the next message's arrival. */
+        int r = 0;
+        zws_event ev;
+        for (int i = 0; i < SPLIT_MSGS && r == 0; i++) {
+            r = zws_send(c, ZWS_OP_BINARY, msg, sizeof msg, 0);
+            if (r == 0 && (r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE)
+                r = 0;
+        }
+        if (r == 0)
+            r = zws_recv(c, &ev);
+        s->result = r == ZWS_EV_CLOSE ? 0 : r;
+    }
+    zws_conn_free(c);
+    return NULL;
+}
+
+/* With a 1 ms read timeout, the deadline often passes between reading one
+ * TLS record and the next while both are already decrypted or buffered in
+ * OpenSSL, where poll() cannot see them. zws_recv must still take them: a
+ * caller that polls the socket after ZWS_ETIMEDOUT would otherwise wait for
+ * ever. */
+static void test_tls_read_timeout_drains(void **state)
+{
+    (void)state;
+    zws_opts *so, *co;
+    zws_opts_new(&so);
+    zws_opts_new(&co);
+    assert_int_equal(zws_opts_set_cert(so, cert_pem, key_pem), 0);
+    assert_int_equal(zws_opts_set_ca_file(co, ca_pem), 0);
+    zws_opts_set_timeout(co, ZWS_TIMEOUT_READ, 1);
+    split_server s = {NULL, 0};
+    char err[256], url[64];
+    assert_int_equal(zws_listen(&s.l, "127.0.0.1", 0, so, err, sizeof err), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, split_serve, &s);
+    snprintf(url, sizeof url, "wss://localhost:%u/", zws_listener_port(s.l));
+    zws_conn *c;
+    int r = zws_connect(&c, url, co, err, sizeof err);
+    if (r)
+        fail_msg("connect: %s", err);
+    int got = 0, timeouts = 0;
+    while (got < SPLIT_MSGS) {
+        zws_event ev;
+        r = zws_recv(c, &ev);
+        if (r == ZWS_ETIMEDOUT) {
+            timeouts++;
+            struct pollfd p = {.fd = zws_conn_fd(c), .events = POLLIN, .revents = 0};
+            if (poll(&p, 1, WAIT_MS) == 0)
+                fail_msg("message %d: nothing to read after ZWS_ETIMEDOUT, yet the "
+                         "server sent it all", got);
+            continue;
+        }
+        assert_int_equal(r, ZWS_EV_MESSAGE);
+        assert_int_equal(ev.len, SPLIT_LEN);
+        got++;
+        assert_int_equal(zws_send(c, ZWS_OP_TEXT, "ack", 3, 0), 0);
+    }
+    print_message("[ INFO     ] %d read timeouts on the way\n", timeouts);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    pthread_join(t, NULL);
+    assert_int_equal(s.result, 0);
+    zws_listener_free(s.l);
+    zws_opts_free(so);
+    zws_opts_free(co);
+}
+
 int main(void)
 {
     /* SIGPIPE stays fatal: the transport must never raise it. */
@@ -1252,6 +1343,7 @@ int main(void)
         cmocka_unit_test(test_tls_ctx_errors),
         cmocka_unit_test(test_tls_handshake_timeout),
         cmocka_unit_test(test_tls_nonblocking),
+        cmocka_unit_test(test_tls_read_timeout_drains),
         cmocka_unit_test(test_proxy_tunnel),
         cmocka_unit_test(test_proxy_tls),
         cmocka_unit_test(test_proxy_refusals),
