@@ -20,6 +20,7 @@
 #include "zws/writer.h"
 
 #define MAX_HEADERS 64
+#define REFUSAL_DETAIL_MAX 512 /* bytes of a refusal's reason in its body */
 #define ZERO_COPY_MIN (16u << 10) /* server payloads sent by reference */
 #define COMPACT_MIN 4096          /* move the partial frame when the tail is
                                      smaller than this */
@@ -707,10 +708,21 @@ static int refuse_with(zws_conn *c, int status, const char *why,
                        const zws_http_header *extra, size_t n_extra, char *err,
                        size_t errlen)
 {
+    /* The body's detail is cut to fit (at a character boundary), so a long
+     * reason never costs the client its answer. */
+    char detail[REFUSAL_DETAIL_MAX + 1];
+    size_t dlen = strnlen(why, REFUSAL_DETAIL_MAX + 1);
+    if (dlen > REFUSAL_DETAIL_MAX) {
+        dlen = REFUSAL_DETAIL_MAX;
+        while (dlen > 0 && ((uint8_t)why[dlen] & 0xC0) == 0x80)
+            dlen--;
+    }
+    memcpy(detail, why, dlen);
+    detail[dlen] = 0;
     char resp[2048];
-    int n = zws_handshake_build_error(resp, sizeof resp, status, why, extra, n_extra);
+    int n = zws_handshake_build_error(resp, sizeof resp, status, detail, extra, n_extra);
     if (n < 0 && n_extra) /* the extra headers were bad or too long: without */
-        n = zws_handshake_build_error(resp, sizeof resp, status, why, NULL, 0);
+        n = zws_handshake_build_error(resp, sizeof resp, status, detail, NULL, 0);
     if (n > 0)
         zws__transport_write_all(&c->tr, resp, (size_t)n, timeout_of(c, ZWS_TIMEOUT_CLOSE));
     zws__transport_shutdown(&c->tr, 0);

@@ -402,10 +402,13 @@ typedef struct hook_log {
     int calls;
     char ext[64];       /* first extension offer's name */
     size_t ext_params;  /* and its parameter count */
+    char pick_in[16];   /* the subprotocol zws picked, as the hook saw it */
 } hook_log;
 
 static const zws_http_header room_header[] = {{"X-Room", 6, "7", 1}};
 static const zws_http_header auth_header[] = {{"WWW-Authenticate", 16, "Basic realm=\"zws\"", 17}};
+static const zws_http_header reserved_header[] = {{"Upgrade", 7, "h2c", 3}};
+static char long_reason[3000];
 
 static int path_is(const zws_upgrade *u, const char *p)
 {
@@ -431,6 +434,16 @@ static int upgrade_hook(void *ud, zws_upgrade *u)
     }
     if (path_is(u, "/weird"))
         return 42; /* not an error status: answered as 500 */
+    if (path_is(u, "/long")) {
+        u->reason = long_reason;
+        return 403;
+    }
+    if (path_is(u, "/reserved") || path_is(u, "/reserved401")) {
+        u->headers = reserved_header; /* a name zws writes itself */
+        u->num_headers = 1;
+        return path_is(u, "/reserved") ? 0 : 401;
+    }
+    snprintf(log->pick_in, sizeof log->pick_in, "%s", u->subprotocol ? u->subprotocol : "");
     zws_http_list it;
     zws_http_list_init(&it, u->request->headers, u->request->num_headers,
                        "Sec-WebSocket-Extensions");
@@ -462,13 +475,15 @@ static void test_upgrade_hook(void **state)
                       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a.zws, b.zws\r\n"
                       "Sec-WebSocket-Extensions: permessage-deflate; "
                       "client_max_window_bits, x-other\r\n\r\n";
-    char req[1024], resp[2048];
+    char req[1024], resp[4096];
     snprintf(req, sizeof req, fmt, "/feed");
     assert_int_equal(raw_exchange(so, req, resp, sizeof resp), 0);
     assert_memory_equal(resp, "HTTP/1.1 101", 12);
     assert_non_null(strstr(resp, "Sec-WebSocket-Protocol: b.zws\r\n"));
     assert_non_null(strstr(resp, "X-Server: zws\r\n"));
     assert_non_null(strstr(resp, "X-Room: 7\r\n"));
+    assert_true(strstr(resp, "X-Server: zws") < strstr(resp, "X-Room: 7")); /* opts' first */
+    assert_string_equal(log.pick_in, "a.zws");
     assert_null(strstr(resp, "Sec-WebSocket-Extensions")); /* none accepted */
     assert_string_equal(log.ext, "permessage-deflate");
     assert_int_equal(log.ext_params, 1);
@@ -487,7 +502,21 @@ static void test_upgrade_hook(void **state)
     snprintf(req, sizeof req, fmt, "/weird");
     assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
     assert_memory_equal(resp, "HTTP/1.1 500", 12);
-    assert_int_equal(log.calls, 5);
+    /* A reason too long for the answer is cut, not the answer dropped. */
+    memset(long_reason, 'r', sizeof long_reason - 1);
+    snprintf(req, sizeof req, fmt, "/long");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 403", 12);
+    assert_non_null(strstr(resp, "rrrrrrrr"));
+    /* Headers zws writes itself: a 101 is refused, a refusal goes without. */
+    snprintf(req, sizeof req, fmt, "/reserved");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 500", 12);
+    snprintf(req, sizeof req, fmt, "/reserved401");
+    assert_int_equal(raw_exchange(so, req, resp, sizeof resp), ZWS_EHANDSHAKE);
+    assert_memory_equal(resp, "HTTP/1.1 401", 12);
+    assert_null(strstr(resp, "h2c"));
+    assert_int_equal(log.calls, 8);
 
     /* Our client sees the refusal's status and detail, or the hook's pick. */
     server s;
