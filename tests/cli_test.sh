@@ -86,11 +86,15 @@ run() {
     [ "$st" -eq "$want" ] || fail "$name: zws $* exited with $st, expected $want"
 }
 
-# expect_out NAME TEXT: $tmp/NAME.out is exactly TEXT (plus a final newline).
+# expect_out NAME FORMAT [ARG...]: $tmp/NAME.out holds exactly the bytes
+# printf FORMAT ARG... writes, every newline counted.
 expect_out() {
-    local got
-    got=$(cat "$tmp/$1.out")
-    [ "$got" = "$2" ] || fail "$1: stdout is '$got', expected '$2'"
+    local name=$1
+    shift
+    # shellcheck disable=SC2059 # the format is the point
+    printf "$@" >"$tmp/$name.want"
+    cmp -s "$tmp/$name.want" "$tmp/$name.out" ||
+        fail "$name: stdout is '$(od -c "$tmp/$name.out" | head -5)', expected '$(od -c "$tmp/$name.want" | head -5)'"
 }
 
 # expect_err NAME PATTERN: $tmp/NAME.err matches the extended regex.
@@ -102,21 +106,55 @@ echo_scenario() {
     start server "$zws" server --host 127.0.0.1 --port 0 --echo -s chat
     local url=ws://127.0.0.1:$port/cli
     run 0 one client "$url" -c hello
-    expect_out one hello
+    expect_out one 'hello\n'
     run 0 several client "$url" -c 'first message' -c 'ünïcödé ✓' -c ''
-    expect_out several "$(printf 'first message\nünïcödé ✓\n')"
+    expect_out several 'first message\nünïcödé ✓\n\n' # the last reply is empty
     printf 'line 1\nline 2\n\nlast line without newline' >"$tmp/lines.in"
     run 0 lines client "$url" --linger 1000
-    expect_out lines "$(printf 'line 1\nline 2\n\nlast line without newline')"
+    expect_out lines 'line 1\nline 2\n\nlast line without newline\n'
     run 0 binary client "$url" --binary -c 'AZ'
-    expect_out binary 415a
+    expect_out binary '415a\n'
+    run 0 raw client "$url" --binary --raw -c 'AZ'
+    expect_out raw 'AZ' # the bytes as they are, nothing added
     run 0 ping client "$url" --ping -c x
     expect_err ping '^pong: [0-9]+\.[0-9]+ ms$'
     run 0 verbose client "$url" -v -s other -s chat -H 'X-Test: yes' -c v
     expect_err verbose 'connected to .*, subprotocol chat'
     expect_err verbose 'closed with 1000'
+
+    # Output that cannot be written is an error of its own (exit 4).
+    if [ -w /dev/full ]; then
+        local st=0
+        timeout -k 5 "$limit_s" "$zws" client "$url" -c full >/dev/full 2>"$tmp/full.err" || st=$?
+        [ "$st" -eq 4 ] || fail "full: exit $st with stdout on /dev/full, expected 4"
+        expect_err full 'writing stdout'
+    fi
+    # A closed stdin is an empty one, never the socket.
+    st=0
+    timeout -k 5 "$limit_s" "$zws" client "$url" --linger 0 <&- >"$tmp/nostdin.out" \
+        2>"$tmp/nostdin.err" || st=$?
+    [ "$st" -eq 0 ] || fail "nostdin: exit $st with stdin closed, expected 0"
+    # SIGTERM while waiting on stdin: a closing handshake with 1001, exit 0.
+    mkfifo "$tmp/fifo"
+    exec 3<>"$tmp/fifo" # a writer that never writes: stdin stays open
+    "$zws" client "$url" -v <"$tmp/fifo" >"$tmp/term.out" 2>"$tmp/term.err" &
+    local cpid=$!
+    pids+=("$cpid")
+    for _ in $(seq $((startup_s * 20))); do
+        grep -q '^connected to' "$tmp/term.err" && break
+        sleep 0.05
+    done
+    kill -TERM "$cpid"
+    st=0
+    wait "$cpid" || st=$?
+    unset 'pids[-1]'
+    exec 3>&-
+    [ "$st" -eq 0 ] || fail "term: exit $st after SIGTERM, expected 0"
+    expect_err term 'closed with 1001'
+
     stop_last
     expect_err server 'path /cli, subprotocol chat'
+    expect_err server 'closed: 1001'
 }
 
 print_scenario() {
@@ -128,7 +166,7 @@ print_scenario() {
     # Each client ended with a completed closing handshake, which the server
     # read after the messages: they are printed by now.
     stop_last
-    expect_out server "$(printf 'listening on %s\nto the server\nsecond\n415a' "$port")"
+    expect_out server 'listening on %s\nto the server\nsecond\n415a\n' "$port"
 }
 
 errors_scenario() {
@@ -140,6 +178,12 @@ errors_scenario() {
     expect_err badopt "unknown option '--no-such-option'"
     run 1 badnum server --port 70000
     expect_err badnum 'not a number from 0 to 65535'
+    run 1 novalue client ws://127.0.0.1:1/ --ping=3
+    expect_err novalue "option '--ping' takes no value"
+    run 1 bundle client ws://127.0.0.1:1/ -bx
+    expect_err bundle "unknown option '-x'"
+    run 1 needsvalue client ws://127.0.0.1:1/ -t
+    expect_err needsvalue "option '-t' needs a value"
     run 1 nocmd nosuchcommand
     run 0 help --help
     grep -q 'client' "$tmp/help.out" || fail "--help does not list the client command"
@@ -150,12 +194,13 @@ errors_scenario() {
     run 2 refused client "ws://127.0.0.1:$free/" -c x
     expect_err refused 'refused'
 
-    # A plain HTTP server refuses the upgrade: the status is reported.
+    # A plain HTTP server refuses the upgrade: the status is reported, with
+    # the body, which repeats the -H header it was sent.
     start http "$python" -u -c '
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = b"no websockets here"
+        body = ("no websockets here, X-Test=%s" % self.headers.get("X-Test")).encode()
         self.send_response(404)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -164,9 +209,9 @@ class H(http.server.BaseHTTPRequestHandler):
 s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print("listening on", s.server_address[1], flush=True)
 s.serve_forever()'
-    run 2 notfound client "ws://127.0.0.1:$port/" -c x
+    run 2 notfound client "ws://127.0.0.1:$port/" -c x -H 'X-Test: from the command line'
     expect_err notfound '404'
-    expect_err notfound 'no websockets here'
+    expect_err notfound 'no websockets here, X-Test=from the command line'
 }
 
 tls_scenario() {
@@ -181,17 +226,17 @@ tls_scenario() {
     openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
         -CAcreateserial -days 2 -extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>>"$o"
 
-    run 2 badkey server --port 0 --cert "$tmp/server.pem" --key "$tmp/no-such.key"
+    run 2 badkey server --host 127.0.0.1 --port 0 --cert "$tmp/server.pem" --key "$tmp/no-such.key"
     start server "$zws" server --host 127.0.0.1 --port 0 --echo \
         --cert "$tmp/server.pem" --key "$tmp/server.key"
     run 0 verified client "wss://127.0.0.1:$port/" --ca "$tmp/ca.pem" -c secure
-    expect_out verified secure
+    expect_out verified 'secure\n'
     run 0 byname client "wss://localhost:$port/" --ca "$tmp/ca.pem" -c named
-    expect_out byname named
+    expect_out byname 'named\n'
     run 2 unknownca client "wss://127.0.0.1:$port/" -c x
     expect_err unknownca 'certificate'
     run 0 insecure client "wss://127.0.0.1:$port/" -k -c unverified
-    expect_out insecure unverified
+    expect_out insecure 'unverified\n'
     stop_last
 }
 

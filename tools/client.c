@@ -21,7 +21,8 @@
 
 #define CMD "client"
 #define READ_CHUNK (64u << 10)     /* stdin bytes read per wake-up */
-#define LINE_MAX_BYTES (64u << 20) /* longer stdin lines are dropped */
+#define LINE_MAX_BYTES (32u << 20) /* longer stdin lines are dropped (zws's
+                                      writer takes frames up to 64 MiB) */
 #define DRAIN_MAX 256              /* events per wake-up before stdin's turn */
 #define DEFAULT_LINGER_MS 500
 
@@ -89,7 +90,8 @@ void cmd_client_usage(FILE *f)
         "Exit status: 0 done; 1 usage error; 2 could not connect, or the handshake\n"
         "was refused (the HTTP status and the start of the body are printed); 3 the\n"
         "server broke the protocol (the close code and reason we sent are printed),\n"
-        "or the connection was lost without a closing handshake.\n",
+        "or the connection was lost without a closing handshake; 4 stdout could\n"
+        "not be written (the connection is closed with 1001).\n",
         DEFAULT_LINGER_MS);
 }
 
@@ -126,7 +128,7 @@ static int number(const char *opt, const char *s, uint64_t max, int suffixes,
 }
 
 /* One option; returns -1 to go on, or an exit status. */
-static int option(args *a, int c, char **argv)
+static int option(args *a, int c, char **argv, int prev_optind)
 {
     switch (c) {
     case 'c': a->msgs[a->nmsgs++] = optarg; return -1;
@@ -149,7 +151,7 @@ static int option(args *a, int c, char **argv)
         a->have_max_message = 1;
         return number("--max-message", optarg, UINT64_MAX >> 1, 1, &a->max_message);
     case 'h': cmd_client_usage(stdout); return TOOL_EXIT_OK;
-    default: return tool_bad_option(CMD, c, argv);
+    default: return tool_bad_option(CMD, c, argv, prev_optind);
     }
 }
 
@@ -166,11 +168,12 @@ static int parse_args(args *a, int argc, char **argv)
     a->protos = a->headers + argc;
     a->msgs = a->protos + argc;
     opterr = 0;
-    int c;
+    int c, prev = optind;
     while ((c = getopt_long(argc, argv, ":c:H:s:kbrt:vh", long_options, NULL)) != -1) {
-        int st = option(a, c, argv);
+        int st = option(a, c, argv, prev);
         if (st >= 0)
             return st;
+        prev = optind;
     }
     if (optind >= argc)
         return tool_usage_error(CMD, "missing URL");
@@ -383,6 +386,11 @@ static int send_failed(session *s, int r)
 static int send_line(session *s, const char *line, size_t len)
 {
     s->lineno++;
+    if (len > LINE_MAX_BYTES) {
+        fprintf(stderr, "zws %s: line %llu is longer than %u bytes, not sent\n", CMD,
+                (unsigned long long)s->lineno, LINE_MAX_BYTES);
+        return -1;
+    }
     unsigned op = s->a->binary ? ZWS_OP_BINARY : ZWS_OP_TEXT;
     if (op == ZWS_OP_TEXT && !zws_utf8_valid((const uint8_t *)line, len)) {
         fprintf(stderr, "zws %s: line %llu is not valid UTF-8, not sent (use --binary)\n",
@@ -421,8 +429,9 @@ static int stdin_ended(session *s)
     if (s->len && !s->skipping) /* a last line without a newline */
         st = send_line(s, s->buf, s->len);
     s->len = 0;
-    if (st < 0 && zws_flush(s->c))
-        st = send_failed(s, ZWS_EIO);
+    int r = st < 0 ? zws_flush(s->c) : 0;
+    if (r)
+        st = send_failed(s, r);
     if (st >= 0)
         return st;
     if (s->a->linger_ms == 0)
@@ -435,16 +444,15 @@ static int stdin_ended(session *s)
 /* Makes room for a read; drops a line that outgrew LINE_MAX_BYTES. */
 static int make_room(session *s)
 {
-    if (s->cap - s->len >= READ_CHUNK)
-        return 0;
-    if (s->len >= LINE_MAX_BYTES) {
+    if (s->len > LINE_MAX_BYTES) { /* only a partial line is kept here */
         fprintf(stderr, "zws %s: line %llu is longer than %u bytes, not sent\n", CMD,
                 (unsigned long long)s->lineno + 1, LINE_MAX_BYTES);
         s->lineno++;
         s->skipping = 1;
         s->len = 0;
-        return 0;
     }
+    if (s->cap - s->len >= READ_CHUNK)
+        return 0;
     size_t cap = s->cap ? 2 * s->cap : 2 * READ_CHUNK;
     char *b = realloc(s->buf, cap);
     if (!b)
@@ -492,12 +500,16 @@ static int run(session *s)
         if (timeout == 0)
             return close_now(s, ZWS_CLOSE_NORMAL);
         int buffered = !s->stalled && zws_conn_readable(s->c);
-        struct pollfd p[2] = {
+        struct pollfd p[3] = {
             {.fd = zws_conn_fd(s->c), .events = POLLIN, .revents = 0},
+            {.fd = tool_stop_fd(), .events = POLLIN, .revents = 0}, /* -1: ignored */
             {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0},
         };
-        fflush(stdout); /* before waiting, not per message */
-        int n = poll(p, s->stdin_open ? 2 : 1, buffered ? 0 : timeout);
+        if (tool_flush_stdout(CMD)) { /* before waiting, not per message */
+            (void)close_now(s, ZWS_CLOSE_GOING_AWAY);
+            return TOOL_EXIT_OUTPUT;
+        }
+        int n = poll(p, s->stdin_open ? 3 : 2, buffered ? 0 : timeout);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "zws %s: poll: %s\n", CMD, strerror(errno));
             return TOOL_EXIT_PROTOCOL;
@@ -509,7 +521,7 @@ static int run(session *s)
         int st = -1;
         if (p[0].revents || buffered)
             st = drain(s);
-        if (st < 0 && s->stdin_open && p[1].revents)
+        if (st < 0 && s->stdin_open && p[2].revents)
             st = on_stdin(s);
         if (st >= 0)
             return st;
@@ -551,12 +563,14 @@ int cmd_client(int argc, char **argv)
     if (st < 0)
         st = connect_to(&s, &a);
     if (st < 0) {
-        tool_catch_stop_signals(1);
+        (void)tool_catch_stop_signals(1); /* without the pipe, a signal still
+                                             stops us at the next wake-up */
         st = start(&s);
         if (st < 0)
             st = run(&s);
     }
-    fflush(stdout);
+    if (tool_flush_stdout(CMD) && st == TOOL_EXIT_OK)
+        st = TOOL_EXIT_OUTPUT;
     zws_conn_free(s.c);
     free(s.buf);
     free(a.headers);

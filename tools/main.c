@@ -40,7 +40,8 @@ static void usage(FILE *f)
                "  -h, --help     show this help\n"
                "  -V, --version  show the version\n\n"
                "Exit status: 0 done, 1 usage error, 2 could not connect or the handshake\n"
-               "was refused, 3 the peer broke the protocol or the connection was lost.\n");
+               "was refused, 3 the peer broke the protocol or the connection was lost,\n"
+               "4 stdout could not be written.\n");
 }
 
 static int help(int argc, char **argv)
@@ -60,6 +61,10 @@ static int help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (tool_standard_fds()) {
+        fprintf(stderr, "zws: cannot open /dev/null for a closed stdin, stdout or stderr\n");
+        return TOOL_EXIT_USAGE;
+    }
     if (argc < 2) {
         fprintf(stderr, "zws: missing command\nTry 'zws --help'.\n");
         return TOOL_EXIT_USAGE;

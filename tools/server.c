@@ -2,7 +2,8 @@
  *
  * The main thread only accepts: the opening handshake runs on the
  * connection's own thread, so a slow or silent client cannot hold up the
- * others. SIGINT and SIGTERM are blocked everywhere except inside the main
+ * others. A finished thread puts itself on the done list; the main thread
+ * joins it there, so at exit no thread is still on its way out. SIGINT and SIGTERM are blocked everywhere except inside the main
  * thread's ppoll(), so they always land there (a worker blocked in zws_recv
  * would otherwise swallow one) and never between its check and its wait. */
 #include <errno.h>
@@ -40,12 +41,16 @@ typedef struct server {
     atomic_uint active; /* connections with a thread */
     unsigned long last_id;
     pthread_attr_t attr;
+    pthread_mutex_t lock; /* guards done */
+    struct job *done;     /* finished threads, to join */
 } server;
 
 typedef struct job {
     server *srv;
     zws_conn *c;
     unsigned long id;
+    pthread_t thread;
+    struct job *next; /* on srv->done */
 } job;
 
 void cmd_server_usage(FILE *f)
@@ -108,7 +113,7 @@ static int number(const char *opt, const char *s, uint64_t min, uint64_t max,
 }
 
 /* One option; returns -1 to go on, or an exit status. */
-static int option(args *a, int c, char **argv)
+static int option(args *a, int c, char **argv, int prev_optind)
 {
     switch (c) {
     case 'p': a->have_port = 1; return number("--port", optarg, 0, 65535, 0, &a->port);
@@ -125,7 +130,7 @@ static int option(args *a, int c, char **argv)
     case 'r': a->raw = 1; return -1;
     case 'q': a->quiet = 1; return -1;
     case 'h': cmd_server_usage(stdout); return TOOL_EXIT_OK;
-    default: return tool_bad_option(CMD, c, argv);
+    default: return tool_bad_option(CMD, c, argv, prev_optind);
     }
 }
 
@@ -140,11 +145,12 @@ static int parse_args(args *a, int argc, char **argv)
         return TOOL_EXIT_USAGE;
     }
     opterr = 0;
-    int c;
+    int c, prev = optind;
     while ((c = getopt_long(argc, argv, ":p:es:rqh", long_options, NULL)) != -1) {
-        int st = option(a, c, argv);
+        int st = option(a, c, argv, prev);
         if (st >= 0)
             return st;
+        prev = optind;
     }
     if (optind < argc)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -250,10 +256,29 @@ static void *serve(void *arg)
         session(j);
     }
     zws_conn_free(j->c);
-    free(j);
-    /* Last touch of srv: once active is 0, the main thread may free it. */
+    /* Waits for dispatch() to have stored j->thread, then queues j to be
+     * joined. Once active is 0, every thread is on the done list. */
+    pthread_mutex_lock(&srv->lock);
+    j->next = srv->done;
+    srv->done = j;
+    pthread_mutex_unlock(&srv->lock);
     atomic_fetch_sub(&srv->active, 1);
     return NULL;
+}
+
+/* Joins and frees the threads that finished. */
+static void reap(server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    job *j = srv->done;
+    srv->done = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    while (j) {
+        job *next = j->next;
+        pthread_join(j->thread, NULL);
+        free(j);
+        j = next;
+    }
 }
 
 /* ---- accepting ---- */
@@ -290,8 +315,9 @@ static void dispatch(server *srv, zws_conn *c)
         j->c = c;
         j->id = id;
         atomic_fetch_add(&srv->active, 1);
-        pthread_t t;
-        int e = pthread_create(&t, &srv->attr, serve, j);
+        pthread_mutex_lock(&srv->lock);
+        int e = pthread_create(&j->thread, &srv->attr, serve, j);
+        pthread_mutex_unlock(&srv->lock);
         if (e == 0)
             return;
         atomic_fetch_sub(&srv->active, 1);
@@ -315,6 +341,7 @@ static void accept_loop(server *srv, const sigset_t *unblocked)
             }
             continue;
         }
+        reap(srv);
         zws_conn *c;
         char err[256];
         int r = zws_accept(srv->l, &c, err, sizeof err);
@@ -343,7 +370,7 @@ static int listen_on(server *srv, const args *a)
             st = tool_usage_error(CMD, "--subprotocol '%s': not a valid token",
                                   a->protos[i]);
     if (st < 0 && a->cert && zws_opts_set_cert(o, a->cert, a->key))
-        st = tool_usage_error(CMD, "--cert/--key: bad file names");
+        st = tool_usage_error(CMD, "--cert/--key: out of memory");
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
     char err[512] = "";
@@ -365,8 +392,11 @@ static int stop(server *srv)
 {
     zws_listener_free(srv->l);
     unsigned left = atomic_load(&srv->active);
-    if (left == 0)
+    if (left == 0) {
+        reap(srv);
+        pthread_mutex_destroy(&srv->lock);
         return TOOL_EXIT_OK;
+    }
     say(srv, 0, "stopping with %u connection%s open", left, left == 1 ? "" : "s");
     fflush(stdout);
     fflush(stderr);
@@ -397,10 +427,10 @@ int cmd_server(int argc, char **argv)
     sigaddset(&stops, SIGINT);
     sigaddset(&stops, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stops, &unblocked);
-    tool_catch_stop_signals(0);
+    (void)tool_catch_stop_signals(0);
     pthread_attr_init(&srv.attr);
-    pthread_attr_setdetachstate(&srv.attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&srv.attr, THREAD_STACK);
+    pthread_mutex_init(&srv.lock, NULL);
     printf("listening on %u\n", (unsigned)zws_listener_port(srv.l));
     fflush(stdout);
     accept_loop(&srv, &unblocked);

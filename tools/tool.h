@@ -18,8 +18,9 @@ enum {
     TOOL_EXIT_OK = 0,       /* done */
     TOOL_EXIT_USAGE = 1,    /* bad command line */
     TOOL_EXIT_CONNECT = 2,  /* could not connect, or the handshake was refused */
-    TOOL_EXIT_PROTOCOL = 3  /* the peer broke the protocol, or vanished without
+    TOOL_EXIT_PROTOCOL = 3, /* the peer broke the protocol, or vanished without
                                a closing handshake */
+    TOOL_EXIT_OUTPUT = 4    /* stdout could not be written (disk full...) */
 };
 
 int cmd_client(int argc, char **argv);
@@ -32,9 +33,11 @@ void cmd_server_usage(FILE *f);
 int tool_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Turns getopt_long's ':' (missing value) or '?' (unknown option) into a
- * usage error. Parse with opterr = 0 and an optstring starting with ':'. */
-int tool_bad_option(const char *cmd, int c, char **argv);
+/* Turns getopt_long's ':' (missing value) or '?' (unknown option, or a
+ * value given to an option that takes none) into a usage error naming the
+ * option. Parse with opterr = 0 and an optstring starting with ':'; before
+ * each getopt_long call, note optind: that is prev_optind. */
+int tool_bad_option(const char *cmd, int c, char **argv, int prev_optind);
 
 /* Parses a decimal number no larger than max. With suffixes, "k", "m" and
  * "g" (either case) multiply by 1024, 1024^2, 1024^3. Returns 0 or -1. */
@@ -49,11 +52,21 @@ void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t le
 /* Monotonic clock in nanoseconds. */
 int64_t tool_now_ns(void);
 
-/* SIGINT and SIGTERM set a flag instead of killing the process (sigaction
- * without SA_RESTART, so poll() returns EINTR). once: the handler is reset
- * after the first signal, so a second one kills as usual. */
-void tool_catch_stop_signals(int once);
+/* SIGINT and SIGTERM set a flag instead of killing the process, and make
+ * tool_stop_fd() readable, so a poll() that includes it wakes even when the
+ * signal came just before the call. once: the handler is reset after the
+ * first signal, so a second one kills as usual. Returns 0 or -1 (no pipe). */
+int tool_catch_stop_signals(int once);
 /* The signal that arrived (0: none yet). */
 int tool_stop_signal(void);
+/* Readable once a stop signal arrived (-1 before tool_catch_stop_signals). */
+int tool_stop_fd(void);
+
+/* Opens /dev/null on any of fds 0, 1, 2 that is closed, so no socket opened
+ * later can become stdin or stdout. Returns 0 or -1. */
+int tool_standard_fds(void);
+
+/* Flushes stdout; on a write error, says so on stderr and returns -1. */
+int tool_flush_stdout(const char *cmd);
 
 #endif

@@ -1,11 +1,13 @@
 /* Helpers shared by the zws subcommands: usage errors, numbers, message
  * output, signals. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -23,14 +25,22 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
     return TOOL_EXIT_USAGE;
 }
 
-int tool_bad_option(const char *cmd, int c, char **argv)
+int tool_bad_option(const char *cmd, int c, char **argv, int prev_optind)
 {
-    const char *arg = argv[optind - 1];
+    /* optind moves past an argument once all of it is read: in the middle
+     * of a bundle such as -xv it still points at the bundle. */
+    const char *arg = optind > prev_optind ? argv[optind - 1] : argv[optind];
+    if (strncmp(arg, "--", 2) == 0) {
+        int len = (int)strcspn(arg, "=");
+        if (c == ':')
+            return tool_usage_error(cmd, "option '%.*s' needs a value", len, arg);
+        if (optopt) /* a known option that takes no value was given one */
+            return tool_usage_error(cmd, "option '%.*s' takes no value", len, arg);
+        return tool_usage_error(cmd, "unknown option '%.*s'", len, arg);
+    }
     if (c == ':')
-        return tool_usage_error(cmd, "option '%s' needs a value", arg);
-    if (optopt && strncmp(arg, "--", 2) != 0)
-        return tool_usage_error(cmd, "unknown option '-%c'", optopt);
-    return tool_usage_error(cmd, "unknown option '%s'", arg);
+        return tool_usage_error(cmd, "option '-%c' needs a value", optopt);
+    return tool_usage_error(cmd, "unknown option '-%c'", optopt);
 }
 
 int tool_parse_u64(const char *s, uint64_t max, int suffixes, uint64_t *out)
@@ -93,10 +103,26 @@ int64_t tool_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void on_stop(int sig) { stop_signal = sig; }
+static int stop_pipe[2] = {-1, -1};
 
-void tool_catch_stop_signals(int once)
+static void on_stop(int sig)
 {
+    int saved = errno;
+    stop_signal = sig;
+    if (stop_pipe[1] >= 0) {
+        ssize_t n = write(stop_pipe[1], "", 1); /* full pipe: already readable */
+        (void)n;
+    }
+    errno = saved;
+}
+
+int tool_catch_stop_signals(int once)
+{
+    int r = 0;
+    if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        stop_pipe[0] = stop_pipe[1] = -1;
+        r = -1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
@@ -104,6 +130,34 @@ void tool_catch_stop_signals(int once)
     sa.sa_flags = once ? SA_RESETHAND : 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    return r;
 }
 
 int tool_stop_signal(void) { return stop_signal; }
+
+int tool_stop_fd(void) { return stop_pipe[0]; }
+
+int tool_standard_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (n < 0)
+            return -1;
+        if (n != fd) { /* a lower fd was open after all */
+            close(n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tool_flush_stdout(const char *cmd)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    int e = errno;
+    fprintf(stderr, "zws %s: writing stdout: %s\n", cmd, strerror(e));
+    return -1;
+}
