@@ -543,7 +543,7 @@ static void test_upgrade_hook(void **state)
 
 /* ---- replies that do not fit: a peer that sends pings and does not read ---- */
 
-#define PINGS 20000
+#define PINGS 1500
 #define PING_LEN 100
 
 /* The server sends PINGS pings (payload: the index, then filler) without
