@@ -7,6 +7,7 @@
  * (zws_parser_direct). Writes coalesce in the writer's buffer and go out in
  * one write per flush; a server's large payloads are sent by reference with
  * writev. Automatic replies (pong, close) join whatever is pending. */
+#include <errno.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,9 @@
 #define MAX_HEADERS 64
 #define REFUSAL_DETAIL_MAX 512 /* bytes of a refusal's reason in its body */
 #define ZERO_COPY_MIN (16u << 10) /* server payloads sent by reference */
+#define LATE_READ_MAX (64u << 10) /* bytes read past a deadline (see fill) */
+#define LINGER_MAX (64u << 20)    /* bytes drained after our shutdown, when
+                                     no close timeout bounds it */
 #define COMPACT_MIN 4096          /* move the partial frame when the tail is
                                      smaller than this */
 
@@ -38,6 +42,10 @@ struct zws_conn {
     zws_opts *o;
     SSL_CTX *tls;              /* server: shared with the listener */
     int replies;               /* automatic replies queued, not yet written */
+    int need_more;             /* the parser has seen all of rbuf and needs
+                                  more input: cleared by a read */
+    int starved;               /* the last read found nothing (TLS may hold
+                                  part of a record): cleared by a read */
     int shut;                  /* our side is shut down: linger on free */
     zws_event last;            /* the last event zws_recv returned */
     int last_type;
@@ -106,9 +114,20 @@ static void linger(zws_conn *c)
 {
     if (!c->shut || c->tr.fd < 0 || c->tr.eof || !c->rbuf)
         return;
-    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
-    while (zws__transport_read(&c->tr, c->rbuf, c->rcap, zws__remaining_ms(deadline)) > 0)
-        ;
+    /* Bounded by the close timeout, or without one by LINGER_MAX bytes: a
+     * peer that keeps sending cannot hold zws_conn_free for ever. */
+    int ms0 = timeout_of(c, ZWS_TIMEOUT_CLOSE);
+    int64_t deadline = zws__deadline(ms0);
+    size_t drained = 0;
+    while (ms0 >= 0 || drained < LINGER_MAX) {
+        int ms = zws__remaining_ms(deadline);
+        if (ms == 0)
+            break;
+        ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf, c->rcap, ms);
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
 }
 
 void zws_conn_free(zws_conn *c)
@@ -145,7 +164,9 @@ const char *zws_conn_path(const zws_conn *c) { return c->path ? c->path : "/"; }
 
 int zws_conn_readable(const zws_conn *c)
 {
-    return c->rpos < c->rlen || zws__transport_pending(&c->tr) > 0;
+    if (c->rpos < c->rlen && !c->need_more)
+        return 1;
+    return !c->starved && zws__transport_pending(&c->tr) > 0;
 }
 
 /* ---- reading ---- */
@@ -155,27 +176,61 @@ int zws_conn_readable(const zws_conn *c)
  * the front when the tail is small). */
 static int write_pending(zws_conn *c, int timeout_ms);
 
-static int fill(zws_conn *c, int64_t deadline, zws_event *ev)
+/* Pongs queued while parsing the last read go out in one write before we
+ * wait for more input. Bounded by the read deadline and by the close
+ * timeout, the time a peer gets to take our automatic replies: one that
+ * does not read them within it is dropped (ZWS_EIO). After a timeout, what
+ * was not written stays queued, to go first next time. */
+static int flush_replies(zws_conn *c, int64_t deadline)
 {
-    /* Pongs queued while parsing the last read go out in one write, before
-     * we wait for more input; bounded, so a peer that does not read cannot
-     * hold us past the deadline. */
+    int read_ms = zws__remaining_ms(deadline);
+    int close_ms = timeout_of(c, ZWS_TIMEOUT_CLOSE);
+    int by_close = close_ms >= 0 && (read_ms < 0 || close_ms < read_ms);
+    int r = write_pending(c, by_close ? close_ms : read_ms);
+    if (r == 0)
+        c->replies = 0;
+    if (r == ZWS_ETIMEDOUT && by_close) {
+        c->tr.last_errno = ETIMEDOUT;
+        return ZWS_EIO;
+    }
+    return r;
+}
+
+/* A read timed out or would block; returns ZWS_ETIMEDOUT. */
+static int starve(zws_conn *c)
+{
+    c->starved = 1;
+    return ZWS_ETIMEDOUT;
+}
+
+/* late: bytes read past the deadline in this zws_recv so far. */
+static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
+{
     if (c->replies) {
-        int r = write_pending(c, zws__remaining_ms(deadline));
+        int r = flush_replies(c, deadline);
         if (r)
             return r;
-        c->replies = 0;
     }
-    /* Past the deadline this is 0: one non-blocking read still runs, so
-     * bytes that already arrived (in the kernel, or decrypted and held by
-     * OpenSSL, where poll() cannot see them) are never left for a timeout. */
+    /* Past the deadline timeout_ms is 0, and one more read runs without
+     * waiting, so bytes that already arrived are never left for a timeout;
+     * after it, reads go on only while OpenSSL holds decrypted or buffered
+     * bytes (which poll() cannot see), up to LATE_READ_MAX: a peer that
+     * keeps sending cannot stretch the call. */
     int timeout_ms = zws__remaining_ms(deadline);
+    if (timeout_ms == 0 && *late &&
+        (*late >= LATE_READ_MAX || zws__transport_pending(&c->tr) == 0))
+        return starve(c);
     uint8_t *dst;
     size_t room = zws_parser_direct(c->p, &dst);
     if (room) {
         ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
+        if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
+            return starve(c);
         if (n < 0)
-            return n == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)n;
+            return (int)n;
+        c->need_more = c->starved = 0;
+        if (timeout_ms == 0)
+            *late += (size_t)n;
         return zws_parser_direct_done(c->p, (size_t)n, ev);
     }
     if (c->rpos == c->rlen) {
@@ -194,8 +249,13 @@ static int fill(zws_conn *c, int64_t deadline, zws_event *ev)
     }
     ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen,
                                       timeout_ms);
+    if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
+        return starve(c);
     if (n < 0)
-        return n == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)n;
+        return (int)n;
+    c->need_more = c->starved = 0;
+    if (timeout_ms == 0)
+        *late += (size_t)n;
     c->rlen += (size_t)n;
     return 0;
 }
@@ -294,6 +354,7 @@ static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
     if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
         return ZWS_ECLOSED;
     c->last_type = 0;
+    size_t late = 0;
     for (;;) {
         size_t used;
         int r = zws_parser_next(c->p, c->rbuf + c->rpos, c->rlen - c->rpos, &used, ev);
@@ -312,7 +373,8 @@ static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
         }
         if (r < 0)
             return fail_conn(c, r, ev);
-        r = fill(c, deadline, ev);
+        c->need_more = 1;
+        r = fill(c, deadline, &late, ev);
         if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_ENOMEM)
             return fail_conn(c, r, ev);
         if (r == ZWS_ETIMEDOUT || r == ZWS_EAGAIN)
@@ -453,6 +515,10 @@ int zws_close(zws_conn *c, uint16_t code, const char *reason)
     /* Wait for the peer's close; what arrives before it is discarded. */
     int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
     while (r == 0 && c->state == ST_CLOSE_SENT) {
+        if (zws__remaining_ms(deadline) == 0) { /* messages still coming */
+            r = ZWS_ETIMEDOUT;
+            break;
+        }
         zws_event ev;
         int t = recv_until(c, &ev, deadline);
         if (t < 0)
@@ -540,7 +606,9 @@ static int read_head(zws_conn *c, int64_t deadline, int response, void *msg,
     }
 }
 
-static int client_handshake(zws_conn *c, const zws_url *u, char *err, size_t errlen)
+/* The opening handshake within deadline (shared with TLS before it). */
+static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, char *err,
+                            size_t errlen)
 {
     char key[ZWS_HANDSHAKE_KEY_LEN + 1], host[ZWS_URL_HOST_MAX + 1], target[4096];
     int r = zws_handshake_client_key(key);
@@ -560,7 +628,6 @@ static int client_handshake(zws_conn *c, const zws_url *u, char *err, size_t err
         zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(n));
         return n;
     }
-    int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
     r = zws__transport_write_all(&c->tr, c->rbuf, (size_t)n, zws__remaining_ms(deadline));
     if (r) {
         zws__transport_errmsg(&c->tr, r, err, errlen);
@@ -624,18 +691,20 @@ int zws_connect(zws_conn **out, const char *url, const zws_opts *o, char *err,
         own_ctx = r == 1;
         r = r == 1 ? 0 : r;
     }
+    int64_t deadline = -1; /* the handshake's: TLS and the HTTP upgrade */
     zws__connect_opts co = {
         .proxy = c->o->proxy_set ? c->o->proxy : NULL,
         .connect_timeout_ms = timeout_of(c, ZWS_TIMEOUT_CONNECT),
         .tls_timeout_ms = timeout_of(c, ZWS_TIMEOUT_HANDSHAKE),
         .tls_ctx = ctx,
+        .deadline_out = &deadline,
     };
     if (!r)
         r = zws__transport_connect(&c->tr, &u, &co, err, errlen);
     if (own_ctx)
         zws__tls_ctx_free(ctx);
     if (!r)
-        r = client_handshake(c, &u, err, errlen);
+        r = client_handshake(c, &u, deadline, err, errlen);
     if (r) {
         zws_conn_free(c);
         return r;

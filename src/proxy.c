@@ -407,8 +407,12 @@ int zws__transport_connect(zws__transport *t, const zws_url *u,
     if (rc)
         return rc;
     zws__transport_init(t, fd);
+    int64_t deadline = zws__deadline(o->tls_timeout_ms);
+    if (o->deadline_out)
+        *o->deadline_out = deadline;
     if (u->secure) {
-        rc = zws__transport_tls_client(t, o->tls_ctx, host, o->tls_timeout_ms, err, errlen);
+        rc = zws__transport_tls_client(t, o->tls_ctx, host, zws__remaining_ms(deadline),
+                                       err, errlen);
         if (rc) {
             zws__transport_close(t);
             return rc;

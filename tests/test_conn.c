@@ -5,7 +5,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@ typedef struct server {
     int handshake_rc;   /* result of the last handshake */
     char err[256];
     int result;         /* handler's verdict: 0 ok */
+    atomic_int go;      /* set by the test to move a raw handler on */
     char url[64];
 } server;
 
@@ -42,6 +46,7 @@ static void start(server *s, void (*handler)(zws_conn *, server *), int conns,
                   zws_opts *o)
 {
     memset(s, 0, sizeof *s);
+    atomic_init(&s->go, 0);
     s->handler = handler;
     s->conns = conns;
     char err[256];
@@ -648,6 +653,166 @@ static void test_partial_pong_writes(void **state)
     zws_conn_free(c);
 }
 
+/* ---- peers that flood or stall: every call stays within its timeout ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The server side as raw bytes on a blocking socket. */
+static int raw_fd(zws_conn *c)
+{
+    int fd = zws_conn_fd(c);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Sends frame[0..n) over and over until the test says go (or 10 s). */
+static void flood(zws_conn *c, server *s, const uint8_t *frame, size_t n)
+{
+    int fd = raw_fd(c);
+    uint8_t burst[4096];
+    size_t k = 0;
+    while (k + n <= sizeof burst) {
+        memcpy(burst + k, frame, n);
+        k += n;
+    }
+    int64_t end = now_ms() + 10000;
+    while (!atomic_load(&s->go) && now_ms() < end)
+        if (send(fd, burst, k, MSG_NOSIGNAL) <= 0)
+            break;
+}
+
+static void flood_pongs(zws_conn *c, server *s)
+{
+    static const uint8_t pong[] = {0x80 | ZWS_OP_PONG, 0};
+    flood(c, s, pong, sizeof pong);
+}
+
+static void flood_messages(zws_conn *c, server *s)
+{
+    static const uint8_t msg[] = {0x80 | ZWS_OP_BINARY, 2, 'h', 'i'};
+    flood(c, s, msg, sizeof msg);
+}
+
+/* Pings without reading the pongs. */
+static void flood_pings_unread(zws_conn *c, server *s)
+{
+    int small = 4096;
+    setsockopt(zws_conn_fd(c), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    uint8_t ping[2 + 125] = {0x80 | ZWS_OP_PING, 125};
+    memset(ping + 2, 'p', 125);
+    flood(c, s, ping, sizeof ping);
+}
+
+static zws_conn *flooded_client(server *s, void (*handler)(zws_conn *, server *),
+                                int read_ms, int close_ms)
+{
+    start(s, handler, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, read_ms);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_CLOSE, close_ms);
+    zws_conn *c = client(s->url, o);
+    zws_opts_free(o);
+    int small = 4096;
+    setsockopt(zws_conn_fd(c), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    return c;
+}
+
+static void end_flood(server *s, zws_conn *c)
+{
+    atomic_store(&s->go, 1);
+    zws_conn_free(c);
+    stop(s);
+}
+
+/* A 200 ms read timeout holds while the peer never stops sending pongs:
+ * the margin (2 s against a 10 s flood) only tells a bound from none. */
+static void test_flood_read_timeout(void **state)
+{
+    (void)state;
+    server s;
+    zws_conn *c = flooded_client(&s, flood_pongs, 200, 5000);
+    zws_event ev;
+    int64_t t0 = now_ms();
+    assert_int_equal(zws_recv(c, &ev), ZWS_ETIMEDOUT);
+    int64_t took = now_ms() - t0;
+    end_flood(&s, c);
+    if (took > 2000)
+        fail_msg("zws_recv returned after %lld ms with a 200 ms read timeout", (long long)took);
+}
+
+/* zws_close waits for the peer's close frame at most the close timeout,
+ * even while messages keep coming. */
+static void test_flood_close_timeout(void **state)
+{
+    (void)state;
+    server s;
+    zws_conn *c = flooded_client(&s, flood_messages, 0, 300);
+    int64_t t0 = now_ms();
+    assert_int_equal(zws_close(c, 1000, NULL), ZWS_ETIMEDOUT);
+    int64_t took = now_ms() - t0;
+    end_flood(&s, c);
+    if (took > 3000)
+        fail_msg("zws_close returned after %lld ms with a 300 ms close timeout",
+                 (long long)took);
+}
+
+/* A peer that pings and never reads the pongs is dropped after the close
+ * timeout, even with no read timeout. */
+static void test_unread_pongs_dropped(void **state)
+{
+    (void)state;
+    server s;
+    zws_conn *c = flooded_client(&s, flood_pings_unread, 0, 300);
+    zws_event ev;
+    int64_t t0 = now_ms();
+    int r;
+    while ((r = zws_recv(c, &ev)) > 0 && now_ms() - t0 < 8000)
+        ;
+    int64_t took = now_ms() - t0;
+    end_flood(&s, c);
+    assert_int_equal(r, ZWS_EIO);
+    if (took > 4000)
+        fail_msg("dropped after %lld ms with a 300 ms close timeout", (long long)took);
+}
+
+/* Half a frame, then a pause: not readable until more arrives. */
+static void half_then_rest(zws_conn *c, server *s)
+{
+    int fd = raw_fd(c);
+    static const uint8_t half[] = {0x80 | ZWS_OP_TEXT, 5, 'h', 'e', 'l'};
+    if (send(fd, half, sizeof half, MSG_NOSIGNAL) != (ssize_t)sizeof half)
+        return;
+    for (int i = 0; i < 5000 && !atomic_load(&s->go); i++)
+        poll(NULL, 0, 1);
+    (void)send(fd, "lo", 2, MSG_NOSIGNAL);
+    char b[64];
+    (void)recv(fd, b, sizeof b, 0); /* the client's close */
+}
+
+static void test_readable_partial_frame(void **state)
+{
+    (void)state;
+    server s;
+    zws_conn *c = flooded_client(&s, half_then_rest, 100, 300);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_ETIMEDOUT);
+    assert_int_equal(zws_conn_readable(c), 0); /* all of it seen: poll() now */
+    atomic_store(&s.go, 1);
+    struct pollfd p = {.fd = zws_conn_fd(c), .events = POLLIN, .revents = 0};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 5);
+    assert_memory_equal(ev.data, "hello", 5);
+    zws_conn_free(c);
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,6 +827,10 @@ int main(void)
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_upgrade_hook),
         cmocka_unit_test(test_partial_pong_writes),
+        cmocka_unit_test(test_flood_read_timeout),
+        cmocka_unit_test(test_flood_close_timeout),
+        cmocka_unit_test(test_unread_pongs_dropped),
+        cmocka_unit_test(test_readable_partial_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1320,6 +1320,78 @@ static void test_tls_read_timeout_drains(void **state)
     zws_opts_free(co);
 }
 
+/* ---- the client's handshake timeout covers TLS and the upgrade together ---- */
+
+typedef struct slow_srv {
+    int lfd;
+    SSL_CTX *tls;
+} slow_srv;
+
+/* Waits 600 ms before TLS, then 500 ms before answering the upgrade: each
+ * part is within a 1 s handshake timeout, the two together are not. */
+static void *slow_serve(void *arg)
+{
+    slow_srv *s = arg;
+    int fd;
+    if (zws__tcp_accept(s->lfd, &fd, WAIT_MS, NULL, 0) != 0)
+        return NULL;
+    zws__transport t;
+    zws__transport_init(&t, fd);
+    poll(NULL, 0, 600);
+    char buf[4096];
+    if (zws__transport_tls_server(&t, s->tls, WAIT_MS, buf, sizeof buf) == 0) {
+        size_t n = 0;
+        ptrdiff_t k;
+        while (n < sizeof buf - 1 &&
+               (k = zws__transport_read(&t, buf + n, sizeof buf - 1 - n, WAIT_MS)) > 0) {
+            n += (size_t)k;
+            buf[n] = 0;
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        const char *key = strstr(buf, "Sec-WebSocket-Key: ");
+        poll(NULL, 0, 500);
+        char resp[512];
+        int len = key ? zws_handshake_build_response(resp, sizeof resp, key + 19, 24, NULL,
+                                                     NULL, NULL, 0)
+                      : -1;
+        if (len > 0)
+            zws__transport_write_all(&t, resp, (size_t)len, WAIT_MS);
+        while (zws__transport_read(&t, buf, sizeof buf, WAIT_MS) > 0)
+            ;
+    }
+    zws__transport_close(&t);
+    return NULL;
+}
+
+static void test_handshake_timeout_spans_tls(void **state)
+{
+    (void)state;
+    slow_srv s = {-1, server_ctx()};
+    uint16_t port;
+    char err[256];
+    assert_int_equal(zws__tcp_listen(&s.lfd, "127.0.0.1", 0, 0, &port, err, sizeof err), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, slow_serve, &s);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_ca_file(o, ca_pem);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, 1000);
+    char url[64];
+    snprintf(url, sizeof url, "wss://localhost:%u/", port);
+    zws_conn *c = NULL;
+    int r = zws_connect(&c, url, o, err, sizeof err);
+    zws_opts_free(o);
+    if (r == 0)
+        zws_conn_free(c);
+    pthread_join(th, NULL);
+    close(s.lfd);
+    zws__tls_ctx_free(s.tls);
+    if (r != ZWS_ETIMEDOUT)
+        fail_msg("zws_connect gave %s (%s), expected a timeout after 1 s in all",
+                 zws_errname(r), err);
+}
+
 int main(void)
 {
     /* SIGPIPE stays fatal: the transport must never raise it. */
@@ -1344,6 +1416,7 @@ int main(void)
         cmocka_unit_test(test_tls_handshake_timeout),
         cmocka_unit_test(test_tls_nonblocking),
         cmocka_unit_test(test_tls_read_timeout_drains),
+        cmocka_unit_test(test_handshake_timeout_spans_tls),
         cmocka_unit_test(test_proxy_tunnel),
         cmocka_unit_test(test_proxy_tls),
         cmocka_unit_test(test_proxy_refusals),

@@ -36,10 +36,12 @@ ZWS_EXTERN void zws_opts_free(zws_opts *o);
 
 enum zws_timeout {
     ZWS_TIMEOUT_CONNECT = 0,   /* TCP connect (and proxy CONNECT); default 10 s */
-    ZWS_TIMEOUT_HANDSHAKE = 1, /* TLS + HTTP upgrade; default 10 s */
+    ZWS_TIMEOUT_HANDSHAKE = 1, /* TLS + HTTP upgrade, one deadline; default 10 s */
     ZWS_TIMEOUT_READ = 2,      /* one zws_recv call; default 0 = wait forever */
-    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close, and writing
-                                  automatic replies; default 5 s */
+    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close; writing
+                                  automatic replies (a peer that takes none
+                                  of our pongs for this long is dropped);
+                                  lingering in zws_conn_free; default 5 s */
 };
 /* ms 0 means no timeout. */
 ZWS_EXTERN void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms);
@@ -149,7 +151,8 @@ ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
  * and the connection is finished). Failures: ZWS_EPROTO / ZWS_EUTF8 /
  * ZWS_ETOOBIG (the connection was failed with the close code in
  * ev->close_code), ZWS_ETIMEDOUT (read timeout; the connection is still
- * usable), ZWS_ECLOSED (closed without a close frame), ZWS_EIO, ZWS_ETLS. */
+ * usable), ZWS_ECLOSED (closed without a close frame), ZWS_EIO (also: the peer took
+ * none of our automatic replies within the close timeout), ZWS_ETLS. */
 ZWS_EXTERN int zws_recv(zws_conn *c, zws_event *ev);
 
 /* Keeps the message last returned by zws_recv beyond the next call: takes
@@ -189,15 +192,19 @@ ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
 ZWS_EXTERN int zws_close(zws_conn *c, uint16_t code, const char *reason);
 /* Frees c. A connection still open is closed abruptly (no close frame).
  * One that has closed first reads and discards what the peer still sends,
- * until its EOF or the close timeout, so that the peer reads our close frame
- * (or HTTP error) instead of a TCP reset. */
+ * until its EOF or the close timeout (64 MiB without one), so the peer reads our
+ * close frame (or HTTP error) instead of a TCP reset. */
 ZWS_EXTERN void zws_conn_free(zws_conn *c);
 
 /* The subprotocol agreed on ("" if none): valid while c lives. */
 ZWS_EXTERN const char *zws_conn_subprotocol(const zws_conn *c);
 ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
-/* 1 when zws_recv has input buffered (in zws or in TLS) and need not wait
- * for the socket to start: check it before poll()ing the descriptor. */
+/* 1 when zws holds input it has not examined yet (in its buffer or in
+ * TLS's): call zws_recv before poll()ing the descriptor, which cannot see
+ * it. 0 when everything buffered has been examined and more must come from
+ * the socket (e.g. after ZWS_ETIMEDOUT with half a frame): poll() now. A 1
+ * does not promise a whole message: zws_recv may still wait for the rest of
+ * a frame, up to the read timeout. */
 ZWS_EXTERN int zws_conn_readable(const zws_conn *c);
 /* Peer's request path (server) or the URL's path (client). */
 ZWS_EXTERN const char *zws_conn_path(const zws_conn *c);

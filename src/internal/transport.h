@@ -219,8 +219,11 @@ typedef struct zws__connect_opts {
     const char *proxy;          /* proxy URL; NULL: from the environment
                                    (zws__proxy_env_read); "": no proxy */
     int connect_timeout_ms;     /* TCP connect + proxy CONNECT, one deadline */
-    int tls_timeout_ms;         /* TLS handshake */
+    int tls_timeout_ms;         /* TLS handshake, and what follows it: the
+                                   deadline starts once TCP is connected */
     struct ssl_ctx_st *tls_ctx; /* client context, required for wss */
+    int64_t *deadline_out;      /* if set: receives that deadline (-1: none),
+                                   for the HTTP upgrade to share */
 } zws__connect_opts;
 
 /* Connects t to the URL's host and port, through a proxy when one applies,
