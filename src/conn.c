@@ -17,6 +17,7 @@
 #include "internal/alloc.h"
 #include "internal/conn.h"
 #include "internal/transport.h"
+#include "zws/frame.h"
 #include "zws/utf8.h"
 #include "zws/writer.h"
 
@@ -162,9 +163,21 @@ void zws__conn_io_counts(const zws_conn *c, uint64_t *reads, uint64_t *writes)
 
 const char *zws_conn_path(const zws_conn *c) { return c->path ? c->path : "/"; }
 
+/* Does rbuf hold a whole frame (or a broken header, reported at once)? The
+ * unexamined bytes always start at a frame boundary: the parser takes the
+ * rest of a frame it has begun. */
+static int frame_buffered(const zws_conn *c)
+{
+    size_t avail = c->rlen - c->rpos;
+    zws_frame f;
+    int hl = zws_frame_parse(&f, c->rbuf + c->rpos, avail, c->role,
+                             ZWS_RSV1 | ZWS_RSV2 | ZWS_RSV3, UINT64_MAX, NULL);
+    return hl < 0 || (hl > 0 && f.len <= avail - (size_t)hl);
+}
+
 int zws_conn_readable(const zws_conn *c)
 {
-    if (c->rpos < c->rlen && !c->need_more)
+    if (c->rpos < c->rlen && !c->need_more && frame_buffered(c))
         return 1;
     return !c->starved && zws__transport_pending(&c->tr) > 0;
 }

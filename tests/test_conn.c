@@ -779,11 +779,13 @@ static void test_unread_pongs_dropped(void **state)
         fail_msg("dropped after %lld ms with a 300 ms close timeout", (long long)took);
 }
 
-/* Half a frame, then a pause: not readable until more arrives. */
+/* Two whole frames and half a third in one write, then a pause: readable
+ * while a whole frame is buffered, not with half of one. */
 static void half_then_rest(zws_conn *c, server *s)
 {
     int fd = raw_fd(c);
-    static const uint8_t half[] = {0x80 | ZWS_OP_TEXT, 5, 'h', 'e', 'l'};
+    static const uint8_t half[] = {0x80 | ZWS_OP_TEXT, 1, 'A', 0x80 | ZWS_OP_TEXT, 1, 'B',
+                                   0x80 | ZWS_OP_TEXT, 5, 'h', 'e', 'l'};
     if (send(fd, half, sizeof half, MSG_NOSIGNAL) != (ssize_t)sizeof half)
         return;
     for (int i = 0; i < 5000 && !atomic_load(&s->go); i++)
@@ -799,6 +801,12 @@ static void test_readable_partial_frame(void **state)
     server s;
     zws_conn *c = flooded_client(&s, half_then_rest, 100, 300);
     zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_memory_equal(ev.data, "A", 1);
+    assert_int_equal(zws_conn_readable(c), 1); /* "B" is here whole */
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_memory_equal(ev.data, "B", 1);
+    assert_int_equal(zws_conn_readable(c), 0); /* half of "hello" */
     assert_int_equal(zws_recv(c, &ev), ZWS_ETIMEDOUT);
     assert_int_equal(zws_conn_readable(c), 0); /* all of it seen: poll() now */
     atomic_store(&s.go, 1);

@@ -199,12 +199,12 @@ ZWS_EXTERN void zws_conn_free(zws_conn *c);
 /* The subprotocol agreed on ("" if none): valid while c lives. */
 ZWS_EXTERN const char *zws_conn_subprotocol(const zws_conn *c);
 ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
-/* 1 when zws holds input it has not examined yet (in its buffer or in
- * TLS's): call zws_recv before poll()ing the descriptor, which cannot see
- * it. 0 when everything buffered has been examined and more must come from
- * the socket (e.g. after ZWS_ETIMEDOUT with half a frame): poll() now. A 1
- * does not promise a whole message: zws_recv may still wait for the rest of
- * a frame, up to the read timeout. */
+/* 1 when zws holds input that zws_recv can act on before waiting: a whole
+ * frame in its buffer, or bytes held by TLS (which poll() cannot see). 0
+ * when what is buffered is only part of a frame, already examined or not,
+ * and more must come from the socket: poll() it now. A 1 does not promise a
+ * whole message (a fragment, or TLS holding part of a record): zws_recv may
+ * still wait, up to the read timeout. */
 ZWS_EXTERN int zws_conn_readable(const zws_conn *c);
 /* Peer's request path (server) or the URL's path (client). */
 ZWS_EXTERN const char *zws_conn_path(const zws_conn *c);
