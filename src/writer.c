@@ -105,11 +105,11 @@ static size_t frame_payload(const zws_writer *w, size_t len, int64_t i,
 }
 
 /* Makes room for n more pending bytes, moving what is pending to the front
- * before growing. */
-static int reserve(zws_writer *w, size_t n)
+ * before growing. limited: max_pending applies. */
+static int reserve(zws_writer *w, size_t n, int limited)
 {
     size_t pending = w->len - w->head;
-    if (n > w->max_pending || pending > w->max_pending - n)
+    if (limited && (n > w->max_pending || pending > w->max_pending - n))
         return ZWS_ENOSPACE;
     if (w->cap - w->len >= n)
         return 0;
@@ -141,7 +141,9 @@ int zws_writer_put(zws_writer *w, unsigned opcode, const void *data, size_t len,
     size_t total = len;
     for (int64_t i = 0; i < nframes; i++)
         total += zws_frame_header_size(frame_payload(w, len, i, nframes), masked);
-    int r = reserve(w, total);
+    /* A close frame (at most 131 bytes) is always taken: failing a peer that
+     * filled the buffer must still be able to say why. */
+    int r = reserve(w, total, opcode != ZWS_OP_CLOSE);
     if (r)
         return r;
     const uint8_t *src = data;

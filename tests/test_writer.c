@@ -176,9 +176,15 @@ static void test_rejects(void **state)
     zws_writer_set_max_pending(w, 100);
     assert_int_equal(zws_writer_put(w, ZWS_OP_BINARY, big, 98, 0), 0);
     assert_int_equal(zws_writer_put(w, ZWS_OP_BINARY, big, 0, 0), ZWS_ENOSPACE);
+    assert_int_equal(zws_writer_put(w, ZWS_OP_PONG, big, 0, 0), ZWS_ENOSPACE);
     size_t n;
     zws_writer_pending(w, &n);
     assert_int_equal(n, 100);
+    /* A close frame goes in over the limit: a full writer can still close. */
+    assert_int_equal(zws_writer_put(w, ZWS_OP_CLOSE, "\x03\xf0", 2, 0), 0);
+    zws_writer_pending(w, &n);
+    assert_int_equal(n, 104);
+    zws_writer_consume(w, 4);
     zws_writer_consume(w, 50);
     assert_int_equal(zws_writer_put(w, ZWS_OP_BINARY, big, 40, 0), 0);
     zws_writer_pending(w, &n);

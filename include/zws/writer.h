@@ -36,7 +36,8 @@ ZWS_EXTERN void zws_writer_free(zws_writer *w);
 ZWS_EXTERN void zws_writer_set_frag_size(zws_writer *w, size_t n);
 
 /* Upper bound on pending output; a put that would pass it fails with
- * ZWS_ENOSPACE and writes nothing. Default 64 MiB. */
+ * ZWS_ENOSPACE and writes nothing. A close frame is exempt, so a connection
+ * can always be closed with a reason. Default 64 MiB. */
 ZWS_EXTERN void zws_writer_set_max_pending(zws_writer *w, size_t n);
 
 /* Appends a message (or, with ZWS_WRITE_MORE, part of one) to the output
