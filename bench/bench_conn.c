@@ -5,6 +5,10 @@
  *     write per message, the naive design) against deferred sends flushed
  *     once per batch of 64; write syscalls per message on the client and
  *     read syscalls per message on the server, counted by the transport.
+ *   receiving: the market-data direction, server -> client (unmasked
+ *     frames into the client's zws_recv), with the same two ways of
+ *     sending; messages per second and read syscalls per message on the
+ *     client.
  *   handshakes: connect + opening handshake + closing handshake per
  *     connection, plain and TLS (ECDHE P-256, a throwaway certificate). */
 #include <pthread.h>
@@ -22,21 +26,41 @@
 
 typedef struct srv {
     zws_listener *l;
+    const uint8_t *payload; /* what "get" requests send */
     pthread_t thread;
     int loop;          /* serve connections until one asks for /stop */
     uint64_t reads;    /* read syscalls of the last connection */
     uint64_t msgs;     /* binary messages it received */
 } srv;
 
+/* Sends n binary messages of len bytes, flushed once per BATCH or each. */
+static int send_many(zws_conn *c, const uint8_t *msg, size_t len, uint64_t n, int batched)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        int more = batched && (i + 1) % BATCH && i + 1 < n;
+        int r = zws_send(c, ZWS_OP_BINARY, msg, len, more ? ZWS_SEND_MORE_DATA : 0);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
 /* Counts the binary messages announced by each "go:N" text and answers
- * "ok" when all arrived. */
+ * "ok" when all arrived; answers "get:N:LEN:BATCHED" with N messages. */
 static void serve_conn(srv *s, zws_conn *c)
 {
     zws_event ev;
     uint64_t want = 0, got = 0;
     int r;
     while ((r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE) {
-        if (ev.opcode == ZWS_OP_TEXT) {
+        if (ev.opcode == ZWS_OP_TEXT && memcmp(ev.data, "get:", 4) == 0) {
+            char *end;
+            uint64_t n = strtoull((const char *)ev.data + 4, &end, 10);
+            size_t len = strtoull(end + 1, &end, 10);
+            int batched = end[1] == '1';
+            if (send_many(c, s->payload, len, n, batched))
+                break;
+        } else if (ev.opcode == ZWS_OP_TEXT) {
             want = strtoull((const char *)ev.data + 3, NULL, 10);
             got = 0;
         } else if (s->msgs++, ++got == want) {
@@ -88,13 +112,9 @@ static void send_round(void *arg, uint64_t n)
     tput *t = arg;
     char go[32];
     int k = snprintf(go, sizeof go, "go:%llu", (unsigned long long)n);
-    if (zws_send(t->c, ZWS_OP_TEXT, go, (size_t)k, 0))
+    if (zws_send(t->c, ZWS_OP_TEXT, go, (size_t)k, 0) ||
+        send_many(t->c, t->msg, t->len, n, t->batched))
         abort();
-    for (uint64_t i = 0; i < n; i++) {
-        int more = t->batched && (i + 1) % BATCH && i + 1 < n;
-        if (zws_send(t->c, ZWS_OP_BINARY, t->msg, t->len, more ? ZWS_SEND_MORE_DATA : 0))
-            abort();
-    }
     zws_event ev;
     if (zws_recv(t->c, &ev) != ZWS_EV_MESSAGE)
         abort();
@@ -130,15 +150,13 @@ static double writes_per_msg(tput *t)
     return (double)(w1 - w0 - 1) / (double)n; /* minus the "go" message */
 }
 
-static void throughput(const bench_opts *o)
+static void throughput(const bench_opts *o, const uint8_t *msg)
 {
     static const char *cols[] = {"message", "sends", "M msgs/s", "MB/s",
                                  "client writes/msg", "server reads/msg", "x flush"};
     bench_table_begin(o, "blocking client -> server over loopback, one connection "
                          "(2 cores: about one each)", cols, 7);
     const size_t sizes[] = {20, 1024, 16384};
-    uint8_t *msg = malloc(16384);
-    bench_random(msg, 16384, 5);
     for (size_t i = 0; i < 3; i++) {
         double t_flush = 0;
         for (int batched = 0; batched < 2; batched++) {
@@ -160,7 +178,56 @@ static void throughput(const bench_opts *o)
                 bench_fmt("%.2f", t_flush / sec)});
         }
     }
-    free(msg);
+    bench_table_end(o);
+}
+
+/* One round of the receiving direction: ask for n, read n. */
+static void recv_round(void *arg, uint64_t n)
+{
+    tput *t = arg;
+    char get[64];
+    int k = snprintf(get, sizeof get, "get:%llu:%zu:%d", (unsigned long long)n, t->len,
+                     t->batched);
+    if (zws_send(t->c, ZWS_OP_TEXT, get, (size_t)k, 0))
+        abort();
+    zws_event ev;
+    for (uint64_t i = 0; i < n; i++)
+        if (zws_recv(t->c, &ev) != ZWS_EV_MESSAGE || ev.len != t->len)
+            abort();
+}
+
+static void receiving(const bench_opts *o, const uint8_t *msg)
+{
+    static const char *cols[] = {"message", "server sends", "M msgs/s", "MB/s",
+                                 "client reads/msg", "x flush"};
+    bench_table_begin(o, "blocking server -> client over loopback, the market-data "
+                         "direction (2 cores: about one each)", cols, 6);
+    const size_t sizes[] = {20, 200, 1024};
+    for (size_t i = 0; i < 3; i++) {
+        double t_flush = 0;
+        for (int batched = 0; batched < 2; batched++) {
+            srv s;
+            srv_start(&s, NULL, 0);
+            s.payload = msg;
+            tput t = {connect_to(&s, "ws", NULL), msg, sizes[i], batched};
+            uint64_t r0, r1, w;
+            zws__conn_io_counts(t.c, &r0, &w);
+            recv_round(&t, 20000);
+            zws__conn_io_counts(t.c, &r1, &w);
+            double sec = bench_measure(o, recv_round, &t);
+            zws_close(t.c, 1000, NULL);
+            zws_conn_free(t.c);
+            pthread_join(s.thread, NULL);
+            zws_listener_free(s.l);
+            if (!batched)
+                t_flush = sec;
+            bench_table_row(o, (const char *const[]){
+                bench_size(sizes[i]), batched ? "deferred, flush per 64" : "flush per send",
+                bench_fmt("%.3f", 1 / sec / 1e6), bench_fmt("%.1f", (double)sizes[i] / sec / 1e6),
+                bench_fmt("%.3f", (double)(r1 - r0) / 20000.0),
+                bench_fmt("%.2f", t_flush / sec)});
+        }
+    }
     bench_table_end(o);
 }
 
@@ -227,6 +294,10 @@ static void handshakes(const bench_opts *o)
 
 void bench_conn(const bench_opts *o)
 {
-    throughput(o);
+    uint8_t *msg = malloc(16384);
+    bench_random(msg, 16384, 5);
+    throughput(o, msg);
+    receiving(o, msg);
+    free(msg);
     handshakes(o);
 }
