@@ -129,7 +129,7 @@ struct srv {
     char hs_err[256];
     char alpn[16];
     int rd_rc;          /* how the server's last read ended */
-    int gate[2];        /* serve_gated waits for a byte here */
+    int gate[2];        /* serve_gated and serve_reset wait for a byte here */
     pthread_t th;
 };
 
@@ -163,7 +163,8 @@ static void srv_start(srv *s, const char *host, SSL_CTX *tls,
     s->tls = tls;
     s->serve = serve;
     s->conns = conns;
-    s->gate[0] = s->gate[1] = -1;
+    if (pipe(s->gate) != 0)
+        fail_msg("pipe failed");
     char err[256];
     int rc = zws__tcp_listen(&s->lfd, host, 0, 0, &s->port, err, sizeof err);
     if (rc)
@@ -176,10 +177,8 @@ static void srv_stop(srv *s)
 {
     pthread_join(s->th, NULL);
     close(s->lfd);
-    if (s->gate[0] >= 0) {
-        close(s->gate[0]);
-        close(s->gate[1]);
-    }
+    close(s->gate[0]);
+    close(s->gate[1]);
 }
 
 static void serve_echo(srv *s, zws__transport *t)
@@ -205,10 +204,12 @@ static void serve_drain(srv *s, zws__transport *t)
     s->rd_rc = (int)n;
 }
 
-/* Closes at once with a reset, so the client's writes fail. */
+/* Once the test opens the gate (the client is connected), closes with a
+ * reset, so the client's writes fail. */
 static void serve_reset(srv *s, zws__transport *t)
 {
-    (void)s;
+    struct pollfd p = {.fd = s->gate[0], .events = POLLIN, .revents = 0};
+    (void)poll(&p, 1, WAIT_MS);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
@@ -541,6 +542,7 @@ static void test_no_sigpipe(void **state)
     srv_start(&s, "127.0.0.1", NULL, serve_reset, 1);
     zws__transport t;
     connect_plain(&t, "127.0.0.1", s.port);
+    assert_int_equal(write(s.gate[1], "x", 1), 1);
     srv_stop(&s);
     write_until_error(&t);
     zws__transport_close(&t);
@@ -550,6 +552,7 @@ static void test_no_sigpipe(void **state)
     connect_plain(&t, "127.0.0.1", s.port);
     char err[256];
     assert_int_equal(zws__transport_tls_client(&t, cctx, "localhost", 3000, err, sizeof err), 0);
+    assert_int_equal(write(s.gate[1], "x", 1), 1);
     srv_stop(&s);
     write_until_error(&t);
     zws__transport_shutdown(&t, 100); /* no close_notify after a fatal error */
@@ -715,6 +718,7 @@ static void test_tls_handshake_timeout(void **state)
     /* A peer that closes at once. */
     srv_start(&s, "127.0.0.1", NULL, serve_reset, 1);
     connect_plain(&t, "127.0.0.1", s.port);
+    assert_int_equal(write(s.gate[1], "x", 1), 1);
     srv_stop(&s);
     rc = zws__transport_tls_client(&t, cctx, "localhost", 2000, err, sizeof err);
     assert_true(rc == ZWS_ECLOSED || rc == ZWS_EIO);
@@ -732,7 +736,6 @@ static void test_tls_nonblocking(void **state)
     SSL_CTX *sctx = server_ctx(), *cctx = client_ctx(ca_pem, 0);
     srv s;
     srv_start(&s, "127.0.0.1", sctx, serve_gated, 1);
-    assert_int_equal(pipe(s.gate), 0);
     zws__transport t;
     connect_plain(&t, "127.0.0.1", s.port);
     char err[256];
