@@ -139,48 +139,6 @@ static zws_conn *connect_to(const srv *s, const char *scheme, const zws_opts *o)
     return connect_path(s, scheme, "/", o);
 }
 
-/* Client write syscalls per message over a fixed run. */
-static double writes_per_msg(tput *t)
-{
-    uint64_t r0, w0, r1, w1;
-    const uint64_t n = 20000;
-    zws__conn_io_counts(t->c, &r0, &w0);
-    send_round(t, n);
-    zws__conn_io_counts(t->c, &r1, &w1);
-    return (double)(w1 - w0 - 1) / (double)n; /* minus the "go" message */
-}
-
-static void throughput(const bench_opts *o, const uint8_t *msg)
-{
-    static const char *cols[] = {"message", "sends", "M msgs/s", "MB/s",
-                                 "client writes/msg", "server reads/msg", "x flush"};
-    bench_table_begin(o, "blocking client -> server over loopback, one connection "
-                         "(2 cores: about one each)", cols, 7);
-    const size_t sizes[] = {20, 1024, 16384};
-    for (size_t i = 0; i < 3; i++) {
-        double t_flush = 0;
-        for (int batched = 0; batched < 2; batched++) {
-            srv s;
-            srv_start(&s, NULL, 0);
-            tput t = {connect_to(&s, "ws", NULL), msg, sizes[i], batched};
-            double w = writes_per_msg(&t);
-            double sec = bench_measure(o, send_round, &t);
-            zws_close(t.c, 1000, NULL);
-            zws_conn_free(t.c);
-            pthread_join(s.thread, NULL);
-            zws_listener_free(s.l);
-            if (!batched)
-                t_flush = sec;
-            bench_table_row(o, (const char *const[]){
-                bench_size(sizes[i]), batched ? "deferred, flush per 64" : "flush per send",
-                bench_fmt("%.3f", 1 / sec / 1e6), bench_fmt("%.1f", (double)sizes[i] / sec / 1e6),
-                bench_fmt("%.3f", w), bench_fmt("%.3f", (double)s.reads / (double)s.msgs),
-                bench_fmt("%.2f", t_flush / sec)});
-        }
-    }
-    bench_table_end(o);
-}
-
 /* One round of the receiving direction: ask for n, read n. */
 static void recv_round(void *arg, uint64_t n)
 {
@@ -196,6 +154,67 @@ static void recv_round(void *arg, uint64_t n)
             abort();
 }
 
+/* One table row's measurement: a fresh server and connection, a counted
+ * round of COUNTED messages (syscalls per message), then the timed runs. */
+#define COUNTED 20000
+
+typedef struct run {
+    double sec;             /* per message, median */
+    double client_reads;    /* per message, counted round */
+    double client_writes;   /* per message, counted round */
+    double server_reads;    /* per message, whole connection */
+} run;
+
+static run measure(const bench_opts *o, bench_fn round, const uint8_t *msg, size_t len,
+                   int batched)
+{
+    srv s;
+    srv_start(&s, NULL, 0);
+    s.payload = msg;
+    tput t = {connect_to(&s, "ws", NULL), msg, len, batched};
+    uint64_t r0, w0, r1, w1;
+    zws__conn_io_counts(t.c, &r0, &w0);
+    round(&t, COUNTED);
+    zws__conn_io_counts(t.c, &r1, &w1);
+    run out = {bench_measure(o, round, &t), (double)(r1 - r0) / COUNTED,
+               /* minus the request ("go" or "get") */
+               (double)(w1 - w0 - 1) / COUNTED, 0};
+    zws_close(t.c, 1000, NULL);
+    zws_conn_free(t.c);
+    pthread_join(s.thread, NULL);
+    zws_listener_free(s.l);
+    out.server_reads = s.msgs ? (double)s.reads / (double)s.msgs : 0;
+    return out;
+}
+
+static const char *sends_label(int batched)
+{
+    return batched ? "deferred, flush per 64" : "flush per send";
+}
+
+static void throughput(const bench_opts *o, const uint8_t *msg)
+{
+    static const char *cols[] = {"message", "sends", "M msgs/s", "MB/s",
+                                 "client writes/msg", "server reads/msg", "x flush"};
+    bench_table_begin(o, "blocking client -> server over loopback, one connection "
+                         "(2 cores: about one each)", cols, 7);
+    const size_t sizes[] = {20, 1024, 16384};
+    for (size_t i = 0; i < 3; i++) {
+        double t_flush = 0;
+        for (int batched = 0; batched < 2; batched++) {
+            run r = measure(o, send_round, msg, sizes[i], batched);
+            if (!batched)
+                t_flush = r.sec;
+            bench_table_row(o, (const char *const[]){
+                bench_size(sizes[i]), sends_label(batched), bench_fmt("%.3f", 1 / r.sec / 1e6),
+                bench_fmt("%.1f", (double)sizes[i] / r.sec / 1e6),
+                bench_fmt("%.3f", r.client_writes), bench_fmt("%.3f", r.server_reads),
+                bench_fmt("%.2f", t_flush / r.sec)});
+        }
+    }
+    bench_table_end(o);
+}
+
 static void receiving(const bench_opts *o, const uint8_t *msg)
 {
     static const char *cols[] = {"message", "server sends", "M msgs/s", "MB/s",
@@ -206,26 +225,13 @@ static void receiving(const bench_opts *o, const uint8_t *msg)
     for (size_t i = 0; i < 3; i++) {
         double t_flush = 0;
         for (int batched = 0; batched < 2; batched++) {
-            srv s;
-            srv_start(&s, NULL, 0);
-            s.payload = msg;
-            tput t = {connect_to(&s, "ws", NULL), msg, sizes[i], batched};
-            uint64_t r0, r1, w;
-            zws__conn_io_counts(t.c, &r0, &w);
-            recv_round(&t, 20000);
-            zws__conn_io_counts(t.c, &r1, &w);
-            double sec = bench_measure(o, recv_round, &t);
-            zws_close(t.c, 1000, NULL);
-            zws_conn_free(t.c);
-            pthread_join(s.thread, NULL);
-            zws_listener_free(s.l);
+            run r = measure(o, recv_round, msg, sizes[i], batched);
             if (!batched)
-                t_flush = sec;
+                t_flush = r.sec;
             bench_table_row(o, (const char *const[]){
-                bench_size(sizes[i]), batched ? "deferred, flush per 64" : "flush per send",
-                bench_fmt("%.3f", 1 / sec / 1e6), bench_fmt("%.1f", (double)sizes[i] / sec / 1e6),
-                bench_fmt("%.3f", (double)(r1 - r0) / 20000.0),
-                bench_fmt("%.2f", t_flush / sec)});
+                bench_size(sizes[i]), sends_label(batched), bench_fmt("%.3f", 1 / r.sec / 1e6),
+                bench_fmt("%.1f", (double)sizes[i] / r.sec / 1e6),
+                bench_fmt("%.3f", r.client_reads), bench_fmt("%.2f", t_flush / r.sec)});
         }
     }
     bench_table_end(o);
