@@ -216,6 +216,23 @@ static int starve(zws_conn *c)
     return ZWS_ETIMEDOUT;
 }
 
+/* One read into dst[0..room) for fill(): the byte count, or ZWS_ETIMEDOUT
+ * (starved) or another failure. New input clears need_more and starved;
+ * bytes read past the deadline (timeout_ms 0) count in *late. */
+static ptrdiff_t read_input(zws_conn *c, uint8_t *dst, size_t room, int timeout_ms,
+                            size_t *late)
+{
+    ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
+    if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
+        return starve(c);
+    if (n < 0)
+        return n;
+    c->need_more = c->starved = 0;
+    if (timeout_ms == 0)
+        *late += (size_t)n;
+    return n;
+}
+
 /* late: bytes read past the deadline in this zws_recv so far. */
 static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
 {
@@ -236,15 +253,8 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
     uint8_t *dst;
     size_t room = zws_parser_direct(c->p, &dst);
     if (room) {
-        ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
-        if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
-            return starve(c);
-        if (n < 0)
-            return (int)n;
-        c->need_more = c->starved = 0;
-        if (timeout_ms == 0)
-            *late += (size_t)n;
-        return zws_parser_direct_done(c->p, (size_t)n, ev);
+        ptrdiff_t n = read_input(c, dst, room, timeout_ms, late);
+        return n < 0 ? (int)n : zws_parser_direct_done(c->p, (size_t)n, ev);
     }
     if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
@@ -260,15 +270,9 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
         ev->reason_len = strlen(ev->reason);
         return ZWS_ETOOBIG;
     }
-    ptrdiff_t n = zws__transport_read(&c->tr, c->rbuf + c->rlen, c->rcap - c->rlen,
-                                      timeout_ms);
-    if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
-        return starve(c);
+    ptrdiff_t n = read_input(c, c->rbuf + c->rlen, c->rcap - c->rlen, timeout_ms, late);
     if (n < 0)
         return (int)n;
-    c->need_more = c->starved = 0;
-    if (timeout_ms == 0)
-        *late += (size_t)n;
     c->rlen += (size_t)n;
     return 0;
 }
