@@ -27,9 +27,4 @@ int zws__simd_level(int *err);
  * Returns the level or -1. */
 int zws__simd_parse(const char *name);
 
-/* Each kernel family resolves its dispatch now (idempotent, thread-safe).
- * Called by zws_simd_init(); otherwise each resolves at first use. */
-void zws__mask_select(void);
-void zws__utf8_select(void);
-
 #endif

@@ -28,6 +28,7 @@
 
 #include "zws/common.h"
 #include "zws/url.h"
+#include "internal/wait.h"
 
 struct ssl_st;     /* OpenSSL SSL */
 struct ssl_ctx_st; /* OpenSSL SSL_CTX */
@@ -234,30 +235,5 @@ typedef struct zws__connect_opts {
  * in err. On failure t holds nothing. */
 int zws__transport_connect(zws__transport *t, const zws_url *u,
                            const zws__connect_opts *o, char *err, size_t errlen);
-
-/* ---- shared by src/transport*.c and src/proxy.c ---- */
-
-int64_t zws__now_ms(void);                 /* CLOCK_MONOTONIC */
-int64_t zws__deadline(int timeout_ms);      /* -1 (none) for timeout < 0 */
-int zws__remaining_ms(int64_t deadline);    /* for poll: -1, or >= 0 */
-/* Waits for events on fd until deadline: 0 (ready, or an error condition
- * the next call will report), ZWS_ETIMEDOUT, ZWS_EIO (poll failed). */
-int zws__wait_fd(int fd, short events, int64_t deadline);
-/* After an operation would block on t: returns ZWS_EAGAIN for timeout 0
- * (setting t->want), else waits for ev until *deadline (computed from
- * timeout_ms on first use; start with *deadline = -2) and returns 0 to
- * retry, ZWS_ETIMEDOUT or ZWS_EIO. */
-int zws__transport_wait(zws__transport *t, short ev, int timeout_ms, int64_t *deadline);
-/* snprintf into err when err is not NULL. */
-void zws__errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* The TLS half of read/writev/shutdown/close/errmsg (transport_tls.c). */
-ptrdiff_t zws__tls_read(zws__transport *t, void *buf, size_t cap, int timeout_ms);
-ptrdiff_t zws__tls_writev(zws__transport *t, const struct iovec *iov, int iovcnt,
-                          int timeout_ms);
-int zws__tls_shutdown(zws__transport *t, int timeout_ms);
-void zws__tls_free(zws__transport *t);
-void zws__tls_errmsg(const zws__transport *t, char *err, size_t errlen);
 
 #endif

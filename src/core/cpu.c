@@ -6,7 +6,6 @@
 
 #include "internal/cpu.h"
 #include "zws/common.h"
-#include "zws/mask.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -95,13 +94,4 @@ int zws__simd_level(int *err)
     if (err)
         *err = chosen_err;
     return chosen;
-}
-
-int zws_simd_init(void)
-{
-    int err;
-    zws__simd_level(&err);
-    zws__mask_select();
-    zws__utf8_select();
-    return err;
 }

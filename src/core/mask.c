@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 
 #include "internal/cpu.h"
+#include "internal/simd.h"
 #include "internal/mask.h"
 #include "zws/mask.h"
 

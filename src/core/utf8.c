@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal/cpu.h"
+#include "internal/simd.h"
 #include "internal/utf8.h"
 #include "zws/utf8.h"
 

@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal/alloc.h"
+#include "internal/tls.h"
 #include "internal/transport.h"
 
 /* Plaintext of one full TLS record: the unit writev gathers into. */
