@@ -1,5 +1,7 @@
-/* Blocking connections: the parser and writer over a transport, with the
- * opening and closing handshakes (see include/zws/conn.h).
+/* Blocking connections: a driver of the session (internal/session.h) over
+ * a transport, with the opening handshake and the waits of the closing one
+ * (see include/zws/conn.h). The protocol is the session's; this file only
+ * moves bytes and bounds each wait.
  *
  * Reads go straight into the free tail of the connection's buffer; every
  * complete frame of one read is consumed before the next read; a frame
@@ -16,9 +18,9 @@
 
 #include "internal/alloc.h"
 #include "internal/conn.h"
+#include "internal/session.h"
 #include "internal/transport.h"
 #include "zws/frame.h"
-#include "zws/utf8.h"
 #include "zws/writer.h"
 
 #define MAX_HEADERS 64
@@ -30,19 +32,18 @@
 #define COMPACT_MIN 4096          /* move the partial frame when the tail is
                                      smaller than this */
 
-enum { ST_HANDSHAKE, ST_OPEN, ST_CLOSE_SENT, ST_CLOSED };
+/* The driver's state; the protocol's (open, closing, done) is the session's. */
+enum { ST_HANDSHAKE, ST_OPEN, ST_CLOSED };
 
 struct zws_conn {
     enum zws_role role;
     int state;
     zws__transport tr;
-    zws_parser *p;
-    zws_writer *w;
+    zws__session s;
     uint8_t *rbuf;
     size_t rcap, rpos, rlen;   /* unconsumed input is rbuf[rpos..rlen) */
     zws_opts *o;
     SSL_CTX *tls;              /* server: shared with the listener */
-    int replies;               /* automatic replies queued, not yet written */
     int need_more;             /* the parser has seen all of rbuf and needs
                                   more input: cleared by a read */
     int starved;               /* the last read found nothing (TLS may hold
@@ -87,11 +88,19 @@ static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
     memset(c, 0, sizeof *c);
     c->role = role;
     c->tr.fd = -1;
-    int r = zws__opts_copy(&c->o, o);
-    if (!r)
-        r = zws_parser_new(&c->p, role);
-    if (!r)
-        r = zws_writer_new(&c->w, role);
+    /* A listener's options are shared by reference; a client's copied. */
+    int r = role == ZWS_ROLE_SERVER ? (c->o = zws__opts_ref((zws_opts *)o), 0)
+                                    : zws__opts_copy(&c->o, o);
+    if (!r) {
+        zws__session_cfg cfg = {
+            .role = role,
+            .max_frame = c->o->max_frame,
+            .max_message = c->o->max_message,
+            .buffer_size = c->o->buffer_size,
+            .surface = c->o->surface,
+        };
+        r = zws__session_init(&c->s, &cfg);
+    }
     if (!r) {
         c->rcap = c->o->buffer_size;
         c->rbuf = zws__malloc(c->rcap);
@@ -101,8 +110,6 @@ static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
         zws_conn_free(c);
         return r;
     }
-    zws_parser_set_limits(c->p, c->o->max_frame, c->o->max_message);
-    zws_parser_set_buffer_size(c->p, c->rcap);
     *out = c;
     return 0;
 }
@@ -137,8 +144,7 @@ void zws_conn_free(zws_conn *c)
         return;
     linger(c);
     zws__transport_close(&c->tr);
-    zws_parser_free(c->p);
-    zws_writer_free(c->w);
+    zws__session_free(&c->s);
     zws__free(c->rbuf);
     zws_opts_free(c->o);
     if (c->tls)
@@ -201,7 +207,7 @@ static int flush_replies(zws_conn *c, int64_t deadline)
     int by_close = close_ms >= 0 && (read_ms < 0 || close_ms < read_ms);
     int r = write_pending(c, by_close ? close_ms : read_ms);
     if (r == 0)
-        c->replies = 0;
+        c->s.replies = 0;
     if (r == ZWS_ETIMEDOUT && by_close) {
         c->tr.last_errno = ETIMEDOUT;
         return ZWS_EIO;
@@ -236,7 +242,7 @@ static ptrdiff_t read_input(zws_conn *c, uint8_t *dst, size_t room, int timeout_
 /* late: bytes read past the deadline in this zws_recv so far. */
 static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
 {
-    if (c->replies) {
+    if (c->s.replies) {
         int r = flush_replies(c, deadline);
         if (r)
             return r;
@@ -251,10 +257,10 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
         (*late >= LATE_READ_MAX || zws__transport_pending(&c->tr) == 0))
         return starve(c);
     uint8_t *dst;
-    size_t room = zws_parser_direct(c->p, &dst);
+    size_t room = zws__session_direct(&c->s, &dst);
     if (room) {
         ptrdiff_t n = read_input(c, dst, room, timeout_ms, late);
-        return n < 0 ? (int)n : zws_parser_direct_done(c->p, (size_t)n, ev);
+        return n < 0 ? (int)n : zws__session_direct_done(&c->s, (size_t)n, ev);
     }
     if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
@@ -268,7 +274,7 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
         ev->close_code = ZWS_CLOSE_INTERNAL;
         ev->reason = "read buffer full";
         ev->reason_len = strlen(ev->reason);
-        return ZWS_ETOOBIG;
+        return zws__session_fail(&c->s, ZWS_ETOOBIG, ev);
     }
     ptrdiff_t n = read_input(c, c->rbuf + c->rlen, c->rcap - c->rlen, timeout_ms, late);
     if (n < 0)
@@ -277,44 +283,25 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
     return 0;
 }
 
-/* Writes what the writer holds, consuming each part as it goes out: after a
- * timeout the rest stays queued, and the next flush continues exactly where
- * this one stopped (never re-sending a byte). */
+/* Writes what the session holds, consuming each part as it goes out: after
+ * a timeout the rest stays queued, and the next flush continues exactly
+ * where this one stopped (never re-sending a byte). */
 static int write_pending(zws_conn *c, int timeout_ms)
 {
     int64_t deadline = zws__deadline(timeout_ms);
     for (;;) {
-        size_t n;
-        const uint8_t *out = zws_writer_pending(c->w, &n);
-        if (!n)
+        struct iovec v[16];
+        int k = zws__session_iov(&c->s, v, 16);
+        if (!k)
             return 0;
         /* 0 once past the deadline: a non-blocking try, which either
          * writes something or ends the loop */
         int ms = zws__remaining_ms(deadline);
-        struct iovec v = {.iov_base = (void *)(uintptr_t)out, .iov_len = n};
-        ptrdiff_t w = zws__transport_writev(&c->tr, &v, 1, ms);
+        ptrdiff_t w = zws__transport_writev(&c->tr, v, k, ms);
         if (w < 0)
             return w == ZWS_EAGAIN ? ZWS_ETIMEDOUT : (int)w;
-        zws_writer_consume(c->w, (size_t)w);
+        zws__session_sent(&c->s, (size_t)w);
     }
-}
-
-/* Queues a close frame behind pending data and writes it all. */
-static int send_close(zws_conn *c, uint16_t code, const char *reason, size_t rlen)
-{
-    uint8_t payload[125];
-    size_t n = 0;
-    if (code) {
-        payload[0] = (uint8_t)(code >> 8);
-        payload[1] = (uint8_t)code;
-        if (rlen > 123) /* callers pass our static ASCII or checked reasons */
-            rlen = 123;
-        if (rlen)
-            memcpy(payload + 2, reason, rlen);
-        n = 2 + rlen;
-    }
-    int r = zws_writer_put(c->w, ZWS_OP_CLOSE, payload, n, 0);
-    return r ? r : write_pending(c, timeout_of(c, ZWS_TIMEOUT_CLOSE));
 }
 
 static void finish(zws_conn *c)
@@ -324,84 +311,43 @@ static void finish(zws_conn *c)
     c->state = ST_CLOSED;
 }
 
-/* The peer broke the protocol: close with the code the parser chose. */
-static int fail_conn(zws_conn *c, int err, zws_event *ev)
+/* The session is done (the peer closed, or broke the protocol): what it
+ * queued, its close frame last, goes out within the close timeout; then our
+ * side shuts down. */
+static void end_session(zws_conn *c)
 {
-    if (c->state == ST_OPEN)
-        send_close(c, ev->close_code, ev->reason, ev->reason_len);
+    write_pending(c, timeout_of(c, ZWS_TIMEOUT_CLOSE));
     finish(c);
-    return err;
-}
-
-/* Handles one event; returns its type to hand it to the caller, or 0 to go
- * on reading. */
-static int on_event(zws_conn *c, int type, zws_event *ev)
-{
-    switch (type) {
-    case ZWS_EV_PING:
-        if (c->state == ST_OPEN) {
-            /* Queued: many pings in one read cost one write (see fill). */
-            int r = zws_writer_put(c->w, ZWS_OP_PONG, ev->data, ev->len, 0);
-            if (r) { /* the peer pings faster than it reads */
-                memset(ev, 0, sizeof *ev);
-                ev->close_code = ZWS_CLOSE_POLICY;
-                ev->reason = "too many unanswered pings";
-                ev->reason_len = strlen(ev->reason);
-                return r;
-            }
-            c->replies = 1;
-        }
-        return c->o->surface ? type : 0;
-    case ZWS_EV_PONG:
-        return c->o->surface ? type : 0;
-    case ZWS_EV_CLOSE:
-        if (c->state == ST_OPEN) {
-            uint16_t code = ev->close_code == ZWS_CLOSE_NO_STATUS ? 0 : ev->close_code;
-            send_close(c, code, NULL, 0); /* echo the code (RFC 6455 §5.5.1) */
-        }
-        finish(c);
-        return type;
-    default:
-        return type;
-    }
 }
 
 static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
 {
-    if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
+    if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
     c->last_type = 0;
     size_t late = 0;
     for (;;) {
         size_t used;
-        int r = zws_parser_next(c->p, c->rbuf + c->rpos, c->rlen - c->rpos, &used, ev);
+        int r = zws__session_recv(&c->s, c->rbuf + c->rpos, c->rlen - c->rpos, &used, ev);
         c->rpos += used;
-        if (r > 0) {
-            r = on_event(c, r, ev);
-            if (r < 0)
-                return fail_conn(c, r, ev);
-            if (r > 0) {
-                c->last = *ev;
-                c->last_type = r;
-            }
-            if (r)
-                return r;
-            continue;
+        if (r == 0) {
+            c->need_more = 1;
+            r = fill(c, deadline, &late, ev);
+            if (r == 0)
+                continue;
         }
-        if (r < 0)
-            return fail_conn(c, r, ev);
-        c->need_more = 1;
-        r = fill(c, deadline, &late, ev);
-        if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_ENOMEM)
-            return fail_conn(c, r, ev);
-        if (r == ZWS_ETIMEDOUT || r == ZWS_EAGAIN)
-            return r;
-        if (r < 0) {
-            memset(ev, 0, sizeof *ev);
+        if (zws__session_done(&c->s)) {
+            end_session(c);
+        } else if (r < 0 && r != ZWS_ETIMEDOUT && r != ZWS_EAGAIN) {
+            memset(ev, 0, sizeof *ev); /* the transport failed */
             ev->close_code = ZWS_CLOSE_ABNORMAL;
             c->state = ST_CLOSED;
-            return r;
         }
+        if (r > 0) {
+            c->last = *ev;
+            c->last_type = r;
+        }
+        return r;
     }
 }
 
@@ -415,7 +361,7 @@ int zws_conn_keep(zws_conn *c, zws_buf **out)
     if (c->last_type != ZWS_EV_MESSAGE)
         return ZWS_ESTATE;
     if (c->last.flags & ZWS_EV_ASSEMBLED)
-        return zws_parser_detach(c->p, out);
+        return zws_parser_detach(c->s.p, out);
     *out = zws_buf_new_copy(c->last.data, c->last.len);
     return *out ? 0 : ZWS_ENOMEM;
 }
@@ -449,28 +395,24 @@ static int send_by_reference(zws_conn *c, unsigned opcode, const void *data,
                              size_t len, unsigned flags)
 {
     uint8_t hdr[ZWS_FRAME_MAX_HEADER * 64];
-    struct iovec iov[129];
-    size_t plen;
-    const uint8_t *pend = zws_writer_pending(c->w, &plen);
-    int k = zws_writer_iov(c->w, opcode, data, len, flags, hdr, sizeof hdr, iov + 1, 128);
-    if (k == ZWS_ENOSPACE) /* too many fragments for one call: copy instead */
-        return ZWS_ENOSPACE;
-    if (k < 0)
+    struct iovec iov[16 + 128];
+    int np = zws__session_iov(&c->s, iov, 16);
+    int k = zws_writer_iov(c->s.w, opcode, data, len, flags, hdr, sizeof hdr, iov + np, 128);
+    if (k < 0) /* ZWS_ENOSPACE: too many fragments for one call, copy instead */
         return k;
-    iov[0].iov_base = (void *)(uintptr_t)pend;
-    iov[0].iov_len = plen;
-    int r = writev_all(c, iov, k + 1);
+    size_t plen = 0;
+    for (int i = 0; i < np; i++)
+        plen += iov[i].iov_len;
+    int r = writev_all(c, iov, k + np);
     if (r == 0)
-        zws_writer_consume(c->w, plen);
+        zws__session_sent(&c->s, plen);
     return r;
 }
 
 int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigned flags)
 {
-    if (c->state != ST_OPEN)
+    if (c->state != ST_OPEN || c->s.state != ZWS__S_OPEN)
         return ZWS_ECLOSED;
-    /* Control frames have their own calls (zws_ping, zws_close) so the close
-     * state machine sees them; RSV bits belong to negotiated extensions. */
     if (opcode > ZWS_OP_BINARY || (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE)))
         return ZWS_EINVAL;
     unsigned wflags = flags & ~ZWS_SEND_MORE_DATA;
@@ -480,7 +422,7 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
         if (r != ZWS_ENOSPACE)
             return r;
     }
-    int r = zws_writer_put(c->w, opcode, data, len, wflags);
+    int r = zws__session_send(&c->s, opcode, data, len, wflags);
     if (r || (flags & ZWS_SEND_MORE_DATA))
         return r;
     return write_pending(c, ZWS__FOREVER);
@@ -488,13 +430,13 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
 
 int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
 {
-    if (c->state != ST_OPEN)
+    if (c->state != ST_OPEN || c->s.state != ZWS__S_OPEN)
         return ZWS_ECLOSED;
     for (int i = 0; i < n; i++)
         if (msgs[i].opcode != ZWS_OP_TEXT && msgs[i].opcode != ZWS_OP_BINARY)
             return ZWS_EINVAL;
     for (int i = 0; i < n; i++) {
-        int r = zws_writer_put(c->w, msgs[i].opcode, msgs[i].data, msgs[i].len, 0);
+        int r = zws__session_send(&c->s, msgs[i].opcode, msgs[i].data, msgs[i].len, 0);
         if (r)
             return r; /* the first i stay queued for the next flush */
     }
@@ -512,26 +454,24 @@ int zws_ping(zws_conn *c, const void *data, size_t len)
 {
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
-    int r = zws_writer_put(c->w, ZWS_OP_PING, data, len, 0);
+    int r = zws__session_ping(&c->s, data, len);
     return r ? r : write_pending(c, ZWS__FOREVER);
 }
 
 int zws_close(zws_conn *c, uint16_t code, const char *reason)
 {
-    if (c->state == ST_CLOSED || c->state == ST_HANDSHAKE)
+    if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
-    size_t rlen = reason ? strlen(reason) : 0;
-    if ((code && !zws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
-        !zws_utf8_valid((const uint8_t *)reason, rlen))
-        return ZWS_EINVAL;
-    int r = 0;
-    if (c->state == ST_OPEN) {
-        r = send_close(c, code, reason, rlen);
-        c->state = ST_CLOSE_SENT;
-    }
+    int r = zws__session_close(&c->s, code, reason, reason ? strlen(reason) : 0);
+    if (r == ZWS_EINVAL)
+        return r;
+    if (r == 0)
+        r = write_pending(c, timeout_of(c, ZWS_TIMEOUT_CLOSE));
+    else if (r == ZWS_ECLOSED) /* closing already: wait as the first call did */
+        r = 0;
     /* Wait for the peer's close; what arrives before it is discarded. */
     int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_CLOSE));
-    while (r == 0 && c->state == ST_CLOSE_SENT) {
+    while (r == 0 && c->state == ST_OPEN) {
         if (zws__remaining_ms(deadline) == 0) { /* messages still coming */
             r = ZWS_ETIMEDOUT;
             break;

@@ -1,5 +1,6 @@
-/* zws_opts: connection options, deep-copied into each connection and
- * listener so callers may free theirs at once. */
+/* zws_opts: connection options, deep-copied into each listener (and each
+ * client connection) so callers may free theirs at once; a listener's copy
+ * is shared by reference with the connections it accepts. */
 #include <string.h>
 #include <strings.h>
 
@@ -23,6 +24,7 @@ int zws_opts_new(zws_opts **out)
     if (!o)
         return ZWS_ENOMEM;
     memset(o, 0, sizeof *o);
+    atomic_init(&o->refs, 1);
     o->timeout[ZWS_TIMEOUT_CONNECT] = 10000;
     o->timeout[ZWS_TIMEOUT_HANDSHAKE] = 10000;
     o->timeout[ZWS_TIMEOUT_READ] = 0;
@@ -41,9 +43,15 @@ static void free_list(char **v, size_t n)
     zws__free(v);
 }
 
+zws_opts *zws__opts_ref(zws_opts *o)
+{
+    atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+    return o;
+}
+
 void zws_opts_free(zws_opts *o)
 {
-    if (!o)
+    if (!o || atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
         return;
     free_list(o->hnames, o->nheaders);
     free_list(o->hvalues, o->nheaders);

@@ -9,7 +9,10 @@
 #include "zws/mask.h"
 #include "zws/writer.h"
 
-#define KEY_POOL 4096 /* 1024 mask keys per getrandom(2) */
+struct zws__keypool {
+    size_t pos; /* next unused byte of keys */
+    uint8_t keys[ZWS__KEYPOOL_BYTES];
+};
 
 struct zws_writer {
     enum zws_role role;
@@ -18,10 +21,40 @@ struct zws_writer {
     size_t max_pending;
     uint8_t *buf;        /* pending output is buf[head..len) */
     size_t head, len, cap;
-    size_t pool_pos;     /* next unused byte of pool */
-    uint64_t refills;
-    uint8_t pool[KEY_POOL];
+    uint64_t refills;    /* pool refills this writer caused */
+    /* Mask keys (client role only): a pool of the writer's own, made at the
+     * first key, or one shared with the writer's loop (zws__writer_set_keys):
+     * a server writer carries none. */
+    zws__keypool *keys;
+    int own_keys;
 };
+
+int zws__keypool_new(zws__keypool **out)
+{
+    zws__keypool *k = zws__malloc(sizeof *k);
+    if (!k)
+        return ZWS_ENOMEM;
+    k->pos = ZWS__KEYPOOL_BYTES;
+    *out = k;
+    return 0;
+}
+
+void zws__keypool_free(zws__keypool *k)
+{
+    if (!k)
+        return;
+    /* The pool holds future mask keys: do not leave them in freed memory. */
+    explicit_bzero(k->keys, sizeof k->keys);
+    zws__free(k);
+}
+
+void zws__writer_set_keys(zws_writer *w, zws__keypool *k)
+{
+    if (w->own_keys)
+        zws__keypool_free(w->keys);
+    w->keys = k;
+    w->own_keys = 0;
+}
 
 int zws_writer_new(zws_writer **out, enum zws_role role)
 {
@@ -30,10 +63,9 @@ int zws_writer_new(zws_writer **out, enum zws_role role)
     zws_writer *w = zws__malloc(sizeof *w);
     if (!w)
         return ZWS_ENOMEM;
-    memset(w, 0, offsetof(zws_writer, pool));
+    memset(w, 0, sizeof *w);
     w->role = role;
     w->max_pending = (size_t)64 << 20;
-    w->pool_pos = KEY_POOL;
     *out = w;
     return 0;
 }
@@ -43,8 +75,8 @@ void zws_writer_free(zws_writer *w)
     if (!w)
         return;
     zws__free(w->buf);
-    /* The pool holds future mask keys: do not leave them in freed memory. */
-    explicit_bzero(w->pool, sizeof w->pool);
+    if (w->own_keys)
+        zws__keypool_free(w->keys);
     zws__free(w);
 }
 
@@ -56,21 +88,27 @@ uint64_t zws__writer_refills(const zws_writer *w) { return w->refills; }
 
 static int next_key(zws_writer *w, uint8_t key[4])
 {
-    if (w->pool_pos + 4 > KEY_POOL) {
+    if (!w->keys) {
+        if (zws__keypool_new(&w->keys))
+            return ZWS_ENOMEM;
+        w->own_keys = 1;
+    }
+    zws__keypool *k = w->keys;
+    if (k->pos + 4 > ZWS__KEYPOOL_BYTES) {
         size_t got = 0;
-        while (got < KEY_POOL) {
-            ssize_t r = getrandom(w->pool + got, KEY_POOL - got, 0);
+        while (got < ZWS__KEYPOOL_BYTES) {
+            ssize_t r = getrandom(k->keys + got, ZWS__KEYPOOL_BYTES - got, 0);
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0)
                 return ZWS_EIO;
             got += (size_t)r;
         }
-        w->pool_pos = 0;
+        k->pos = 0;
         w->refills++;
     }
-    memcpy(key, w->pool + w->pool_pos, 4);
-    w->pool_pos += 4;
+    memcpy(key, k->keys + k->pos, 4);
+    k->pos += 4;
     return 0;
 }
 
@@ -215,4 +253,15 @@ int zws_writer_iov(zws_writer *w, unsigned opcode, const void *data, size_t len,
     if (opcode < ZWS_OP_CLOSE)
         w->in_msg = (flags & ZWS_WRITE_MORE) != 0;
     return (int)(2 * nframes);
+}
+
+int zws__writer_append(zws_writer *w, const void *bytes, size_t n, int exempt)
+{
+    int r = reserve(w, n, !exempt);
+    if (r)
+        return r;
+    if (n)
+        memcpy(w->buf + w->len, bytes, n);
+    w->len += n;
+    return 0;
 }

@@ -2,10 +2,16 @@
 #ifndef ZWS_INTERNAL_CONN_H
 #define ZWS_INTERNAL_CONN_H
 
+#include <stdatomic.h>
+
 #include "zws/conn.h"
 #include "zws/handshake.h"
 
+/* Options are copied once by a listener (or a client's connect) and then
+ * shared by reference: every connection a listener accepts holds one
+ * reference to the listener's copy, never a copy of its own. */
 struct zws_opts {
+    atomic_int refs;
     int timeout[4];          /* ms, indexed by enum zws_timeout; 0 = none */
     char **hnames, **hvalues;
     zws_http_header *headers; /* views over hnames/hvalues */
@@ -29,7 +35,9 @@ struct zws_opts {
 /* Read and write syscalls the connection made (plain TCP; benchmarks). */
 void zws__conn_io_counts(const zws_conn *c, uint64_t *reads, uint64_t *writes);
 
-/* Deep copy; src NULL gives the defaults. */
+/* Deep copy (one reference); src NULL gives the defaults. */
 int zws__opts_copy(zws_opts **out, const zws_opts *src);
+/* One more reference; zws_opts_free drops one. Returns o. */
+zws_opts *zws__opts_ref(zws_opts *o);
 
 #endif

@@ -1,0 +1,50 @@
+/* The output queue of a connection: the bytes its writer coalesced, with
+ * references to zws_bufs (a large payload, a shared pub/sub frame) queued
+ * between them in order. Resumable after any partial write: consume() takes
+ * exactly what the kernel took, and the next iov() starts there.
+ *
+ * The writer's buffer stays one FIFO of bytes; each reference segment
+ * records how many of those bytes go out before it, so no byte is copied to
+ * place a reference behind pending output. */
+#ifndef ZWS_INTERNAL_OUTQ_H
+#define ZWS_INTERNAL_OUTQ_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "zws/buf.h"
+#include "zws/writer.h"
+
+typedef struct zws__seg {
+    size_t before; /* writer bytes that go out before this segment */
+    zws_buf *buf;  /* one reference, held until the segment is written */
+    size_t off, len;
+} zws__seg;
+
+typedef struct zws__outq {
+    zws_writer *w;     /* not owned */
+    zws__seg *seg;     /* seg[head..head+n) */
+    size_t head, n, cap;
+    size_t accounted;  /* sum of before over the queued segments */
+    size_t ref_bytes;  /* bytes of the queued segments */
+} zws__outq;
+
+void zws__outq_init(zws__outq *q, zws_writer *w);
+/* Drops every reference still queued. */
+void zws__outq_free(zws__outq *q);
+
+/* Queues buf[off..off+len) behind what is pending (takes a new reference).
+ * 0 or ZWS_ENOMEM. */
+int zws__outq_push_ref(zws__outq *q, zws_buf *buf, size_t off, size_t len);
+
+/* Bytes waiting: the writer's and the references'. */
+size_t zws__outq_bytes(const zws__outq *q);
+
+/* Fills up to max iovecs with what to write next, in order; returns how
+ * many. Valid until the queue or the writer changes. */
+int zws__outq_iov(const zws__outq *q, struct iovec *iov, int max);
+
+/* n bytes were written from the front. */
+void zws__outq_consume(zws__outq *q, size_t n);
+
+#endif
