@@ -20,11 +20,11 @@
 #include "internal/conn.h"
 #include "internal/session.h"
 #include "internal/transport.h"
+#include "internal/upgrade.h"
 #include "zws/frame.h"
 #include "zws/writer.h"
 
-#define MAX_HEADERS 64
-#define REFUSAL_DETAIL_MAX 512 /* bytes of a refusal's reason in its body */
+#define MAX_HEADERS ZWS__MAX_HEADERS
 #define ZERO_COPY_MIN (16u << 10) /* server payloads sent by reference */
 #define LATE_READ_MAX (64u << 10) /* bytes read past a deadline (see fill) */
 #define LINGER_MAX (64u << 20)    /* bytes drained after our shutdown, when
@@ -734,21 +734,8 @@ static int refuse_with(zws_conn *c, int status, const char *why,
                        const zws_http_header *extra, size_t n_extra, char *err,
                        size_t errlen)
 {
-    /* The body's detail is cut to fit (at a character boundary), so a long
-     * reason never costs the client its answer. */
-    char detail[REFUSAL_DETAIL_MAX + 1];
-    size_t dlen = strnlen(why, REFUSAL_DETAIL_MAX + 1);
-    if (dlen > REFUSAL_DETAIL_MAX) {
-        dlen = REFUSAL_DETAIL_MAX;
-        while (dlen > 0 && ((uint8_t)why[dlen] & 0xC0) == 0x80)
-            dlen--;
-    }
-    memcpy(detail, why, dlen);
-    detail[dlen] = 0;
     char resp[2048];
-    int n = zws_handshake_build_error(resp, sizeof resp, status, detail, extra, n_extra);
-    if (n < 0 && n_extra) /* the extra headers were bad or too long: without */
-        n = zws_handshake_build_error(resp, sizeof resp, status, detail, NULL, 0);
+    int n = zws__upgrade_build_refusal(status, why, extra, n_extra, resp, sizeof resp);
     if (n > 0)
         zws__transport_write_all(&c->tr, resp, (size_t)n, timeout_of(c, ZWS_TIMEOUT_CLOSE));
     zws__transport_shutdown(&c->tr, 0);
@@ -764,74 +751,24 @@ static int refuse(zws_conn *c, int status, const char *why, char *err, size_t er
     return refuse_with(c, status, why, NULL, 0, err, errlen);
 }
 
-/* Runs the upgrade hook; returns 0 to go on, or a status to refuse with
- * (and *why). */
-static int run_upgrade_hook(zws_conn *c, const zws_handshake_request *hs,
-                            zws_upgrade *u, const char **why)
+static int opts_hook(void *ctx, zws_upgrade *u)
 {
-    int status = c->o->upgrade_hook(c->o->upgrade_ud, u);
-    if (status == 0) {
-        const char *p = u->subprotocol;
-        if (!p || zws_handshake_select_subprotocol(hs, &p, 1) == p)
-            return 0;
-        *why = "the upgrade hook chose a subprotocol the client did not offer";
-        return 500;
-    }
-    *why = u->reason ? u->reason : "refused by the server";
-    return status >= 400 && status <= 599 ? status : 500;
-}
-
-/* The 101 answer with the opts' headers and the hook's. */
-static int build_101(zws_conn *c, const zws_handshake_request *hs, const zws_upgrade *u,
-                     char *resp, size_t cap)
-{
-    const zws_http_header *extra = c->o->headers;
-    size_t n = c->o->nheaders;
-    zws_http_header *all = NULL;
-    if (u->num_headers) {
-        if (!u->headers || u->num_headers > SIZE_MAX / sizeof *all - n)
-            return ZWS_EINVAL;
-        all = zws__malloc((n + u->num_headers) * sizeof *all);
-        if (!all)
-            return ZWS_ENOMEM;
-        memcpy(all, c->o->headers, n * sizeof *all);
-        memcpy(all + n, u->headers, u->num_headers * sizeof *all);
-        extra = all;
-        n += u->num_headers;
-    }
-    int len = zws_handshake_build_response(resp, cap, hs->key, hs->key_len, u->subprotocol,
-                                           NULL, extra, n);
-    zws__free(all);
-    return len;
+    const zws_opts *o = ctx;
+    return o->upgrade_hook(o->upgrade_ud, u);
 }
 
 static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t head,
                           int64_t deadline, char *err, size_t errlen)
 {
-    if (c->o->origin_check) {
-        char *origin = hs->origin ? dup_n(hs->origin, hs->origin_len) : NULL;
-        int ok = c->o->origin_check(c->o->origin_ud, origin);
-        zws__free(origin);
-        if (!ok)
-            return refuse(c, 403, "origin not allowed", err, errlen);
-    }
-    zws_upgrade u = {
-        .request = hs,
-        .subprotocol = zws_handshake_select_subprotocol(
-            hs, (const char *const *)c->o->protos, c->o->nprotos),
-        .reason = NULL,
-        .headers = NULL,
-        .num_headers = 0,
-    };
-    if (c->o->upgrade_hook) {
-        const char *why;
-        int status = run_upgrade_hook(c, hs, &u, &why);
-        if (status) /* the hook's headers go with its refusal (WWW-Authenticate...) */
-            return refuse_with(c, status, why, u.headers, u.headers ? u.num_headers : 0,
-                               err, errlen);
-    }
+    zws_upgrade u;
+    const char *why;
+    int status = zws__upgrade_decide(c->o, hs, c->o->upgrade_hook ? opts_hook : NULL, c->o,
+                                     &u, &why);
+    if (status) /* the hook's headers go with its refusal (WWW-Authenticate...) */
+        return refuse_with(c, status, why, u.headers, u.headers ? u.num_headers : 0, err,
+                           errlen);
     char resp[4096];
-    int n = build_101(c, hs, &u, resp, sizeof resp);
+    int n = zws__upgrade_build_101(c->o, hs, &u, resp, sizeof resp);
     if (n == ZWS_ENOMEM)
         return refuse(c, 503, "out of memory", err, errlen);
     if (n == ZWS_EINVAL)

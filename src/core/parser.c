@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal/alloc.h"
+#include "internal/parser.h"
 #include "internal/buf.h"
 #include "internal/frame.h"
 #include "zws/mask.h"
@@ -478,4 +479,15 @@ int zws_parser_out_commit(zws_parser *p, size_t n)
         return ZWS_EUTF8;
     p->asmb->len += n;
     return 0;
+}
+
+size_t zws__parser_held(const zws_parser *p) { return p->asmb ? p->asmb->cap : 0; }
+
+void zws__parser_trim(zws_parser *p, size_t max)
+{
+    if (p->msg_open || !p->asmb || p->asmb->cap <= max)
+        return;
+    zws__free(p->asmb);
+    p->asmb = NULL;
+    p->delivered = 0;
 }

@@ -1,0 +1,210 @@
+/* The event loop's internals, shared by loop/loop.c (passes, timers,
+ * posting, flushing), loop/epoll.c and loop/uring.c (backends),
+ * loop/server.c (accept, upgrade, routes, the zws_ws API) and
+ * loop/pubsub.c (topics).
+ *
+ * A connection (zws_ws) is one allocation holding its transport, its
+ * session (once upgraded) and the bookkeeping below. Input is read into the
+ * loop's one receive buffer; after a pass a connection keeps only the
+ * incomplete frame at the end of its input (keep), in an allocation freed as
+ * soon as it drains. */
+#ifndef ZWS_INTERNAL_LOOP_H
+#define ZWS_INTERNAL_LOOP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "internal/conn.h"
+#include "internal/session.h"
+#include "internal/transport.h"
+#include "zws/server.h"
+
+#define ZWS__RBUF_SIZE (64u << 10) /* the loop's receive buffer */
+#define ZWS__RBUF_PAD 64            /* past its end, for the kernels' over-read */
+#define ZWS__TICK_MS 64             /* timer wheel resolution */
+#define ZWS__WHEEL 1024             /* slots: 65 s before a timer goes round */
+
+enum zws__ws_kind {
+    ZWS__K_HANDSHAKE, /* reading the HTTP request (TLS first if any) */
+    ZWS__K_WS,        /* upgraded: the session runs */
+    ZWS__K_HTTP,      /* answered a plain request or refused: write, close */
+    ZWS__K_CONNECTING /* client: TCP connect, TLS, then the upgrade */
+};
+
+/* zws_ws.flags */
+#define ZWS__F_DIRTY 0x01u    /* on the loop's dirty list */
+#define ZWS__F_OUT 0x02u      /* waiting for writability (EPOLLOUT armed) */
+#define ZWS__F_OPENED 0x04u   /* open was called: close will be */
+#define ZWS__F_DEAD 0x08u     /* closed; freed after the pass */
+#define ZWS__F_SHUT 0x10u     /* our direction is shut: read until EOF */
+#define ZWS__F_BACKED 0x20u   /* buffered output passed the low-water mark */
+#define ZWS__F_TLS 0x40u      /* TLS handshake still to finish */
+#define ZWS__F_CLIENT 0x80u   /* a client connection */
+#define ZWS__F_INLIST 0x100u  /* on a wheel slot's list */
+
+typedef struct zws__route {
+    char *path;
+    zws_handlers h;
+    void *ud;
+    zws_http_handler http;
+} zws__route;
+
+typedef struct zws__addr_count zws__addr_count;
+
+struct zws_ws {
+    zws_loop *loop;
+    zws__transport tr;
+    int kind;
+    unsigned flags;
+    zws__session s;            /* valid from the upgrade on */
+    uint8_t *keep;             /* unconsumed input, keep[0..keep_len) */
+    size_t keep_len, keep_cap;
+    const zws__route *route;
+    void *user;
+    char *path, *subprotocol;
+    uint64_t id;
+    int64_t hs_deadline;       /* handshake / connect / linger deadline, or -1 */
+    int64_t stall_since;       /* output pending with no progress since, or -1 */
+    int64_t sched;             /* the wheel slot time it is on, or -1 */
+    zws_ws *tprev, *tnext;     /* wheel slot list */
+    zws_ws *dnext;             /* dirty list */
+    zws_ws *prev, *next;       /* the loop's connections */
+    size_t charged;            /* bytes charged to the memory budget */
+    zws__addr_count *addr;     /* per-address counters */
+    struct zws__sub **subs;    /* topics subscribed to */
+    uint32_t nsubs, subs_cap;
+    const zws_event *cur;      /* the message being delivered (zws_ws_keep) */
+    uint16_t close_code;       /* for the close handler */
+    uint8_t close_rlen;
+    char close_reason[123];
+    struct zws__client *client; /* client connections: URL, key, handler */
+};
+
+typedef struct zws__task {
+    void (*fn)(zws_loop *, void *);
+    void *arg;
+} zws__task;
+
+typedef struct zws__backend zws__backend;
+
+struct zws_loop {
+    zws_server *srv;
+    int index;
+    const zws__backend *be;
+    void *be_state;
+    int listen_fd;             /* -1: none (a client-only loop) */
+    int wake_fd;               /* eventfd for posted tasks */
+    uint8_t *rbuf;             /* ZWS__RBUF_SIZE + ZWS__RBUF_PAD */
+    int64_t now;               /* ms, read once per pass */
+    zws_ws *conns;             /* every live connection */
+    size_t nconns;
+    zws_ws *dirty;             /* output queued in this pass */
+    zws_ws *dead;              /* closed in this pass, freed after it */
+    zws_ws *wheel[ZWS__WHEEL];
+    size_t ntimers;
+    int64_t wheel_at;          /* ms of the next slot to visit */
+    zws__keypool *keys;        /* client connections' mask keys */
+    pthread_mutex_t tlock;     /* tasks posted from other threads */
+    zws__task *tasks;
+    size_t ntasks, tasks_cap;
+    atomic_int woken;          /* a wake is pending: no second write */
+    struct zws__topics *topics;
+    struct zws__idmap *ids;
+    uint64_t next_seq;
+    int stopping;
+    int64_t stop_deadline;
+    pthread_t thread;
+};
+
+struct zws_server {
+    zws_opts *o;
+    struct ssl_ctx_st *tls;
+    zws__route *routes;
+    size_t nroutes;
+    const zws__route *any; /* "*" */
+    int idle_ms, ping_ms, write_ms;
+    size_t bp_max, bp_low;
+    int bp_policy;
+    int per_addr_hs, per_addr_conns;
+    size_t budget;
+    atomic_size_t used;        /* bytes charged across every loop */
+    const char *host;
+    char *host_copy;
+    uint16_t port;
+    int first_fd;              /* the socket zws_server_listen bound */
+    const zws__backend *be;
+    int nloops;
+    zws_loop **loops;
+    atomic_int stop;
+    atomic_int running;
+    pthread_mutex_t alock;     /* per-address table */
+    struct zws__addrs *addrs;
+};
+
+/* ---- backends ---- */
+
+struct zws__backend {
+    const char *name;
+    int (*init)(zws_loop *l);         /* 0 or a negative code */
+    void (*free)(zws_loop *l);
+    int (*add)(zws_loop *l, zws_ws *ws); /* watch a new connection */
+    void (*del)(zws_loop *l, zws_ws *ws);
+    void (*want_out)(zws_loop *l, zws_ws *ws, int on);
+    /* Waits up to timeout_ms and dispatches: zws__loop_accept,
+     * zws__ws_readable, zws__ws_writable, zws__loop_run_tasks. */
+    int (*wait)(zws_loop *l, int timeout_ms);
+    /* Writes the dirty connections' output (end of pass). */
+    void (*flush)(zws_loop *l);
+};
+
+extern const zws__backend zws__epoll_backend;
+/* NULL when io_uring was not built in. */
+extern const zws__backend *const zws__uring_backend;
+
+/* ---- loop.c ---- */
+
+int zws__loop_new(zws_loop **out, zws_server *srv, int index, const zws__backend *be);
+void zws__loop_free(zws_loop *l);
+int zws__loop_run(zws_loop *l);
+void zws__loop_wake(zws_loop *l);
+void zws__loop_run_tasks(zws_loop *l);
+void zws__loop_add(zws_loop *l, zws_ws *ws);
+/* Output was queued on ws: flushed at the end of the pass. */
+void zws__ws_dirty(zws_ws *ws);
+/* Reconsiders ws's place on the timer wheel (its deadline moved earlier). */
+void zws__ws_schedule(zws_ws *ws);
+/* Writes ws's output now (non-blocking); epoll's flush uses it. */
+void zws__ws_write(zws_ws *ws);
+/* The connection is over: the close handler, then freed after the pass. */
+void zws__ws_kill(zws_ws *ws, uint16_t code, const char *why);
+
+/* ---- server.c ---- */
+
+void zws__loop_accept(zws_loop *l);
+void zws__ws_readable(zws_ws *ws);
+void zws__ws_writable(zws_ws *ws);
+/* A deadline passed (handshake, idle, ping, write, close, linger). */
+void zws__ws_timeout(zws_ws *ws);
+int64_t zws__ws_deadline(const zws_ws *ws);
+void zws__ws_free(zws_ws *ws);
+/* Input arrived in buf[0..len) (already behind any kept bytes, which sit in
+ * front at buf - keep_len ... see zws__ws_input in server.c). */
+void zws__ws_after_write(zws_ws *ws);
+/* Stop: close every connection with 1001, stop accepting. */
+void zws__loop_begin_stop(zws_loop *l);
+
+/* ---- pubsub.c ---- */
+
+void zws__topics_free(struct zws__topics *t);
+void zws__ws_unsubscribe_all(zws_ws *ws);
+/* Delivers a built frame to this loop's subscribers of topic. */
+int zws__topics_deliver(zws_loop *l, const char *topic, size_t tlen, zws_buf *frame);
+
+/* ---- ids (loop.c) ---- */
+
+int zws__ids_put(zws_loop *l, zws_ws *ws);
+void zws__ids_del(zws_loop *l, uint64_t id);
+zws_ws *zws__ids_get(zws_loop *l, uint64_t id);
+
+#endif

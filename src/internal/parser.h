@@ -1,0 +1,14 @@
+/* Parser internals for the drivers' memory accounting. */
+#ifndef ZWS_INTERNAL_PARSER_H
+#define ZWS_INTERNAL_PARSER_H
+
+#include "zws/parser.h"
+
+/* Bytes the assembly buffer holds allocated (a large frame's whole length
+ * is reserved when its header arrives). */
+size_t zws__parser_held(const zws_parser *p);
+/* Between messages, frees an assembly buffer larger than max (the last
+ * assembled message is no longer borrowed: call it after its handler). */
+void zws__parser_trim(zws_parser *p, size_t max);
+
+#endif
