@@ -15,6 +15,8 @@ static const command commands[] = {
      cmd_client, cmd_client_usage},
     {"server", "accept connections; echo or print their messages", cmd_server,
      cmd_server_usage},
+    {"serve", "event-loop server: echo or broadcast, one loop per thread", cmd_serve,
+     cmd_serve_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -27,6 +27,8 @@ int cmd_client(int argc, char **argv);
 void cmd_client_usage(FILE *f);
 int cmd_server(int argc, char **argv);
 void cmd_server_usage(FILE *f);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_usage(FILE *f);
 
 /* Prints "zws CMD: <message>" and a hint to run --help on stderr; returns
  * TOOL_EXIT_USAGE. */

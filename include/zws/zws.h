@@ -4,10 +4,12 @@
 
 #include "buf.h"
 #include "common.h"
+#include "conn.h"
 #include "frame.h"
 #include "handshake.h"
 #include "mask.h"
 #include "parser.h"
+#include "server.h"
 #include "url.h"
 #include "utf8.h"
 #include "writer.h"

@@ -42,6 +42,7 @@ enum zws__ws_kind {
 #define ZWS__F_TLS 0x40u      /* TLS handshake still to finish */
 #define ZWS__F_CLIENT 0x80u   /* a client connection */
 #define ZWS__F_INLIST 0x100u  /* on a wheel slot's list */
+#define ZWS__F_FIRING 0x200u  /* on the list of the slot being visited */
 
 typedef struct zws__route {
     char *path;
@@ -102,6 +103,7 @@ struct zws_loop {
     zws_ws *dirty;             /* output queued in this pass */
     zws_ws *dead;              /* closed in this pass, freed after it */
     zws_ws *wheel[ZWS__WHEEL];
+    zws_ws *firing;            /* the slot being visited, popped one by one */
     size_t ntimers;
     int64_t wheel_at;          /* ms of the next slot to visit */
     zws__keypool *keys;        /* client connections' mask keys */
@@ -191,8 +193,18 @@ void zws__ws_free(zws_ws *ws);
 /* Input arrived in buf[0..len) (already behind any kept bytes, which sit in
  * front at buf - keep_len ... see zws__ws_input in server.c). */
 void zws__ws_after_write(zws_ws *ws);
+/* Fails an open connection for a reason of ours (close queued, close
+ * handler told). */
+void zws__ws_fail(zws_ws *ws, uint16_t code, const char *why);
+/* 0 when ws may take add more bytes of output; else the backpressure
+ * policy acted (ZWS_ENOSPACE: dropped; ZWS_ECLOSED: failed, or not open). */
+int zws__ws_admit(zws_ws *ws, size_t add);
+zws_loop *zws__loop_current(void);
 /* Stop: close every connection with 1001, stop accepting. */
 void zws__loop_begin_stop(zws_loop *l);
+
+struct zws__addrs *zws__addrs_new(void);
+void zws__addrs_free(struct zws__addrs *t);
 
 /* ---- pubsub.c ---- */
 

@@ -1,0 +1,467 @@
+/* The application's API of the event-loop server (zws/server.h): the
+ * server object, its loops' threads, and the zws_ws calls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal/alloc.h"
+#include "internal/loop.h"
+#include "internal/tls.h"
+#include "zws/frame.h"
+
+/* ---- the server ---- */
+
+int zws_server_new(zws_server **out, const zws_opts *o, char *err, size_t errlen)
+{
+    zws__errf(err, errlen, "%s", "");
+    zws_server *srv = zws__malloc(sizeof *srv);
+    if (!srv)
+        return ZWS_ENOMEM;
+    memset(srv, 0, sizeof *srv);
+    srv->first_fd = -1;
+    srv->idle_ms = 120000;
+    srv->write_ms = 30000;
+    srv->bp_max = (size_t)16 << 20;
+    srv->bp_low = srv->bp_max / 4;
+    srv->per_addr_hs = 1024;
+    srv->budget = (size_t)1 << 30;
+    pthread_mutex_init(&srv->alock, NULL);
+    int r = zws__opts_copy(&srv->o, o);
+    if (!r && !(srv->addrs = zws__addrs_new()))
+        r = ZWS_ENOMEM;
+    if (!r && srv->o->cert_file)
+        r = zws__tls_server_ctx(&srv->tls, srv->o->cert_file, srv->o->key_file, err, errlen);
+    if (r) {
+        zws_server_free(srv);
+        return r;
+    }
+    *out = srv;
+    return 0;
+}
+
+void zws_server_free(zws_server *srv)
+{
+    if (!srv)
+        return;
+    for (size_t i = 0; i < srv->nroutes; i++)
+        zws__free(srv->routes[i].path);
+    zws__free(srv->routes);
+    zws__addrs_free(srv->addrs);
+    if (srv->first_fd >= 0)
+        close(srv->first_fd);
+    if (srv->tls)
+        zws__tls_ctx_free(srv->tls);
+    zws_opts_free(srv->o);
+    zws__free(srv->host_copy);
+    pthread_mutex_destroy(&srv->alock);
+    zws__free(srv);
+}
+
+static int add_route(zws_server *srv, const char *path, const zws_handlers *h,
+                     zws_http_handler http, void *ud)
+{
+    if (atomic_load(&srv->running))
+        return ZWS_ESTATE;
+    if (!path || (!h && !http))
+        return ZWS_EINVAL;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        zws__route *r = &srv->routes[i];
+        if (strcmp(r->path, path) == 0) {
+            /* one path may have both a WebSocket and an HTTP route */
+            int taken = h ? (r->h.open || r->h.message || r->h.upgrade || r->h.close)
+                          : r->http != NULL;
+            if (taken)
+                return ZWS_EINVAL;
+            if (h)
+                r->h = *h, r->ud = ud;
+            else
+                r->http = http, r->ud = r->ud ? r->ud : ud;
+            return 0;
+        }
+    }
+    zws__route *rs = zws__realloc(srv->routes, (srv->nroutes + 1) * sizeof *rs);
+    if (!rs)
+        return ZWS_ENOMEM;
+    srv->routes = rs;
+    zws__route *r = &rs[srv->nroutes];
+    memset(r, 0, sizeof *r);
+    size_t n = strlen(path) + 1;
+    if (!(r->path = zws__malloc(n)))
+        return ZWS_ENOMEM;
+    memcpy(r->path, path, n);
+    if (h)
+        r->h = *h;
+    r->http = http;
+    r->ud = ud;
+    srv->nroutes++;
+    srv->any = NULL; /* the array may have moved */
+    for (size_t i = 0; i < srv->nroutes; i++)
+        if (strcmp(srv->routes[i].path, "*") == 0)
+            srv->any = &srv->routes[i];
+    return 0;
+}
+
+int zws_server_route(zws_server *srv, const char *path, const zws_handlers *h, void *ud)
+{
+    return h ? add_route(srv, path, h, NULL, ud) : ZWS_EINVAL;
+}
+
+int zws_server_http_route(zws_server *srv, const char *path, zws_http_handler h, void *ud)
+{
+    return h ? add_route(srv, path, NULL, h, ud) : ZWS_EINVAL;
+}
+
+void zws_server_set_timeouts(zws_server *srv, int idle_ms, int ping_ms, int write_ms)
+{
+    srv->idle_ms = idle_ms > 0 ? idle_ms : 0;
+    srv->ping_ms = ping_ms > 0 ? ping_ms : 0;
+    srv->write_ms = write_ms > 0 ? write_ms : 0;
+}
+
+void zws_server_set_backpressure(zws_server *srv, size_t max, size_t low,
+                                 enum zws_backpressure policy)
+{
+    srv->bp_max = max ? max : SIZE_MAX / 2;
+    srv->bp_low = low <= srv->bp_max ? low : srv->bp_max;
+    srv->bp_policy = policy;
+}
+
+void zws_server_set_limits(zws_server *srv, int per_addr_handshakes, int per_addr_conns,
+                           size_t memory_budget)
+{
+    srv->per_addr_hs = per_addr_handshakes > 0 ? per_addr_handshakes : 0;
+    srv->per_addr_conns = per_addr_conns > 0 ? per_addr_conns : 0;
+    srv->budget = memory_budget;
+}
+
+static const zws__backend *backend_named(const char *name)
+{
+    if (strcmp(name, "epoll") == 0)
+        return &zws__epoll_backend;
+    if (strcmp(name, "uring") == 0 || strcmp(name, "io_uring") == 0)
+        return zws__uring_backend ? zws__uring_backend : &zws__epoll_backend;
+    return NULL;
+}
+
+int zws_server_set_backend(zws_server *srv, const char *name)
+{
+    if (!name) {
+        srv->be = NULL;
+        return 0;
+    }
+    const zws__backend *be = backend_named(name);
+    if (!be)
+        return ZWS_EINVAL;
+    srv->be = be;
+    return 0;
+}
+
+const char *zws_server_backend(const zws_server *srv)
+{
+    return srv->be ? srv->be->name : zws__epoll_backend.name;
+}
+
+int zws_server_listen(zws_server *srv, const char *host, uint16_t port, char *err,
+                      size_t errlen)
+{
+    if (srv->first_fd >= 0 || atomic_load(&srv->running))
+        return ZWS_ESTATE;
+    if (host && !(srv->host_copy = zws__malloc(strlen(host) + 1)))
+        return ZWS_ENOMEM;
+    if (host)
+        strcpy(srv->host_copy, host);
+    srv->host = srv->host_copy;
+    return zws__tcp_listen(&srv->first_fd, host, port, ZWS__LISTEN_REUSEPORT, &srv->port, err,
+                           errlen);
+}
+
+uint16_t zws_server_port(const zws_server *srv) { return srv->port; }
+
+static void *loop_thread(void *arg)
+{
+    zws__loop_run(arg);
+    return NULL;
+}
+
+/* The backend: the one asked for, else ZWS_LOOP, else the default; io_uring
+ * that cannot start falls back to epoll, said once. */
+static const zws__backend *choose_backend(zws_server *srv)
+{
+    const zws__backend *be = srv->be;
+    const char *env = getenv("ZWS_LOOP");
+    if (!be && env && *env) {
+        be = backend_named(env);
+        if (!be)
+            fprintf(stderr, "zws: ZWS_LOOP=%s is not a loop backend (epoll, uring); "
+                            "using epoll\n", env);
+    }
+    return be ? be : &zws__epoll_backend;
+}
+
+static int start_loops(zws_server *srv, int n)
+{
+    const zws__backend *be = choose_backend(srv);
+    srv->loops = zws__malloc((size_t)n * sizeof *srv->loops);
+    if (!srv->loops)
+        return ZWS_ENOMEM;
+    memset(srv->loops, 0, (size_t)n * sizeof *srv->loops);
+    for (int i = 0; i < n; i++) {
+        int r = zws__loop_new(&srv->loops[i], srv, i, be);
+        if (r)
+            return r;
+        zws_loop *l = srv->loops[i];
+        char err[256];
+        if (i == 0) {
+            l->listen_fd = srv->first_fd;
+            srv->first_fd = -1;
+        } else if ((r = zws__tcp_listen(&l->listen_fd, srv->host, srv->port,
+                                        ZWS__LISTEN_REUSEPORT, NULL, err, sizeof err))) {
+            fprintf(stderr, "zws: %s\n", err);
+            return r;
+        }
+        r = be->init(l);
+        if (r && be != &zws__epoll_backend) {
+            if (i == 0)
+                fprintf(stderr, "zws: io_uring unavailable (%s); using epoll\n",
+                        zws_strerror(r));
+            if (l->be_state)
+                be->free(l);
+            be = l->be = &zws__epoll_backend;
+            for (int j = 0; j < i; j++) { /* every loop runs one backend */
+                srv->loops[j]->be->free(srv->loops[j]);
+                srv->loops[j]->be = be;
+                if ((r = be->init(srv->loops[j])))
+                    return r;
+            }
+            r = be->init(l);
+        }
+        if (r)
+            return r;
+    }
+    srv->be = be;
+    srv->nloops = n;
+    return 0;
+}
+
+int zws_server_run(zws_server *srv, int nthreads)
+{
+    if (atomic_exchange(&srv->running, 1))
+        return ZWS_ESTATE;
+    if (srv->first_fd < 0) {
+        atomic_store(&srv->running, 0);
+        return ZWS_ESTATE;
+    }
+    if (nthreads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = c > 0 ? (int)c : 1;
+    }
+    int r = start_loops(srv, nthreads);
+    int started = 1;
+    for (int i = 1; !r && i < nthreads; i++, started++)
+        if (pthread_create(&srv->loops[i]->thread, NULL, loop_thread, srv->loops[i]))
+            r = ZWS_EIO;
+    if (r)
+        zws_server_stop(srv);
+    if (srv->loops && srv->loops[0] && srv->loops[0]->be_state)
+        r = zws__loop_run(srv->loops[0]) ? ZWS_EIO : r;
+    for (int i = 1; i < started; i++)
+        pthread_join(srv->loops[i]->thread, NULL);
+    for (int i = 0; srv->loops && i < nthreads; i++)
+        zws__loop_free(srv->loops[i]);
+    zws__free(srv->loops);
+    srv->loops = NULL;
+    srv->nloops = 0;
+    atomic_store(&srv->stop, 0);
+    atomic_store(&srv->running, 0);
+    return r;
+}
+
+void zws_server_stop(zws_server *srv)
+{
+    atomic_store(&srv->stop, 1);
+    zws_loop **loops = srv->loops;
+    for (int i = 0; loops && i < srv->nloops; i++)
+        zws__loop_wake(loops[i]);
+}
+
+zws_loop *zws_server_loop(zws_server *srv, int index)
+{
+    return index >= 0 && index < srv->nloops ? srv->loops[index] : NULL;
+}
+
+/* ---- connections ---- */
+
+int zws__ws_admit(zws_ws *ws, size_t add)
+{
+    if (ws->kind != ZWS__K_WS || ws->s.state != ZWS__S_OPEN)
+        return ZWS_ECLOSED;
+    zws_server *srv = ws->loop->srv;
+    if (zws__session_pending(&ws->s) + add <= srv->bp_max)
+        return 0;
+    if (srv->bp_policy == ZWS_BP_DROP)
+        return ZWS_ENOSPACE;
+    zws__ws_fail(ws, ZWS_CLOSE_POLICY, "too much output buffered for a slow reader");
+    return ZWS_ECLOSED;
+}
+
+int zws_ws_send(zws_ws *ws, unsigned opcode, const void *data, size_t len)
+{
+    int r = zws__ws_admit(ws, len);
+    if (!r)
+        r = zws__session_send(&ws->s, opcode, data, len, 0);
+    if (!r)
+        zws__ws_dirty(ws);
+    return r;
+}
+
+int zws_ws_send_buf(zws_ws *ws, unsigned opcode, zws_buf *b)
+{
+    int r = zws__ws_admit(ws, zws_buf_len(b));
+    if (!r)
+        r = zws__session_send_ref(&ws->s, opcode, b, 0, zws_buf_len(b));
+    if (!r)
+        zws__ws_dirty(ws);
+    return r;
+}
+
+int zws_ws_ping(zws_ws *ws, const void *data, size_t len)
+{
+    if (ws->kind != ZWS__K_WS)
+        return ZWS_ECLOSED;
+    int r = zws__session_ping(&ws->s, data, len);
+    if (!r)
+        zws__ws_dirty(ws);
+    return r;
+}
+
+int zws_ws_close(zws_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws->kind != ZWS__K_WS)
+        return ZWS_ECLOSED;
+    zws__session_clock(&ws->s, ws->loop->now);
+    int r = zws__session_close(&ws->s, code, reason, reason ? strlen(reason) : 0);
+    if (!r) {
+        zws__ws_dirty(ws);
+        zws__ws_schedule(ws);
+    }
+    return r;
+}
+
+int zws_ws_keep(zws_ws *ws, zws_buf **out)
+{
+    if (!ws->cur)
+        return ZWS_ESTATE;
+    if (ws->cur->flags & ZWS_EV_ASSEMBLED)
+        return zws_parser_detach(ws->s.p, out);
+    *out = zws_buf_new_copy(ws->cur->data, ws->cur->len);
+    return *out ? 0 : ZWS_ENOMEM;
+}
+
+size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.w ? zws__session_pending(&ws->s) : 0; }
+void *zws_ws_user(const zws_ws *ws) { return ws->user; }
+void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
+const char *zws_ws_path(const zws_ws *ws) { return ws->path ? ws->path : "/"; }
+const char *zws_ws_subprotocol(const zws_ws *ws) { return ws->subprotocol ? ws->subprotocol : ""; }
+uint64_t zws_ws_id(const zws_ws *ws) { return ws->id; }
+zws_loop *zws_ws_loop(const zws_ws *ws) { return ws->loop; }
+zws_server *zws_ws_server(const zws_ws *ws) { return ws->loop->srv; }
+
+/* ---- from any thread ---- */
+
+typedef struct {
+    uint64_t id;
+    unsigned opcode;
+    zws_buf *b;
+} send_task;
+
+static void run_send(zws_loop *l, void *arg)
+{
+    send_task *t = arg;
+    zws_ws *ws = l ? zws__ids_get(l, t->id) : NULL;
+    if (ws)
+        zws_ws_send_buf(ws, t->opcode, t->b);
+    zws_buf_unref(t->b);
+    zws__free(t);
+}
+
+int zws_server_send(zws_server *srv, uint64_t id, unsigned opcode, const void *data,
+                    size_t len)
+{
+    int index = (int)(id >> 56) - 1;
+    zws_loop *l = zws_server_loop(srv, index);
+    if (!l || (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY))
+        return ZWS_EINVAL;
+    send_task *t = zws__malloc(sizeof *t);
+    zws_buf *b = zws_buf_new_copy(data, len);
+    if (!t || !b) {
+        zws__free(t);
+        zws_buf_unref(b);
+        return ZWS_ENOMEM;
+    }
+    *t = (send_task){id, opcode, b};
+    int r = zws_loop_post(l, run_send, t);
+    if (r) {
+        zws_buf_unref(b);
+        zws__free(t);
+    }
+    return r;
+}
+
+typedef struct {
+    zws_buf *frame;
+    size_t tlen;
+    char topic[256];
+} publish_task;
+
+static void run_publish(zws_loop *l, void *arg)
+{
+    publish_task *t = arg;
+    if (l)
+        zws__topics_deliver(l, t->topic, t->tlen, t->frame);
+    zws_buf_unref(t->frame);
+    zws__free(t);
+}
+
+static int post_publish(zws_loop *l, const char *topic, size_t tlen, zws_buf *frame)
+{
+    publish_task *t = zws__malloc(sizeof *t);
+    if (!t)
+        return ZWS_ENOMEM;
+    t->frame = zws_buf_ref(frame);
+    t->tlen = tlen;
+    memcpy(t->topic, topic, tlen);
+    int r = zws_loop_post(l, run_publish, t);
+    if (r) {
+        zws_buf_unref(frame);
+        zws__free(t);
+    }
+    return r;
+}
+
+int zws_server_publish(zws_server *srv, const char *topic, const void *data, size_t len,
+                       unsigned opcode)
+{
+    size_t tlen = topic ? strlen(topic) : 0;
+    if (!topic || tlen > 255 || (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY))
+        return ZWS_EINVAL;
+    /* The frame, once: header and payload, unmasked (server to clients). */
+    size_t hl = zws_frame_header_size(len, 0);
+    zws_buf *frame = zws_buf_new(hl + len);
+    if (!frame)
+        return ZWS_ENOMEM;
+    uint8_t *p = zws_buf_mut(frame);
+    zws_frame_write_header(p, opcode, 1, 0, len, NULL);
+    if (len)
+        memcpy(p + hl, data, len);
+    zws_loop *cur = zws__loop_current();
+    if (cur && cur->srv != srv)
+        cur = NULL;
+    int got = cur ? zws__topics_deliver(cur, topic, tlen, frame) : 0;
+    int r = 0;
+    for (int i = 0; i < srv->nloops; i++)
+        if (srv->loops[i] != cur && (r = post_publish(srv->loops[i], topic, tlen, frame)))
+            break;
+    zws_buf_unref(frame);
+    return r ? r : got;
+}

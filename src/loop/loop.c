@@ -1,0 +1,478 @@
+/* The loop: one pass is wait -> dispatch -> timers -> flush -> free.
+ *
+ * Sends made while dispatching only queue output and put the connection on
+ * the dirty list; the flush at the end of the pass writes each dirty
+ * connection once (corked writes). Connections closed during the pass are
+ * freed after it, so a readiness entry of the same batch never sees freed
+ * memory. Timers live on a wheel (ZWS__TICK_MS slots): arming one is a list
+ * insert, and a deadline that only moves later (idle, keepalive: every
+ * input moves them) costs nothing until its slot comes round. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal/alloc.h"
+#include "internal/loop.h"
+
+static _Thread_local zws_loop *current;
+
+zws_loop *zws__loop_current(void) { return current; }
+
+/* ---- ids: connection id -> zws_ws, open addressing ---- */
+
+struct zws__idmap {
+    uint64_t *keys; /* 0 empty, 1 deleted */
+    zws_ws **vals;
+    size_t cap, used; /* used counts deleted slots too */
+};
+
+static size_t id_slot(uint64_t id, size_t cap)
+{
+    id ^= id >> 33;
+    id *= 0xff51afd7ed558ccdULL;
+    id ^= id >> 33;
+    return (size_t)id & (cap - 1);
+}
+
+static int ids_grow(struct zws__idmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    uint64_t *k = zws__malloc(cap * sizeof *k);
+    zws_ws **v = zws__malloc(cap * sizeof *v);
+    if (!k || !v) {
+        zws__free(k);
+        zws__free(v);
+        return ZWS_ENOMEM;
+    }
+    memset(k, 0, cap * sizeof *k);
+    size_t used = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] <= 1)
+            continue;
+        size_t j = id_slot(m->keys[i], cap);
+        while (k[j])
+            j = (j + 1) & (cap - 1);
+        k[j] = m->keys[i];
+        v[j] = m->vals[i];
+        used++;
+    }
+    zws__free(m->keys);
+    zws__free(m->vals);
+    m->keys = k;
+    m->vals = v;
+    m->cap = cap;
+    m->used = used;
+    return 0;
+}
+
+int zws__ids_put(zws_loop *l, zws_ws *ws)
+{
+    struct zws__idmap *m = l->ids;
+    if ((m->used + 1) * 4 > m->cap * 3 && ids_grow(m))
+        return ZWS_ENOMEM;
+    size_t j = id_slot(ws->id, m->cap);
+    while (m->keys[j] > 1)
+        j = (j + 1) & (m->cap - 1);
+    if (m->keys[j] == 0)
+        m->used++;
+    m->keys[j] = ws->id;
+    m->vals[j] = ws;
+    return 0;
+}
+
+static size_t ids_find(const struct zws__idmap *m, uint64_t id)
+{
+    if (!m->cap)
+        return SIZE_MAX;
+    for (size_t j = id_slot(id, m->cap);; j = (j + 1) & (m->cap - 1)) {
+        if (m->keys[j] == id)
+            return j;
+        if (m->keys[j] == 0)
+            return SIZE_MAX;
+    }
+}
+
+void zws__ids_del(zws_loop *l, uint64_t id)
+{
+    size_t j = ids_find(l->ids, id);
+    if (j != SIZE_MAX)
+        l->ids->keys[j] = 1;
+}
+
+zws_ws *zws__ids_get(zws_loop *l, uint64_t id)
+{
+    size_t j = ids_find(l->ids, id);
+    return j == SIZE_MAX ? NULL : l->ids->vals[j];
+}
+
+/* ---- construction ---- */
+
+int zws__loop_new(zws_loop **out, zws_server *srv, int index, const zws__backend *be)
+{
+    zws_loop *l = zws__malloc(sizeof *l);
+    if (!l)
+        return ZWS_ENOMEM;
+    memset(l, 0, sizeof *l);
+    l->srv = srv;
+    l->index = index;
+    l->be = be;
+    l->listen_fd = l->wake_fd = -1;
+    pthread_mutex_init(&l->tlock, NULL);
+    int r = ZWS_ENOMEM;
+    l->rbuf = zws__malloc(ZWS__RBUF_SIZE + ZWS__RBUF_PAD);
+    l->ids = zws__malloc(sizeof *l->ids);
+    if (l->rbuf && l->ids) {
+        memset(l->ids, 0, sizeof *l->ids);
+        r = zws__keypool_new(&l->keys);
+    }
+    if (!r) {
+        l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        r = l->wake_fd < 0 ? ZWS_EIO : 0;
+    }
+    if (r) {
+        zws__loop_free(l);
+        return r;
+    }
+    *out = l;
+    return 0;
+}
+
+void zws__loop_free(zws_loop *l)
+{
+    if (!l)
+        return;
+    if (l->be_state)
+        l->be->free(l);
+    while (l->conns) {
+        zws_ws *ws = l->conns;
+        l->conns = ws->next;
+        zws__ws_free(ws);
+    }
+    for (size_t i = 0; i < l->ntasks; i++) /* posted after the loop ended */
+        l->tasks[i].fn(NULL, l->tasks[i].arg);
+    zws__free(l->tasks);
+    zws__topics_free(l->topics);
+    if (l->ids) {
+        zws__free(l->ids->keys);
+        zws__free(l->ids->vals);
+        zws__free(l->ids);
+    }
+    zws__keypool_free(l->keys);
+    zws__free(l->rbuf);
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    if (l->listen_fd >= 0)
+        close(l->listen_fd);
+    pthread_mutex_destroy(&l->tlock);
+    zws__free(l);
+}
+
+/* ---- connections ---- */
+
+void zws__loop_add(zws_loop *l, zws_ws *ws)
+{
+    ws->loop = l;
+    ws->next = l->conns;
+    if (l->conns)
+        l->conns->prev = ws;
+    l->conns = ws;
+    l->nconns++;
+}
+
+void zws__ws_dirty(zws_ws *ws)
+{
+    if (ws->flags & (ZWS__F_DIRTY | ZWS__F_DEAD))
+        return;
+    ws->flags |= ZWS__F_DIRTY;
+    ws->dnext = ws->loop->dirty;
+    ws->loop->dirty = ws;
+}
+
+/* ---- the timer wheel ---- */
+
+static size_t slot_of(int64_t t) { return (size_t)(t / ZWS__TICK_MS) % ZWS__WHEEL; }
+
+/* The list ws is on: a slot's, or the one being fired. */
+static zws_ws **list_of(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    return (ws->flags & ZWS__F_FIRING) ? &l->firing : &l->wheel[slot_of(ws->sched)];
+}
+
+static void wheel_unlink(zws_ws *ws)
+{
+    if (!(ws->flags & (ZWS__F_INLIST | ZWS__F_FIRING)))
+        return;
+    if (ws->tprev)
+        ws->tprev->tnext = ws->tnext;
+    else
+        *list_of(ws) = ws->tnext;
+    if (ws->tnext)
+        ws->tnext->tprev = ws->tprev;
+    ws->tprev = ws->tnext = NULL;
+    ws->flags &= ~(ZWS__F_INLIST | ZWS__F_FIRING);
+    ws->sched = -1;
+    ws->loop->ntimers--;
+}
+
+void zws__ws_schedule(zws_ws *ws)
+{
+    if (ws->flags & ZWS__F_DEAD)
+        return;
+    int64_t d = zws__ws_deadline(ws);
+    if (d < 0)
+        return; /* a stale slot entry is dropped when visited */
+    if (ws->flags & ZWS__F_INLIST) {
+        if (d >= ws->sched)
+            return; /* visited at its old time, then moved on */
+    }
+    wheel_unlink(ws);
+    zws_loop *l = ws->loop;
+    /* Within one round of the wheel, so a slot holds only what is due when
+     * it is visited; a later deadline is looked at again then, and moved. */
+    int64_t last = l->wheel_at + (int64_t)(ZWS__WHEEL - 1) * ZWS__TICK_MS;
+    if (d > last)
+        d = last;
+    if (d < l->wheel_at) /* the past goes to the next slot visited */
+        d = l->wheel_at;
+    zws_ws **head = &l->wheel[slot_of(d)];
+    ws->sched = d;
+    ws->tprev = NULL;
+    ws->tnext = *head;
+    if (ws->tnext)
+        ws->tnext->tprev = ws;
+    *head = ws;
+    ws->flags |= ZWS__F_INLIST;
+    l->ntimers++;
+}
+
+/* Visits the slots up to now: expired deadlines fire; others (a deadline
+ * that moved later, or was clamped to the round) go back on the wheel. A
+ * slot's list becomes the firing list and is popped one entry at a time, so
+ * handlers may close, reschedule or touch any connection meanwhile. */
+static void wheel_advance(zws_loop *l)
+{
+    if (!l->ntimers) {
+        l->wheel_at = (l->now / ZWS__TICK_MS + 1) * ZWS__TICK_MS;
+        return;
+    }
+    size_t visits = 0;
+    while (l->wheel_at <= l->now && visits++ < ZWS__WHEEL) {
+        size_t s = slot_of(l->wheel_at);
+        l->firing = l->wheel[s];
+        l->wheel[s] = NULL;
+        for (zws_ws *ws = l->firing; ws; ws = ws->tnext)
+            ws->flags = (ws->flags & ~ZWS__F_INLIST) | ZWS__F_FIRING;
+        l->wheel_at += ZWS__TICK_MS;
+        zws_ws *ws;
+        while ((ws = l->firing) != NULL) {
+            wheel_unlink(ws);
+            int64_t d = zws__ws_deadline(ws);
+            if (d >= 0 && d <= l->now)
+                zws__ws_timeout(ws);
+            zws__ws_schedule(ws);
+        }
+    }
+    if (l->wheel_at <= l->now) /* slept past a whole round: every slot seen */
+        l->wheel_at = (l->now / ZWS__TICK_MS + 1) * ZWS__TICK_MS;
+}
+
+/* ---- posting ---- */
+
+void zws__loop_wake(zws_loop *l)
+{
+    if (atomic_exchange(&l->woken, 1))
+        return;
+    uint64_t one = 1;
+    ssize_t n = write(l->wake_fd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is already non-zero, a wake is pending */
+}
+
+int zws_loop_post(zws_loop *l, void (*fn)(zws_loop *, void *), void *arg)
+{
+    pthread_mutex_lock(&l->tlock);
+    if (l->ntasks == l->tasks_cap) {
+        size_t cap = l->tasks_cap ? l->tasks_cap * 2 : 16;
+        zws__task *t = zws__realloc(l->tasks, cap * sizeof *t);
+        if (!t) {
+            pthread_mutex_unlock(&l->tlock);
+            return ZWS_ENOMEM;
+        }
+        l->tasks = t;
+        l->tasks_cap = cap;
+    }
+    l->tasks[l->ntasks++] = (zws__task){fn, arg};
+    pthread_mutex_unlock(&l->tlock);
+    zws__loop_wake(l);
+    return 0;
+}
+
+void zws__loop_run_tasks(zws_loop *l)
+{
+    uint64_t v;
+    while (read(l->wake_fd, &v, sizeof v) > 0)
+        ;
+    atomic_store(&l->woken, 0);
+    pthread_mutex_lock(&l->tlock);
+    zws__task *tasks = l->tasks;
+    size_t n = l->ntasks;
+    l->tasks = NULL;
+    l->ntasks = l->tasks_cap = 0;
+    pthread_mutex_unlock(&l->tlock);
+    for (size_t i = 0; i < n; i++)
+        tasks[i].fn(l, tasks[i].arg);
+    zws__free(tasks);
+}
+
+zws_server *zws_loop_server(const zws_loop *l) { return l->srv; }
+
+/* ---- writing and closing ---- */
+
+void zws__ws_write(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    for (;;) {
+        struct iovec v[64];
+        int k = zws__session_iov(&ws->s, v, 64);
+        if (!k)
+            break;
+        size_t want = 0;
+        for (int i = 0; i < k; i++)
+            want += v[i].iov_len;
+        ptrdiff_t n = zws__transport_writev(&ws->tr, v, k, 0);
+        if (n == ZWS_EAGAIN) {
+            n = 0;
+        } else if (n < 0) {
+            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "write failed");
+            return;
+        }
+        if (n > 0) {
+            zws__session_sent(&ws->s, (size_t)n);
+            ws->stall_since = -1;
+        }
+        /* A short write means the socket is full: wait for it instead of
+         * asking again for an EAGAIN. TLS holding a record counts too. */
+        if ((size_t)n < want || ws->tr.wretry) {
+            if (ws->stall_since < 0)
+                ws->stall_since = l->now;
+            if (!(ws->flags & ZWS__F_OUT)) {
+                ws->flags |= ZWS__F_OUT;
+                l->be->want_out(l, ws, 1);
+            }
+            zws__ws_schedule(ws);
+            zws__ws_after_write(ws);
+            return;
+        }
+    }
+    ws->stall_since = -1;
+    if (ws->flags & ZWS__F_OUT) {
+        ws->flags &= ~ZWS__F_OUT;
+        l->be->want_out(l, ws, 0);
+    }
+    zws__ws_after_write(ws);
+}
+
+static void wheel_and_lists_drop(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    wheel_unlink(ws);
+    if (ws->prev)
+        ws->prev->next = ws->next;
+    else
+        l->conns = ws->next;
+    if (ws->next)
+        ws->next->prev = ws->prev;
+    ws->prev = ws->next = NULL;
+    l->nconns--;
+}
+
+void zws__ws_kill(zws_ws *ws, uint16_t code, const char *why)
+{
+    if (ws->flags & ZWS__F_DEAD)
+        return;
+    zws_loop *l = ws->loop;
+    if (ws->flags & ZWS__F_OPENED) {
+        ws->flags &= ~ZWS__F_OPENED;
+        if (ws->route && ws->route->h.close)
+            ws->route->h.close(ws, code, why, why ? strlen(why) : 0);
+    }
+    zws__ws_unsubscribe_all(ws);
+    if (ws->id)
+        zws__ids_del(l, ws->id);
+    l->be->del(l, ws);
+    ws->flags |= ZWS__F_DEAD;
+    wheel_and_lists_drop(ws);
+    ws->tnext = l->dead; /* the dead list reuses the wheel link */
+    l->dead = ws;
+}
+
+static void free_dead(zws_loop *l)
+{
+    while (l->dead) {
+        zws_ws *ws = l->dead;
+        l->dead = ws->tnext;
+        zws__ws_free(ws);
+    }
+}
+
+static void flush_dirty(zws_loop *l)
+{
+    while (l->dirty) {
+        zws_ws *ws = l->dirty;
+        l->dirty = ws->dnext;
+        ws->dnext = NULL;
+        ws->flags &= ~ZWS__F_DIRTY;
+        if (!(ws->flags & ZWS__F_DEAD))
+            zws__ws_write(ws);
+    }
+}
+
+/* ---- the pass ---- */
+
+static int wait_ms(const zws_loop *l)
+{
+    if (l->dirty || l->dead)
+        return 0;
+    int ms = -1;
+    if (l->ntimers) {
+        int64_t left = l->wheel_at - l->now;
+        ms = left < 0 ? 0 : (int)left;
+    }
+    if (l->stopping) {
+        int64_t left = l->stop_deadline - l->now;
+        int s = left < 0 ? 0 : (int)(left > 1000 ? 1000 : left);
+        ms = ms < 0 || s < ms ? s : ms;
+    }
+    return ms;
+}
+
+int zws__loop_run(zws_loop *l)
+{
+    current = l;
+    l->now = zws__now_ms();
+    l->wheel_at = (l->now / ZWS__TICK_MS + 1) * ZWS__TICK_MS;
+    int r = 0;
+    for (;;) {
+        if (atomic_load(&l->srv->stop) && !l->stopping)
+            zws__loop_begin_stop(l);
+        if (l->stopping && (l->nconns == 0 || l->now >= l->stop_deadline))
+            break;
+        r = l->be->wait(l, wait_ms(l));
+        if (r < 0)
+            break;
+        wheel_advance(l);
+        l->be->flush(l);
+        free_dead(l);
+    }
+    while (l->conns) /* past the stop deadline */
+        zws__ws_kill(l->conns, ZWS_CLOSE_GOING_AWAY, "server stopped");
+    free_dead(l);
+    current = NULL;
+    return r < 0 ? r : 0;
+}
+
+/* Used by the epoll backend; the io_uring one writes by submission. */
+void zws__loop_flush_dirty(zws_loop *l);
+void zws__loop_flush_dirty(zws_loop *l) { flush_dirty(l); }

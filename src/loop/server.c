@@ -1,0 +1,770 @@
+/* The event-loop server: accepting, the upgrade (or a plain HTTP answer),
+ * reading into the loop's buffer, timeouts, limits, and the zws_ws API.
+ * The protocol after the upgrade is the session's (internal/session.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal/alloc.h"
+#include "internal/loop.h"
+#include "internal/parser.h"
+#include "internal/upgrade.h"
+#include "zws/frame.h"
+
+#define HEAD_MAX 8192          /* an HTTP request head, at most */
+#define TRIM_ABOVE (256u << 10) /* assembly buffers larger than this are freed
+                                   between messages */
+#define CHARGE_MIN (64u << 10)  /* a connection's memory counts against the
+                                   budget from this much on */
+#define LINGER_MS 2000          /* reading until EOF after our shutdown */
+
+
+/* ---- per-address counters (shared by every loop, under srv->alock) ---- */
+
+#define ADDR_BUCKETS 1024
+
+struct zws__addr_count {
+    uint8_t ip[16];
+    int handshakes, conns;
+    zws__addr_count *next;
+};
+
+struct zws__addrs {
+    zws__addr_count *b[ADDR_BUCKETS];
+};
+
+struct zws__addrs *zws__addrs_new(void)
+{
+    struct zws__addrs *t = zws__malloc(sizeof *t);
+    if (t)
+        memset(t, 0, sizeof *t);
+    return t;
+}
+
+void zws__addrs_free(struct zws__addrs *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < ADDR_BUCKETS; i++)
+        while (t->b[i]) {
+            zws__addr_count *a = t->b[i];
+            t->b[i] = a->next;
+            zws__free(a);
+        }
+    zws__free(t);
+}
+
+static size_t addr_hash(const uint8_t ip[16])
+{
+    uint64_t a, b;
+    memcpy(&a, ip, 8);
+    memcpy(&b, ip + 8, 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return (size_t)(h >> 40) % ADDR_BUCKETS;
+}
+
+/* The peer's address as 16 bytes (IPv4 as v4-mapped). */
+static void peer_ip(int fd, uint8_t ip[16])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(ip, 0, 16);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len))
+        return;
+    if (ss.ss_family == AF_INET6) {
+        memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    } else if (ss.ss_family == AF_INET) {
+        ip[10] = ip[11] = 0xff;
+        memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    }
+}
+
+/* Counts a new connection from ip; NULL when a cap refuses it (or no
+ * memory). */
+static zws__addr_count *addr_take(zws_server *srv, const uint8_t ip[16])
+{
+    size_t h = addr_hash(ip);
+    pthread_mutex_lock(&srv->alock);
+    zws__addr_count *a = srv->addrs->b[h];
+    while (a && memcmp(a->ip, ip, 16))
+        a = a->next;
+    if (!a && (a = zws__malloc(sizeof *a)) != NULL) {
+        memset(a, 0, sizeof *a);
+        memcpy(a->ip, ip, 16);
+        a->next = srv->addrs->b[h];
+        srv->addrs->b[h] = a;
+    }
+    if (a && ((srv->per_addr_conns && a->conns >= srv->per_addr_conns) ||
+              (srv->per_addr_hs && a->handshakes >= srv->per_addr_hs))) {
+        pthread_mutex_unlock(&srv->alock);
+        return NULL;
+    }
+    if (a) {
+        a->conns++;
+        a->handshakes++;
+    }
+    pthread_mutex_unlock(&srv->alock);
+    return a;
+}
+
+static void addr_done_handshake(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    if (!ws->addr || ws->kind != ZWS__K_HANDSHAKE)
+        return;
+    pthread_mutex_lock(&srv->alock);
+    ws->addr->handshakes--;
+    pthread_mutex_unlock(&srv->alock);
+}
+
+static void addr_release(zws_server *srv, zws_ws *ws)
+{
+    zws__addr_count *a = ws->addr;
+    if (!a)
+        return;
+    pthread_mutex_lock(&srv->alock);
+    if (ws->kind == ZWS__K_HANDSHAKE)
+        a->handshakes--;
+    if (--a->conns == 0) {
+        zws__addr_count **p = &srv->addrs->b[addr_hash(a->ip)];
+        while (*p != a)
+            p = &(*p)->next;
+        *p = a->next;
+        zws__free(a);
+    }
+    pthread_mutex_unlock(&srv->alock);
+    ws->addr = NULL;
+}
+
+/* ---- memory budget ---- */
+
+static size_t usage(const zws_ws *ws)
+{
+    size_t u = ws->keep_cap;
+    if (ws->kind == ZWS__K_WS || ws->kind == ZWS__K_HTTP)
+        u += zws__session_pending(&ws->s) + (ws->s.p ? zws__parser_held(ws->s.p) : 0);
+    return u >= CHARGE_MIN ? u : 0;
+}
+
+
+/* Brings ws's charge up to date; over the budget, a connection that grew is
+ * failed (1009 when its message is what grew, 1008 for its output). */
+static void charge(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    size_t now = usage(ws);
+    if (now == ws->charged)
+        return;
+    if (now < ws->charged) {
+        atomic_fetch_sub(&srv->used, ws->charged - now);
+        ws->charged = now;
+        return;
+    }
+    size_t total = atomic_fetch_add(&srv->used, now - ws->charged) + (now - ws->charged);
+    ws->charged = now;
+    if (srv->budget && total > srv->budget && ws->kind == ZWS__K_WS) {
+        int msg = ws->s.p && zws__parser_held(ws->s.p) > zws__session_pending(&ws->s);
+        zws__ws_fail(ws, msg ? ZWS_CLOSE_TOO_BIG : ZWS_CLOSE_POLICY, "server memory budget reached");
+    }
+}
+
+/* ---- connection lifetime ---- */
+
+void zws__ws_free(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    if (ws->charged)
+        atomic_fetch_sub(&srv->used, ws->charged);
+    addr_release(srv, ws);
+    zws__transport_close(&ws->tr);
+    if (ws->s.w)
+        zws__session_free(&ws->s);
+    zws__free(ws->keep);
+    zws__free(ws->path);
+    zws__free(ws->subprotocol);
+    zws__free(ws->subs);
+    zws__free(ws);
+}
+
+/* The connection's protocol life is over (close handshake done, failed,
+ * timed out): the close handler runs now, once. */
+static void ws_ended(zws_ws *ws, uint16_t code, const char *why, size_t len)
+{
+    if (!(ws->flags & ZWS__F_OPENED))
+        return;
+    ws->flags &= ~ZWS__F_OPENED;
+    if (ws->route->h.close)
+        ws->route->h.close(ws, code, why, len);
+}
+
+/* Fails an open connection for a reason of ours: the close frame is queued,
+ * the close handler told, the output flushed, then the socket shut. */
+void zws__ws_fail(zws_ws *ws, uint16_t code, const char *why)
+{
+    if (ws->kind != ZWS__K_WS || zws__session_done(&ws->s))
+        return;
+    zws_event ev = {.close_code = code, .reason = why, .reason_len = strlen(why)};
+    zws__session_fail(&ws->s, ZWS_EPROTO, &ev);
+    ws_ended(ws, code, why, strlen(why));
+    zws__ws_dirty(ws);
+}
+
+/* Output drained (or stalled): drain handler, and after the last byte of a
+ * finished connection, our shutdown and a bounded linger for the peer's
+ * EOF (closing with unread input would send a reset over our close). */
+void zws__ws_after_write(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    size_t pending = zws__session_pending(&ws->s);
+    if ((ws->flags & ZWS__F_BACKED) && pending <= srv->bp_low) {
+        ws->flags &= ~ZWS__F_BACKED;
+        if ((ws->flags & ZWS__F_OPENED) && ws->route->h.drain)
+            ws->route->h.drain(ws);
+    } else if (pending > srv->bp_low) {
+        ws->flags |= ZWS__F_BACKED;
+    }
+    if (pending || (ws->flags & ZWS__F_SHUT) || (ws->flags & ZWS__F_DEAD))
+        goto out;
+    if (ws->kind == ZWS__K_HTTP || (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))) {
+        zws__transport_shutdown(&ws->tr, 0);
+        ws->flags |= ZWS__F_SHUT;
+        ws->hs_deadline = ws->loop->now + LINGER_MS;
+        zws__ws_schedule(ws);
+    }
+out:
+    charge(ws);
+}
+
+void zws__ws_writable(zws_ws *ws)
+{
+    if (ws->flags & ZWS__F_TLS) { /* the TLS handshake wanted to write */
+        zws__ws_readable(ws);
+        return;
+    }
+    zws__ws_write(ws);
+}
+
+int64_t zws__ws_deadline(const zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    int64_t d = -1;
+    if (ws->kind != ZWS__K_WS || (ws->flags & ZWS__F_SHUT))
+        d = ws->hs_deadline;
+    else
+        d = zws__session_deadline(&ws->s);
+    if (ws->stall_since >= 0 && srv->write_ms > 0) {
+        int64_t w = ws->stall_since + srv->write_ms;
+        d = d < 0 || w < d ? w : d;
+    }
+    return d;
+}
+
+void zws__ws_timeout(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    int64_t now = ws->loop->now;
+    if (ws->stall_since >= 0 && srv->write_ms > 0 && now >= ws->stall_since + srv->write_ms) {
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "write timeout: the peer does not read");
+        return;
+    }
+    if (ws->kind != ZWS__K_WS || (ws->flags & ZWS__F_SHUT)) {
+        if (ws->hs_deadline >= 0 && now >= ws->hs_deadline)
+            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "timed out");
+        return;
+    }
+    int was = ws->s.state;
+    int r = zws__session_tick(&ws->s, now);
+    if (r == ZWS_ETIMEDOUT) { /* no close from the peer in time */
+        ws_ended(ws, ZWS_CLOSE_ABNORMAL, "close timed out", 15);
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "close timed out");
+        return;
+    }
+    if (was == ZWS__S_OPEN && ws->s.state == ZWS__S_CLOSE_SENT)
+        ws_ended(ws, ZWS_CLOSE_GOING_AWAY, "timeout", 7);
+    if (zws__session_want_write(&ws->s))
+        zws__ws_dirty(ws);
+}
+
+/* ---- accepting ---- */
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void accept_one(zws_loop *l, int fd)
+{
+    zws_server *srv = l->srv;
+    uint8_t ip[16];
+    peer_ip(fd, ip);
+    zws__addr_count *a = NULL;
+    if ((srv->per_addr_conns || srv->per_addr_hs) && !(a = addr_take(srv, ip))) {
+        close(fd); /* over a per-address cap */
+        return;
+    }
+    zws_ws *ws = zws__malloc(sizeof *ws);
+    if (!ws) {
+        close(fd);
+        if (a) { /* undo the count */
+            zws_ws tmp = {.kind = ZWS__K_HANDSHAKE, .addr = a};
+            addr_release(srv, &tmp);
+        }
+        return;
+    }
+    memset(ws, 0, sizeof *ws);
+    set_nodelay(fd);
+    zws__transport_init(&ws->tr, fd);
+    ws->kind = ZWS__K_HANDSHAKE;
+    ws->addr = a;
+    ws->sched = ws->stall_since = -1;
+    int hs = srv->o->timeout[ZWS_TIMEOUT_HANDSHAKE];
+    ws->hs_deadline = hs > 0 ? l->now + hs : -1;
+    zws__loop_add(l, ws);
+    if (srv->tls)
+        ws->flags |= ZWS__F_TLS;
+    if (l->be->add(l, ws)) {
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+        return;
+    }
+    zws__ws_schedule(ws);
+}
+
+void zws__loop_accept(zws_loop *l)
+{
+    if (l->stopping)
+        return;
+    for (int i = 0; i < 256; i++) { /* bounded: other events get their turn */
+        int fd = accept4(l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                fprintf(stderr, "zws: accept: %s\n", strerror(errno));
+            return;
+        }
+        accept_one(l, fd);
+    }
+    zws__loop_wake(l); /* more may wait: come back after this pass */
+}
+
+/* ---- the upgrade ---- */
+
+static const zws__route *find_route(const zws_server *srv, const char *path, size_t len)
+{
+    const char *q = memchr(path, '?', len);
+    size_t n = q ? (size_t)(q - path) : len;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        const zws__route *r = &srv->routes[i];
+        if (strlen(r->path) == n && memcmp(r->path, path, n) == 0)
+            return r;
+    }
+    return srv->any;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = zws__malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* A session to carry the answer (and, after a 101, the connection). */
+static int start_session(zws_ws *ws)
+{
+    zws_server *srv = ws->loop->srv;
+    if (ws->s.w)
+        return 0;
+    zws__session_cfg cfg = {
+        .role = ZWS_ROLE_SERVER,
+        .max_frame = srv->o->max_frame,
+        .max_message = srv->o->max_message,
+        .buffer_size = ZWS__RBUF_SIZE,
+        .surface = srv->o->surface,
+        .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
+        .keys = ws->loop->keys,
+    };
+    int r = zws__session_init(&ws->s, &cfg);
+    if (r)
+        return r;
+    zws__session_timers t = {
+        .idle = srv->idle_ms,
+        .ping = srv->ping_ms,
+        .pong = srv->ping_ms,
+        .close = srv->o->timeout[ZWS_TIMEOUT_CLOSE],
+    };
+    zws__session_set_timers(&ws->s, &t, ws->loop->now);
+    return 0;
+}
+
+/* Answers with raw HTTP bytes, then closes (K_HTTP). */
+static void answer_and_close(zws_ws *ws, const char *resp, int n)
+{
+    addr_done_handshake(ws);
+    ws->kind = ZWS__K_HTTP;
+    ws->hs_deadline = ws->loop->now + (ws->loop->srv->write_ms > 0 ? ws->loop->srv->write_ms
+                                                                    : LINGER_MS);
+    if (n <= 0 || start_session(ws) || zws__writer_append(ws->s.w, resp, (size_t)n, 1)) {
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+        return;
+    }
+    zws__ws_dirty(ws);
+    zws__ws_schedule(ws);
+}
+
+static void refuse(zws_ws *ws, int status, const char *why, const zws_http_header *extra,
+                   size_t n_extra)
+{
+    char resp[2048];
+    int n = zws__upgrade_build_refusal(status, why, extra, n_extra, resp, sizeof resp);
+    answer_and_close(ws, resp, n);
+}
+
+static void http_answer(zws_ws *ws, const zws__route *route, const zws_http_request *req)
+{
+    zws_handshake_request hr;
+    memset(&hr, 0, sizeof hr);
+    hr.path = req->target;
+    hr.path_len = req->target_len;
+    hr.headers = req->headers;
+    hr.num_headers = req->num_headers;
+    zws_http_reply rep = {.status = 200, .content_type = "text/plain"};
+    route->http(route->ud, &hr, &rep);
+    if (rep.status < 100 || rep.status > 599)
+        rep.status = 500;
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     rep.status, zws_http_status_text(rep.status),
+                     rep.content_type ? rep.content_type : "text/plain", rep.body_len);
+    if (n <= 0 || (size_t)n >= sizeof head) {
+        refuse(ws, 500, "bad reply", NULL, 0);
+        return;
+    }
+    answer_and_close(ws, head, n);
+    if (!(ws->flags & ZWS__F_DEAD) && rep.body_len &&
+        zws__writer_append(ws->s.w, rep.body, rep.body_len, 1))
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+}
+
+typedef struct {
+    const zws__route *route;
+    void **user;
+} hook_ctx;
+
+static int route_hook(void *ctx, zws_upgrade *u)
+{
+    hook_ctx *h = ctx;
+    return h->route->h.upgrade(h->route->ud, u, h->user);
+}
+
+/* Upgrades ws for the validated request; 0, or the connection was answered
+ * otherwise (refused, killed). */
+static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_request *hs)
+{
+    zws_server *srv = ws->loop->srv;
+    zws_upgrade u;
+    const char *why;
+    void *user = NULL;
+    hook_ctx ctx = {route, &user};
+    int status = zws__upgrade_decide(srv->o, hs, route->h.upgrade ? route_hook : NULL, &ctx,
+                                     &u, &why);
+    if (status) {
+        refuse(ws, status, why, u.headers, u.headers ? u.num_headers : 0);
+        return -1;
+    }
+    char resp[4096];
+    int n = zws__upgrade_build_101(srv->o, hs, &u, resp, sizeof resp);
+    if (n < 0) {
+        refuse(ws, n == ZWS_ENOMEM ? 503 : 500, "cannot build the answer", NULL, 0);
+        return -1;
+    }
+    zws_loop *l = ws->loop;
+    if (start_session(ws) || zws__writer_append(ws->s.w, resp, (size_t)n, 1) ||
+        !(ws->path = dup_n(hs->path, hs->path_len)) ||
+        (u.subprotocol && !(ws->subprotocol = dup_n(u.subprotocol, strlen(u.subprotocol))))) {
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+        return -1;
+    }
+    ws->id = ((uint64_t)(l->index + 1) << 56) | ++l->next_seq;
+    if (zws__ids_put(l, ws)) {
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+        return -1;
+    }
+    addr_done_handshake(ws);
+    ws->kind = ZWS__K_WS;
+    ws->route = route;
+    ws->user = user;
+    ws->hs_deadline = -1;
+    ws->flags |= ZWS__F_OPENED;
+    zws__ws_dirty(ws);
+    if (route->h.open)
+        route->h.open(ws);
+    return 0;
+}
+
+static int has_ws_handlers(const zws__route *r)
+{
+    return r->h.open || r->h.message || r->h.upgrade || r->h.close;
+}
+
+/* The request head in buf[0..len): answers it; returns the bytes it took
+ * (frames may follow), or 0 while incomplete. */
+static size_t handshake_input(zws_ws *ws, uint8_t *buf, size_t len)
+{
+    zws_server *srv = ws->loop->srv;
+    zws_http_request req;
+    zws_http_header hdrs[ZWS__MAX_HEADERS];
+    int head = zws_http_parse_request(&req, buf, len, hdrs, ZWS__MAX_HEADERS, HEAD_MAX);
+    if (head == 0)
+        return 0;
+    if (head == ZWS_ETOOBIG) {
+        refuse(ws, 431, req.error ? req.error : "request head too large", NULL, 0);
+        return len;
+    }
+    if (head < 0) {
+        refuse(ws, 400, req.error ? req.error : "malformed request", NULL, 0);
+        return len;
+    }
+    const zws__route *route = find_route(srv, req.target, req.target_len);
+    if (route && route->http && !zws_http_find_header(req.headers, req.num_headers, "Upgrade")) {
+        http_answer(ws, route, &req);
+        return len;
+    }
+    zws_handshake_request hs;
+    if (zws_handshake_validate_request(&req, &hs)) {
+        refuse(ws, hs.status, hs.error, NULL, 0);
+        return len;
+    }
+    if (!route || !has_ws_handlers(route)) {
+        refuse(ws, 404, "no WebSocket route for this path", NULL, 0);
+        return len;
+    }
+    return upgrade(ws, route, &hs) ? len : (size_t)head;
+}
+
+/* ---- input ---- */
+
+/* Events from buf[0..len) for an open connection; returns the bytes taken. */
+static size_t ws_input(zws_ws *ws, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    while (!(ws->flags & ZWS__F_DEAD)) {
+        size_t used;
+        zws_event ev;
+        int r = zws__session_recv(&ws->s, buf + off, len - off, &used, &ev);
+        off += used;
+        if (r == 0)
+            break;
+        if (r < 0) { /* the peer broke the protocol: our close is queued */
+            if (r != ZWS_ECLOSED)
+                ws_ended(ws, ev.close_code, ev.reason, ev.reason_len);
+            zws__ws_dirty(ws);
+            return len;
+        }
+        const zws_handlers *h = &ws->route->h;
+        int open = ws->s.state == ZWS__S_OPEN;
+        if (r == ZWS_EV_MESSAGE && open && h->message) {
+            ws->cur = &ev;
+            h->message(ws, ev.opcode, ev.data, ev.len);
+            ws->cur = NULL;
+        } else if (r == ZWS_EV_PING && h->ping) {
+            h->ping(ws, ev.data, ev.len);
+        } else if (r == ZWS_EV_PONG && h->pong) {
+            h->pong(ws, ev.data, ev.len);
+        } else if (r == ZWS_EV_CLOSE) {
+            ws_ended(ws, ev.close_code, ev.reason, ev.reason_len);
+            zws__ws_dirty(ws);
+            return len;
+        }
+    }
+    if (ws->s.replies) {
+        ws->s.replies = 0;
+        zws__ws_dirty(ws);
+    }
+    return off;
+}
+
+static size_t input(zws_ws *ws, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    if (ws->kind == ZWS__K_HANDSHAKE) {
+        off = handshake_input(ws, buf, len);
+        if (ws->kind != ZWS__K_WS)
+            return off ? len : 0;
+    }
+    if (ws->kind == ZWS__K_WS && off < len)
+        off += ws_input(ws, buf + off, len - off);
+    return ws->kind == ZWS__K_WS ? off : len;
+}
+
+/* Keeps buf[0..n) for the next read: the only per-connection input memory,
+ * freed as soon as nothing is left. */
+static int keep(zws_ws *ws, const uint8_t *buf, size_t n)
+{
+    if (!n) {
+        zws__free(ws->keep);
+        ws->keep = NULL;
+        ws->keep_len = ws->keep_cap = 0;
+        return 0;
+    }
+    if (n > ws->keep_cap) {
+        uint8_t *k = zws__realloc(ws->keep, n);
+        if (!k)
+            return ZWS_ENOMEM;
+        ws->keep = k;
+        ws->keep_cap = n;
+    }
+    memmove(ws->keep, buf, n);
+    ws->keep_len = n;
+    return 0;
+}
+
+static void tls_step(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    char err[256];
+    int r = zws__transport_tls_server(&ws->tr, l->srv->tls, 0, err, sizeof err);
+    if (r == ZWS_EAGAIN) {
+        int out = ws->tr.want == POLLOUT;
+        if (out != !!(ws->flags & ZWS__F_OUT)) {
+            ws->flags ^= ZWS__F_OUT;
+            l->be->want_out(l, ws, out);
+        }
+        return;
+    }
+    if (r) {
+        zws__ws_kill(ws, ZWS_CLOSE_TLS, NULL);
+        return;
+    }
+    ws->flags &= ~ZWS__F_TLS;
+    if (ws->flags & ZWS__F_OUT) {
+        ws->flags &= ~ZWS__F_OUT;
+        l->be->want_out(l, ws, 0);
+    }
+}
+
+/* After our shutdown: discard until EOF, then close. */
+static void linger_read(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    for (;;) {
+        ptrdiff_t n = zws__transport_read(&ws->tr, l->rbuf, ZWS__RBUF_SIZE, 0);
+        if (n == ZWS_EAGAIN)
+            return;
+        if (n <= 0) {
+            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+            return;
+        }
+    }
+}
+
+void zws__ws_readable(zws_ws *ws)
+{
+    zws_loop *l = ws->loop;
+    if (ws->flags & ZWS__F_TLS) {
+        tls_step(ws);
+        if (ws->flags & (ZWS__F_TLS | ZWS__F_DEAD))
+            return;
+    }
+    if ((ws->flags & ZWS__F_SHUT) || ws->kind == ZWS__K_HTTP ||
+        (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))) {
+        linger_read(ws);
+        return;
+    }
+    for (;;) {
+        uint8_t *dst;
+        size_t room;
+        ptrdiff_t n;
+        if (ws->kind == ZWS__K_WS && (room = zws__session_direct(&ws->s, &dst)) != 0) {
+            /* a large frame: straight into its message buffer */
+            n = zws__transport_read(&ws->tr, dst, room, 0);
+            if (n > 0) {
+                zws_event ev;
+                zws__session_input_at(&ws->s, l->now);
+                if (zws__session_direct_done(&ws->s, (size_t)n, &ev) < 0) {
+                    ws_ended(ws, ev.close_code, ev.reason, ev.reason_len);
+                    zws__ws_dirty(ws);
+                    break;
+                }
+                /* the frame may now be whole: let the parser say */
+                ws_input(ws, l->rbuf, 0);
+                continue;
+            }
+        } else {
+            size_t off = ws->keep_len;
+            room = ZWS__RBUF_SIZE - off;
+            n = zws__transport_read(&ws->tr, l->rbuf + off, room, 0);
+            if (n > 0) {
+                if (off)
+                    memcpy(l->rbuf, ws->keep, off);
+                size_t total = off + (size_t)n;
+                if (ws->kind == ZWS__K_WS)
+                    zws__session_input_at(&ws->s, l->now);
+                size_t used = input(ws, l->rbuf, total);
+                if (ws->flags & ZWS__F_DEAD)
+                    return;
+                if (keep(ws, l->rbuf + used, total - used)) {
+                    zws__ws_kill(ws, ZWS_CLOSE_INTERNAL, "out of memory");
+                    return;
+                }
+            }
+        }
+        if (n == ZWS_EAGAIN)
+            break;
+        if (n <= 0) { /* EOF or a reset: without a close frame */
+            if (ws->kind == ZWS__K_WS)
+                ws_ended(ws, ZWS_CLOSE_ABNORMAL, "connection lost", 15);
+            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "connection lost");
+            return;
+        }
+        if (ws->kind != ZWS__K_WS && ws->kind != ZWS__K_HANDSHAKE)
+            break;
+        if (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))
+            break;
+        /* A short read drained the socket (edge-triggered: new data brings
+         * a new event); TLS may still hold decrypted bytes. */
+        if ((size_t)n < room && zws__transport_pending(&ws->tr) == 0)
+            break;
+    }
+    if (ws->kind == ZWS__K_WS && ws->s.p)
+        zws__parser_trim(ws->s.p, TRIM_ABOVE);
+    charge(ws);
+    zws__ws_schedule(ws);
+}
+
+/* ---- stopping ---- */
+
+void zws__loop_begin_stop(zws_loop *l)
+{
+    l->stopping = 1;
+    l->stop_deadline = l->now + (l->srv->o->timeout[ZWS_TIMEOUT_CLOSE] > 0
+                                     ? l->srv->o->timeout[ZWS_TIMEOUT_CLOSE]
+                                     : 5000);
+    if (l->listen_fd >= 0) {
+        close(l->listen_fd);
+        l->listen_fd = -1;
+    }
+    for (zws_ws *ws = l->conns, *next; ws; ws = next) {
+        next = ws->next;
+        if (ws->kind == ZWS__K_WS && ws->s.state == ZWS__S_OPEN) {
+            zws__session_clock(&ws->s, l->now);
+            zws__session_close(&ws->s, ZWS_CLOSE_GOING_AWAY, "server shutting down", 20);
+            zws__ws_dirty(ws);
+            zws__ws_schedule(ws);
+        } else if (ws->kind == ZWS__K_HANDSHAKE) {
+            zws__ws_kill(ws, ZWS_CLOSE_GOING_AWAY, NULL);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+/* zws serve: the event-loop server (zws/server.h), one loop per thread.
+ * --echo sends every message back; --broadcast publishes every message to
+ * every connection (the sender included), in the manner of a chat room. A
+ * plain GET /health answers "ok". */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "zws/server.h"
+
+#define CMD "serve"
+#define TOPIC "all"
+
+static zws_server *running; /* for the signal handler */
+
+void cmd_serve_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: zws serve --port P [--echo | --broadcast] [options]\n\n"
+        "Serves WebSocket connections from one event loop per thread (epoll or\n"
+        "io_uring). --echo sends each message back with its opcode; --broadcast\n"
+        "sends each message to every connection, the sender included. Without\n"
+        "either, messages are read and dropped. GET /health answers \"ok\".\n"
+        "Prints \"listening on PORT\" on stdout once listening. SIGINT or SIGTERM\n"
+        "stops it gracefully: every connection is closed with 1001 (exit 0).\n\n"
+        "Options:\n"
+        "  -p, --port P             port (required; 0 picks a free one)\n"
+        "      --host H             address to listen on (default: every address)\n"
+        "  -t, --threads N          event loops (default: one per core)\n"
+        "  -e, --echo               send each message back\n"
+        "  -b, --broadcast          send each message to every connection\n"
+        "      --loop NAME          epoll or uring (default: ZWS_LOOP, else epoll)\n"
+        "      --cert FILE          TLS: certificate chain (PEM); needs --key\n"
+        "      --key FILE           TLS: private key (PEM)\n"
+        "      --idle-timeout MS    close connections silent this long (default\n"
+        "                           120000; 0 = never)\n"
+        "      --ping MS            keepalive ping after MS without input, and drop\n"
+        "                           the peer without an answer MS later (default 0)\n"
+        "      --max-message BYTES  largest message accepted (suffix k, m, g;\n"
+        "                           default 16m)\n"
+        "  -q, --quiet              log nothing on stderr\n"
+        "  -h, --help               show this help\n");
+}
+
+typedef struct serve_args {
+    const char *host, *cert, *key, *loop;
+    uint64_t port, threads, idle, ping, max_message;
+    int have_port, echo, broadcast, quiet;
+} serve_args;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (running)
+        zws_server_stop(running);
+}
+
+static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
+{
+    const int *mode = zws_ws_user(ws);
+    if (*mode == 'e')
+        zws_ws_send(ws, opcode, data, len);
+    else if (*mode == 'b')
+        zws_server_publish(zws_ws_server(ws), TOPIC, data, len, opcode);
+}
+
+static int mode_echo = 'e', mode_broadcast = 'b', mode_drop = 'd';
+
+static int on_upgrade(void *ud, zws_upgrade *u, void **user)
+{
+    (void)u;
+    *user = ud;
+    return 0;
+}
+
+static void on_open(zws_ws *ws)
+{
+    if (*(const int *)zws_ws_user(ws) == 'b')
+        zws_ws_subscribe(ws, TOPIC);
+}
+
+static void health(void *ud, const zws_handshake_request *req, zws_http_reply *reply)
+{
+    (void)ud;
+    (void)req;
+    reply->body = "ok\n";
+    reply->body_len = 3;
+}
+
+static int parse(int argc, char **argv, serve_args *a)
+{
+    static const struct option longs[] = {
+        {"port", required_argument, NULL, 'p'},   {"host", required_argument, NULL, 'H'},
+        {"threads", required_argument, NULL, 't'}, {"echo", no_argument, NULL, 'e'},
+        {"broadcast", no_argument, NULL, 'b'},    {"loop", required_argument, NULL, 'L'},
+        {"cert", required_argument, NULL, 'C'},   {"key", required_argument, NULL, 'K'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"ping", required_argument, NULL, 'P'},
+        {"max-message", required_argument, NULL, 'M'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(a, 0, sizeof *a);
+    a->idle = 120000;
+    a->max_message = (uint64_t)16 << 20;
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int prev = optind;
+        int c = getopt_long(argc, argv, ":p:t:ebqh", longs, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case 'p':
+            if (tool_parse_u64(optarg, 65535, 0, &a->port))
+                return tool_usage_error(CMD, "bad port '%s'", optarg);
+            a->have_port = 1;
+            break;
+        case 'H': a->host = optarg; break;
+        case 't':
+            if (tool_parse_u64(optarg, 1024, 0, &a->threads) || a->threads == 0)
+                return tool_usage_error(CMD, "bad thread count '%s'", optarg);
+            break;
+        case 'e': a->echo = 1; break;
+        case 'b': a->broadcast = 1; break;
+        case 'L':
+            if (strcmp(optarg, "epoll") && strcmp(optarg, "uring"))
+                return tool_usage_error(CMD, "--loop takes epoll or uring, not '%s'", optarg);
+            a->loop = optarg;
+            break;
+        case 'C': a->cert = optarg; break;
+        case 'K': a->key = optarg; break;
+        case 'I':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->idle))
+                return tool_usage_error(CMD, "bad --idle-timeout '%s'", optarg);
+            break;
+        case 'P':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->ping))
+                return tool_usage_error(CMD, "bad --ping '%s'", optarg);
+            break;
+        case 'M':
+            if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->max_message) || !a->max_message)
+                return tool_usage_error(CMD, "bad --max-message '%s'", optarg);
+            break;
+        case 'q': a->quiet = 1; break;
+        case 'h': cmd_serve_usage(stdout); return -1;
+        default: return tool_bad_option(CMD, c, argv, prev);
+        }
+    }
+    if (optind < argc)
+        return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!a->have_port)
+        return tool_usage_error(CMD, "--port is required");
+    if (a->echo && a->broadcast)
+        return tool_usage_error(CMD, "--echo and --broadcast exclude each other");
+    if (!a->cert != !a->key)
+        return tool_usage_error(CMD, "--cert and --key go together");
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    serve_args a;
+    int r = parse(argc, argv, &a);
+    if (r)
+        return r < 0 ? TOOL_EXIT_OK : r;
+    zws_opts *o;
+    if (zws_opts_new(&o))
+        return TOOL_EXIT_CONNECT;
+    zws_opts_set_limits(o, a.max_message, a.max_message);
+    if (a.cert && zws_opts_set_cert(o, a.cert, a.key)) {
+        zws_opts_free(o);
+        return TOOL_EXIT_CONNECT;
+    }
+    char err[512];
+    zws_server *srv;
+    r = zws_server_new(&srv, o, err, sizeof err);
+    zws_opts_free(o);
+    if (r) {
+        fprintf(stderr, "zws %s: %s\n", CMD, *err ? err : zws_strerror(r));
+        return TOOL_EXIT_CONNECT;
+    }
+    int *mode = a.echo ? &mode_echo : a.broadcast ? &mode_broadcast : &mode_drop;
+    zws_handlers h = {.upgrade = on_upgrade, .open = on_open, .message = on_message};
+    zws_server_set_timeouts(srv, (int)a.idle, (int)a.ping, 30000);
+    if (a.loop)
+        zws_server_set_backend(srv, a.loop);
+    if ((r = zws_server_route(srv, "*", &h, mode)) == 0)
+        r = zws_server_http_route(srv, "/health", health, NULL);
+    if (!r)
+        r = zws_server_listen(srv, a.host, (uint16_t)a.port, err, sizeof err);
+    if (r) {
+        fprintf(stderr, "zws %s: %s\n", CMD, *err ? err : zws_strerror(r));
+        zws_server_free(srv);
+        return TOOL_EXIT_CONNECT;
+    }
+    printf("listening on %u\n", zws_server_port(srv));
+    fflush(stdout);
+    running = srv;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    r = zws_server_run(srv, (int)a.threads);
+    running = NULL;
+    if (r && !a.quiet)
+        fprintf(stderr, "zws %s: %s\n", CMD, zws_strerror(r));
+    zws_server_free(srv);
+    return r ? TOOL_EXIT_CONNECT : TOOL_EXIT_OK;
+}
