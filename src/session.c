@@ -257,8 +257,10 @@ int zws__session_tick(zws__session *s, int64_t now)
         return close_for(s, now, "idle timeout");
     if (s->ping_sent >= 0) {
         int64_t d = after(s->ping_sent, s->t.pong);
-        if (d >= 0 && now >= d)
-            return close_for(s, now, "no pong");
+        if (d >= 0 && now >= d) { /* unresponsive: no closing handshake */
+            queue_close(s, ZWS_CLOSE_GOING_AWAY, "no pong", 7);
+            s->state = ZWS__S_CLOSED;
+        }
         return 0;
     }
     int64_t ping = after(s->last_input, s->t.ping);

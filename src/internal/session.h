@@ -37,8 +37,8 @@ typedef struct zws__session_timers {
     int idle;      /* no input for this long: close with 1001 (then dropped
                       after the close timeout) */
     int ping;      /* no input for this long: send a ping ... */
-    int pong;      /* ... and fail the connection (1011) without input
-                      within this long after it */
+    int pong;      /* ... and fail the connection (1001, no closing
+                      handshake) without input within this long after it */
     int close;     /* after our close: wait this long for the peer's */
 } zws__session_timers;
 

@@ -286,7 +286,7 @@ void zws__ws_timeout(zws_ws *ws)
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "close timed out");
         return;
     }
-    if (was == ZWS__S_OPEN && ws->s.state == ZWS__S_CLOSE_SENT)
+    if (was == ZWS__S_OPEN && ws->s.state != ZWS__S_OPEN)
         ws_ended(ws, ZWS_CLOSE_GOING_AWAY, "timeout", 7);
     if (zws__session_want_write(&ws->s))
         zws__ws_dirty(ws);

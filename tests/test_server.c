@@ -1,0 +1,763 @@
+/* The event-loop server (zws/server.h) against blocking zws clients and raw
+ * sockets over loopback: echo at every size, fragments, many clients,
+ * routes and HTTP, pub/sub, cross-thread sends and publishes, timeouts
+ * (idle, keepalive, handshake, write), backpressure, the memory budget,
+ * slowloris, graceful stop. CTest runs it once per loop backend (ZWS_LOOP). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+typedef struct srv_fixture {
+    zws_server *srv;
+    pthread_t thread;
+    uint16_t port;
+    int threads;
+    atomic_int opened, closed, messages, drained;
+    atomic_int last_close;
+    char url[64];
+} srv_fixture;
+
+static srv_fixture F;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *run(void *arg)
+{
+    srv_fixture *f = arg;
+    assert_int_equal(zws_server_run(f->srv, f->threads), 0);
+    return NULL;
+}
+
+/* ---- handlers ---- */
+
+static void on_open(zws_ws *ws)
+{
+    atomic_fetch_add(&F.opened, 1);
+    if (strncmp(zws_ws_path(ws), "/room", 5) == 0)
+        assert_int_equal(zws_ws_subscribe(ws, "room"), 0);
+}
+
+static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
+{
+    atomic_fetch_add(&F.messages, 1);
+    const char *path = zws_ws_path(ws);
+    if (strncmp(path, "/room", 5) == 0) {
+        zws_server_publish(zws_ws_server(ws), "room", data, len, opcode);
+    } else if (strcmp(path, "/id") == 0) { /* tells the client its id */
+        char id[32];
+        int n = snprintf(id, sizeof id, "%llu", (unsigned long long)zws_ws_id(ws));
+        zws_ws_send(ws, ZWS_OP_TEXT, id, (size_t)n);
+    } else if (strcmp(path, "/keep") == 0) { /* echo through a kept buffer */
+        zws_buf *b;
+        assert_int_equal(zws_ws_keep(ws, &b), 0);
+        assert_int_equal(zws_ws_send_buf(ws, opcode, b), 0);
+        zws_buf_unref(b);
+    } else if (strcmp(path, "/flood") == 0) { /* 1 MiB per message received */
+        static uint8_t big[1 << 20];
+        for (int i = 0; i < 64; i++)
+            if (zws_ws_send(ws, ZWS_OP_BINARY, big, sizeof big))
+                break;
+    } else if (strcmp(path, "/close") == 0) {
+        zws_ws_close(ws, 4000, "asked to");
+    } else {
+        assert_int_equal(zws_ws_send(ws, opcode, data, len), 0);
+    }
+}
+
+static void on_drain(zws_ws *ws)
+{
+    (void)ws;
+    atomic_fetch_add(&F.drained, 1);
+}
+
+static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
+{
+    (void)ws;
+    (void)reason;
+    (void)len;
+    atomic_store(&F.last_close, code);
+    atomic_fetch_add(&F.closed, 1);
+}
+
+static void health(void *ud, const zws_handshake_request *req, zws_http_reply *reply)
+{
+    (void)ud;
+    (void)req;
+    reply->body = "ok\n";
+    reply->body_len = 3;
+}
+
+static const zws_handlers handlers = {
+    .open = on_open, .message = on_message, .drain = on_drain, .close = on_close};
+
+/* Starts a server; configure(srv) may set timeouts and limits first. */
+static void start_with(void (*configure)(zws_server *), zws_opts *o)
+{
+    memset(&F, 0, sizeof F);
+    char err[256];
+    assert_int_equal(zws_server_new(&F.srv, o, err, sizeof err), 0);
+    assert_int_equal(zws_server_route(F.srv, "*", &handlers, NULL), 0);
+    assert_int_equal(zws_server_http_route(F.srv, "/health", health, NULL), 0);
+    if (configure)
+        configure(F.srv);
+    assert_int_equal(zws_server_listen(F.srv, "127.0.0.1", 0, err, sizeof err), 0);
+    F.port = zws_server_port(F.srv);
+    F.threads = 2;
+    snprintf(F.url, sizeof F.url, "ws://127.0.0.1:%u", F.port);
+    assert_int_equal(pthread_create(&F.thread, NULL, run, &F), 0);
+    /* running once a connection is served */
+    for (int i = 0; i < 200 && !zws_server_loop(F.srv, 0); i++)
+        usleep(5000);
+}
+
+static void start(void) { start_with(NULL, NULL); }
+
+static void stop(void)
+{
+    zws_server_stop(F.srv);
+    pthread_join(F.thread, NULL);
+    zws_server_free(F.srv);
+}
+
+static zws_conn *client(const char *path)
+{
+    char url[128], err[256];
+    snprintf(url, sizeof url, "%s%s", F.url, path);
+    zws_conn *c;
+    int r = zws_connect(&c, url, NULL, err, sizeof err);
+    if (r)
+        fail_msg("connect %s: %s", url, err);
+    return c;
+}
+
+static void expect_message(zws_conn *c, unsigned opcode, const void *data, size_t len)
+{
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.opcode, opcode);
+    assert_int_equal(ev.len, len);
+    if (len)
+        assert_memory_equal(ev.data, data, len);
+}
+
+static void wait_for(atomic_int *v, int at_least, int ms)
+{
+    int64_t end = now_ms() + ms;
+    while (atomic_load(v) < at_least && now_ms() < end)
+        usleep(2000);
+    assert_true(atomic_load(v) >= at_least);
+}
+
+/* ---- echo ---- */
+
+static void test_echo_sizes(void **state)
+{
+    (void)state;
+    start();
+    const size_t sizes[] = {0, 1, 125, 126, 127, 65535, 65536, 65537, 200000, 1 << 20,
+                            5u << 20};
+    uint8_t *buf = malloc(5u << 20);
+    for (size_t i = 0; i < (5u << 20); i++)
+        buf[i] = (uint8_t)(i * 7 + 3);
+    for (const char *const *path = (const char *const[]){"/", "/keep", NULL}; *path; path++) {
+        zws_conn *c = client(*path);
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            assert_int_equal(zws_send(c, ZWS_OP_BINARY, buf, sizes[i], 0), 0);
+            expect_message(c, ZWS_OP_BINARY, buf, sizes[i]);
+        }
+        assert_int_equal(zws_send(c, ZWS_OP_TEXT, "héllo", 6, 0), 0);
+        expect_message(c, ZWS_OP_TEXT, "héllo", 6);
+        assert_int_equal(zws_close(c, 1000, NULL), 0);
+        zws_conn_free(c);
+    }
+    free(buf);
+    wait_for(&F.closed, 2, 2000);
+    assert_int_equal(atomic_load(&F.last_close), 1000);
+    stop();
+}
+
+static void test_fragments_and_batches(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *c = client("/");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "ab", 2, ZWS_WRITE_MORE | ZWS_SEND_MORE_DATA), 0);
+    assert_int_equal(zws_ping(c, "p", 1), 0);
+    assert_int_equal(zws_send(c, ZWS_OP_CONT, "cd", 2, ZWS_WRITE_MORE), 0);
+    assert_int_equal(zws_send(c, ZWS_OP_CONT, "ef", 2, 0), 0);
+    expect_message(c, ZWS_OP_TEXT, "abcdef", 6);
+    /* 1000 messages in one write come back (corked: far fewer writes) */
+    zws_msgv v[1000];
+    char texts[1000][8];
+    for (int i = 0; i < 1000; i++) {
+        v[i].opcode = ZWS_OP_TEXT;
+        v[i].len = (size_t)snprintf(texts[i], sizeof texts[i], "%d", i);
+        v[i].data = texts[i];
+    }
+    assert_int_equal(zws_sendv(c, v, 1000), 0);
+    for (int i = 0; i < 1000; i++)
+        expect_message(c, ZWS_OP_TEXT, texts[i], v[i].len);
+    zws_conn_free(c);
+    stop();
+}
+
+/* A protocol violation is answered with its close code. */
+static void test_bad_utf8_closes_1007(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *c = client("/");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "\xc3\x28", 2, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_CLOSE);
+    assert_int_equal(ev.close_code, 1007);
+    zws_conn_free(c);
+    wait_for(&F.closed, 1, 2000);
+    assert_int_equal(atomic_load(&F.last_close), 1007);
+    stop();
+}
+
+static void test_server_closes(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *c = client("/close");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "x", 1, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_CLOSE);
+    assert_int_equal(ev.close_code, 4000);
+    assert_int_equal(ev.reason_len, 8);
+    zws_conn_free(c);
+    wait_for(&F.closed, 1, 2000);
+    stop();
+}
+
+/* ---- many clients ---- */
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void test_thousand_clients(void **state)
+{
+    (void)state;
+    raise_fd_limit();
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int n = rl.rlim_cur >= 2100 ? 1000 : (int)(rl.rlim_cur - 100) / 2;
+    start();
+    zws_conn **c = calloc((size_t)n, sizeof *c);
+    for (int i = 0; i < n; i++)
+        c[i] = client("/");
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < n; i++) {
+            char m[32];
+            int len = snprintf(m, sizeof m, "%d/%d", i, round);
+            assert_int_equal(zws_send(c[i], ZWS_OP_TEXT, m, (size_t)len, 0), 0);
+        }
+        for (int i = 0; i < n; i++) {
+            char m[32];
+            int len = snprintf(m, sizeof m, "%d/%d", i, round);
+            expect_message(c[i], ZWS_OP_TEXT, m, (size_t)len);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        zws_conn_free(c[i]);
+    free(c);
+    wait_for(&F.closed, n, 5000);
+    assert_int_equal(atomic_load(&F.opened), n);
+    stop();
+}
+
+/* ---- routes and HTTP ---- */
+
+static int raw_connect_from(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    if (src) {
+        inet_pton(AF_INET, src, &a.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    }
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Reads until EOF or ms pass; returns bytes read, or -1 on a timeout. */
+static ptrdiff_t read_all(int fd, char *buf, size_t cap, int ms)
+{
+    size_t got = 0;
+    int64_t end = now_ms() + ms;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            return -1;
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n <= 0) {
+            buf[got] = 0;
+            return (ptrdiff_t)got;
+        }
+        got += (size_t)n;
+        if (got == cap - 1) {
+            buf[got] = 0;
+            return (ptrdiff_t)got;
+        }
+    }
+}
+
+static void http_get(const char *request, const char *expect)
+{
+    int fd = raw_connect_from(NULL, F.port);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    char resp[4096];
+    assert_true(read_all(fd, resp, sizeof resp, 3000) > 0);
+    if (!strstr(resp, expect))
+        fail_msg("expected '%s' in: %s", expect, resp);
+    close(fd);
+}
+
+static void test_http_routes(void **state)
+{
+    (void)state;
+    start();
+    http_get("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK");
+    http_get("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n\r\nok\n");
+    http_get("GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 426");
+    http_get("POST / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405");
+    http_get("GARBAGE\r\n\r\n", "HTTP/1.1 400");
+    stop();
+}
+
+static void test_unknown_path_404(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    char err[256];
+    assert_int_equal(zws_server_new(&F.srv, NULL, err, sizeof err), 0);
+    assert_int_equal(zws_server_route(F.srv, "/only", &handlers, NULL), 0);
+    assert_int_equal(zws_server_route(F.srv, "/only", &handlers, NULL), ZWS_EINVAL);
+    assert_int_equal(zws_server_listen(F.srv, "127.0.0.1", 0, err, sizeof err), 0);
+    F.port = zws_server_port(F.srv);
+    F.threads = 1;
+    snprintf(F.url, sizeof F.url, "ws://127.0.0.1:%u", F.port);
+    assert_int_equal(pthread_create(&F.thread, NULL, run, &F), 0);
+    zws_conn *c;
+    char url[128];
+    snprintf(url, sizeof url, "%s/nope", F.url);
+    assert_int_equal(zws_connect(&c, url, NULL, err, sizeof err), ZWS_EHANDSHAKE);
+    assert_non_null(strstr(err, "404"));
+    c = client("/only?x=1");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "hi", 2, 0), 0);
+    expect_message(c, ZWS_OP_TEXT, "hi", 2);
+    zws_conn_free(c);
+    stop();
+}
+
+/* ---- pub/sub and other threads ---- */
+
+static void test_publish(void **state)
+{
+    (void)state;
+    start();
+    enum { N = 20 };
+    zws_conn *c[N];
+    for (int i = 0; i < N; i++)
+        c[i] = client("/room");
+    wait_for(&F.opened, N, 2000);
+    /* every one sends; everyone (the sender too) gets every message */
+    for (int i = 0; i < N; i++) {
+        char m[16];
+        int len = snprintf(m, sizeof m, "m%d", i);
+        assert_int_equal(zws_send(c[i], ZWS_OP_TEXT, m, (size_t)len, 0), 0);
+        for (int j = 0; j < N; j++)
+            expect_message(c[j], ZWS_OP_TEXT, m, (size_t)len);
+    }
+    /* from a thread that is not a loop: every loop delivers */
+    static uint8_t big[100000];
+    memset(big, 'z', sizeof big);
+    assert_int_equal(zws_server_publish(F.srv, "room", big, sizeof big, ZWS_OP_BINARY), 0);
+    for (int j = 0; j < N; j++)
+        expect_message(c[j], ZWS_OP_BINARY, big, sizeof big);
+    assert_int_equal(zws_server_publish(F.srv, "nobody", "x", 1, ZWS_OP_TEXT), 0);
+    for (int i = 0; i < N; i++)
+        zws_conn_free(c[i]);
+    stop();
+}
+
+typedef struct {
+    uint64_t id;
+    int index;
+} sender_arg;
+
+#define PER_THREAD 500
+
+static void *send_from_thread(void *arg)
+{
+    sender_arg *a = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        char m[32];
+        int len = snprintf(m, sizeof m, "%d:%d", a->index, i);
+        int r;
+        while ((r = zws_server_send(F.srv, a->id, ZWS_OP_TEXT, m, (size_t)len)) == ZWS_ENOMEM)
+            usleep(100);
+        assert_int_equal(r, 0);
+    }
+    return NULL;
+}
+
+static void test_send_from_threads(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *c = client("/id");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "?", 1, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    char idtext[32] = {0};
+    memcpy(idtext, ev.data, ev.len < 31 ? ev.len : 31);
+    uint64_t id = strtoull(idtext, NULL, 10);
+    assert_true(id != 0);
+    enum { T = 4 };
+    pthread_t th[T];
+    sender_arg args[T];
+    for (int t = 0; t < T; t++) {
+        args[t] = (sender_arg){id, t};
+        pthread_create(&th[t], NULL, send_from_thread, &args[t]);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
+    int next[T] = {0};
+    for (int i = 0; i < T * PER_THREAD; i++) {
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+        char text[32] = {0};
+        memcpy(text, ev.data, ev.len < 31 ? ev.len : 31);
+        int t, k;
+        assert_int_equal(sscanf(text, "%d:%d", &t, &k), 2);
+        assert_true(t >= 0 && t < T);
+        assert_int_equal(k, next[t]); /* each thread's messages stay in order */
+        next[t]++;
+    }
+    /* an unknown id is dropped on its loop, not an error here */
+    assert_int_equal(zws_server_send(F.srv, id + 1000, ZWS_OP_TEXT, "x", 1), 0);
+    assert_int_equal(zws_server_send(F.srv, 0, ZWS_OP_TEXT, "x", 1), ZWS_EINVAL);
+    zws_conn_free(c);
+    stop();
+}
+
+/* ---- timeouts ---- */
+
+static void short_timeouts(zws_server *srv) { zws_server_set_timeouts(srv, 300, 0, 300); }
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    start_with(short_timeouts, NULL);
+    zws_conn *c = client("/");
+    int64_t t0 = now_ms();
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_CLOSE);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(ev.close_code, 1001);
+    assert_true(took >= 250 && took < 2000);
+    zws_conn_free(c);
+    wait_for(&F.closed, 1, 2000);
+    stop();
+}
+
+static void keepalive(zws_server *srv) { zws_server_set_timeouts(srv, 0, 200, 0); }
+
+/* Pings every 200 ms of silence; a peer that answers stays, one that never
+ * reads is dropped when its pong is 200 ms late. */
+static void test_keepalive_and_missed_pong(void **state)
+{
+    (void)state;
+    start_with(keepalive, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_surface_control(o, 1);
+    char url[128], err[256];
+    snprintf(url, sizeof url, "%s/", F.url);
+    zws_conn *c;
+    assert_int_equal(zws_connect(&c, url, o, err, sizeof err), 0);
+    zws_opts_free(o);
+    zws_event ev;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_PING); /* answered for us */
+    /* a raw upgraded peer that never answers */
+    int fd = raw_connect_from(NULL, F.port);
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    int64_t t0 = now_ms();
+    char buf[4096];
+    assert_true(read_all(fd, buf, sizeof buf, 3000) > 0); /* 101, ping, close; then EOF */
+    assert_true(now_ms() - t0 >= 350);
+    close(fd);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    wait_for(&F.closed, 2, 2000);
+    stop();
+}
+
+/* Handshakes that trickle (slowloris) or stall never keep others out, and
+ * end at the handshake timeout. */
+static void slowloris_limits(zws_server *srv) { zws_server_set_limits(srv, 50, 0, 0); }
+
+static void test_slowloris(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, 1500);
+    start_with(slowloris_limits, o);
+    zws_opts_free(o);
+    raise_fd_limit();
+    enum { N = 300 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_connect_from("127.0.0.2", F.port);
+        assert_int_equal(write(fds[i], "G", 1), 1);
+    }
+    int64_t t0 = now_ms();
+    zws_conn *c = client("/");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "in", 2, 0), 0);
+    expect_message(c, ZWS_OP_TEXT, "in", 2);
+    assert_true(now_ms() - t0 < 1000);
+    /* beyond 50 handshakes from 127.0.0.2, connections were closed at once;
+     * the 50 others at the handshake timeout */
+    int early = 0;
+    for (int i = 0; i < N; i++) {
+        char buf[64];
+        early += read_all(fds[i], buf, sizeof buf, 1) == 0;
+    }
+    assert_true(early >= N - 50);
+    for (int i = 0; i < N; i++) {
+        char buf[64];
+        assert_int_equal(read_all(fds[i], buf, sizeof buf, 4000), 0);
+        close(fds[i]);
+    }
+    assert_true(now_ms() - t0 >= 1400);
+    zws_conn_free(c);
+    stop();
+}
+
+/* ---- backpressure, slow readers, the budget ---- */
+
+static void small_backpressure(zws_server *srv)
+{
+    zws_server_set_backpressure(srv, 4u << 20, 1u << 20, ZWS_BP_CLOSE);
+}
+
+static int raw_upgrade(const char *path)
+{
+    int fd = raw_connect_from(NULL, F.port);
+    int rcv = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    char resp[1024];
+    ssize_t got = read(fd, resp, 129); /* the 101's head is 129 bytes */
+    assert_true(got > 12 && memcmp(resp, "HTTP/1.1 101", 12) == 0);
+    return fd;
+}
+
+static void send_masked(int fd, unsigned op, const void *data, size_t len)
+{
+    uint8_t *f = malloc(len + 14);
+    size_t n = tu_frame(f, op, 1, 0, data, len, 1);
+    assert_int_equal(write(fd, f, n), (ssize_t)n);
+    free(f);
+}
+
+static void test_slow_reader_closed_by_policy(void **state)
+{
+    (void)state;
+    start_with(small_backpressure, NULL);
+    int fd = raw_upgrade("/flood"); /* 64 MiB queued for a reader of none */
+    send_masked(fd, ZWS_OP_TEXT, "go", 2);
+    wait_for(&F.closed, 1, 3000);
+    assert_int_equal(atomic_load(&F.last_close), 1008);
+    /* its close frame still goes out once the peer reads: drain and find it */
+    uint8_t *buf = malloc(8u << 20);
+    size_t got = 0;
+    int64_t end = now_ms() + 5000;
+    while (now_ms() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + (got % (4u << 20)), 1u << 20);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    assert_true(got > 0 && got <= (6u << 20)); /* never past the maximum */
+    free(buf);
+    close(fd);
+    stop();
+}
+
+static void drop_policy(zws_server *srv)
+{
+    zws_server_set_backpressure(srv, 32u << 20, 1u << 20, ZWS_BP_DROP);
+    zws_server_set_timeouts(srv, 0, 0, 500);
+}
+
+/* With the drop policy a non-reading peer costs at most the maximum, and is
+ * dropped at the write timeout. */
+static void test_non_reader_write_timeout(void **state)
+{
+    (void)state;
+    start_with(drop_policy, NULL);
+    int fd = raw_upgrade("/flood");
+    send_masked(fd, ZWS_OP_TEXT, "go", 2);
+    int64_t t0 = now_ms();
+    wait_for(&F.closed, 1, 4000);
+    assert_true(now_ms() - t0 >= 400);
+    assert_int_equal(atomic_load(&F.last_close), 1006);
+    close(fd);
+    stop();
+}
+
+static void big_backpressure(zws_server *srv)
+{
+    zws_server_set_backpressure(srv, 128u << 20, 1u << 20, ZWS_BP_CLOSE);
+}
+
+/* 64 MiB queued at once, read slowly: drain once it is down to 1 MiB. */
+static void test_drain(void **state)
+{
+    (void)state;
+    start_with(big_backpressure, NULL);
+    zws_conn *c = client("/flood");
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "go", 2, 0), 0);
+    usleep(100000);
+    assert_int_equal(atomic_load(&F.drained), 0);
+    zws_event ev;
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    wait_for(&F.drained, 1, 2000);
+    zws_conn_free(c);
+    stop();
+}
+
+static size_t rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %zu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static void budget_64m(zws_server *srv) { zws_server_set_limits(srv, 0, 0, 64u << 20); }
+
+/* Stalled 16 MiB frames: the crowd is bounded by the budget, not by
+ * connections x max_message. */
+static void test_memory_budget(void **state)
+{
+    (void)state;
+    start_with(budget_64m, NULL);
+    enum { N = 40 };
+    size_t rss0 = rss_kib();
+    int fds[N];
+    static uint8_t chunk[1 << 20];
+    uint8_t hdr[14];
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    int hl = zws_frame_write_header(hdr, ZWS_OP_BINARY, 1, 0, 16u << 20, key);
+    int cut = 0;
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_upgrade("/");
+        assert_int_equal(write(fds[i], hdr, (size_t)hl), hl);
+        /* 4 MiB of the 16: the server reserved the whole frame */
+        for (int k = 0; k < 4; k++) {
+            struct pollfd p = {.fd = fds[i], .events = POLLOUT};
+            if (poll(&p, 1, 1000) <= 0 || write(fds[i], chunk, sizeof chunk) <= 0) {
+                cut++;
+                break;
+            }
+        }
+    }
+    wait_for(&F.closed, N - 5, 5000);
+    assert_int_equal(atomic_load(&F.last_close), 1009);
+    size_t grew = rss_kib() - rss0;
+    assert_true(grew < 2 * 64 * 1024); /* KiB: under twice the budget */
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    (void)cut;
+    stop();
+}
+
+/* ---- stopping ---- */
+
+static void test_graceful_stop(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *a = client("/"), *b = client("/room");
+    wait_for(&F.opened, 2, 2000);
+    zws_server_stop(F.srv);
+    zws_event ev;
+    assert_int_equal(zws_recv(a, &ev), ZWS_EV_CLOSE);
+    assert_int_equal(ev.close_code, 1001);
+    assert_int_equal(zws_recv(b, &ev), ZWS_EV_CLOSE);
+    zws_conn_free(a);
+    zws_conn_free(b);
+    pthread_join(F.thread, NULL);
+    assert_int_equal(atomic_load(&F.closed), 2);
+    zws_server_free(F.srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_sizes),
+        cmocka_unit_test(test_fragments_and_batches),
+        cmocka_unit_test(test_bad_utf8_closes_1007),
+        cmocka_unit_test(test_server_closes),
+        cmocka_unit_test(test_thousand_clients),
+        cmocka_unit_test(test_http_routes),
+        cmocka_unit_test(test_unknown_path_404),
+        cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_send_from_threads),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_keepalive_and_missed_pong),
+        cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_slow_reader_closed_by_policy),
+        cmocka_unit_test(test_non_reader_write_timeout),
+        cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_memory_budget),
+        cmocka_unit_test(test_graceful_stop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
