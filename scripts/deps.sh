@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
-      libcmocka-dev libssl-dev zlib1g-dev
+      libcmocka-dev libssl-dev zlib1g-dev liburing-dev
       python3-websockets openssl tinyproxy)
 
 missing=()

@@ -122,6 +122,10 @@ static void start_with(void (*configure)(zws_server *), zws_opts *o)
     /* running once a connection is served */
     for (int i = 0; i < 200 && !zws_server_loop(F.srv, 0); i++)
         usleep(5000);
+    /* the backend CTest asked for is the one running (no silent fallback) */
+    const char *want = getenv("ZWS_LOOP");
+    if (want && *want)
+        assert_string_equal(zws_server_backend(F.srv), want);
 }
 
 static void start(void) { start_with(NULL, NULL); }

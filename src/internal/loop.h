@@ -80,6 +80,7 @@ struct zws_ws {
     uint8_t close_rlen;
     char close_reason[123];
     struct zws__client *client; /* client connections: URL, key, handler */
+    uint8_t inflight;          /* io_uring operations that name ws */
 };
 
 typedef struct zws__task {
@@ -102,6 +103,7 @@ struct zws_loop {
     size_t nconns;
     zws_ws *dirty;             /* output queued in this pass */
     zws_ws *dead;              /* closed in this pass, freed after it */
+    zws_ws *zombies;           /* dead, freed once no operation names them */
     zws_ws *wheel[ZWS__WHEEL];
     zws_ws *firing;            /* the slot being visited, popped one by one */
     size_t ntimers;
@@ -178,12 +180,19 @@ void zws__ws_dirty(zws_ws *ws);
 void zws__ws_schedule(zws_ws *ws);
 /* Writes ws's output now (non-blocking); epoll's flush uses it. */
 void zws__ws_write(zws_ws *ws);
+/* An io_uring operation naming ws completed for the last time. */
+void zws__ws_op_done(zws_ws *ws);
 /* The connection is over: the close handler, then freed after the pass. */
 void zws__ws_kill(zws_ws *ws, uint16_t code, const char *why);
 
 /* ---- server.c ---- */
 
 void zws__loop_accept(zws_loop *l);
+/* A connection the backend accepted (fd non-blocking, close-on-exec). */
+void zws__loop_accepted(zws_loop *l, int fd);
+/* Bytes the backend received for ws into its own buffer (mutable, padded
+ * for the SIMD over-read, valid during the call); n == 0: EOF. */
+void zws__ws_received(zws_ws *ws, uint8_t *data, size_t n);
 void zws__ws_readable(zws_ws *ws);
 void zws__ws_writable(zws_ws *ws);
 /* A deadline passed (handshake, idle, ping, write, close, linger). */

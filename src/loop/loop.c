@@ -144,7 +144,12 @@ void zws__loop_free(zws_loop *l)
     if (!l)
         return;
     if (l->be_state)
-        l->be->free(l);
+        l->be->free(l); /* no operation is in flight after this */
+    while (l->zombies) {
+        zws_ws *ws = l->zombies;
+        l->zombies = ws->next;
+        zws__ws_free(ws);
+    }
     while (l->conns) {
         zws_ws *ws = l->conns;
         l->conns = ws->next;
@@ -413,8 +418,33 @@ static void free_dead(zws_loop *l)
     while (l->dead) {
         zws_ws *ws = l->dead;
         l->dead = ws->tnext;
-        zws__ws_free(ws);
+        if (!ws->inflight) {
+            zws__ws_free(ws);
+            continue;
+        }
+        ws->prev = NULL; /* io_uring still names it: wait for the last CQE */
+        ws->next = l->zombies;
+        if (l->zombies)
+            l->zombies->prev = ws;
+        l->zombies = ws;
     }
+}
+
+void zws__ws_op_done(zws_ws *ws)
+{
+    if (--ws->inflight || !(ws->flags & ZWS__F_DEAD) || ws == ws->loop->dead)
+        return;
+    zws_loop *l = ws->loop;
+    for (zws_ws *d = l->dead; d; d = d->tnext)
+        if (d == ws)
+            return; /* still on the dead list: free_dead frees it */
+    if (ws->prev)
+        ws->prev->next = ws->next;
+    else
+        l->zombies = ws->next;
+    if (ws->next)
+        ws->next->prev = ws->prev;
+    zws__ws_free(ws);
 }
 
 static void flush_dirty(zws_loop *l)

@@ -300,9 +300,13 @@ static void set_nodelay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static void accept_one(zws_loop *l, int fd)
+void zws__loop_accepted(zws_loop *l, int fd)
 {
     zws_server *srv = l->srv;
+    if (l->stopping) {
+        close(fd);
+        return;
+    }
     uint8_t ip[16];
     peer_ip(fd, ip);
     zws__addr_count *a = NULL;
@@ -350,7 +354,7 @@ void zws__loop_accept(zws_loop *l)
                 fprintf(stderr, "zws: accept: %s\n", strerror(errno));
             return;
         }
-        accept_one(l, fd);
+        zws__loop_accepted(l, fd);
     }
     zws__loop_wake(l); /* more may wait: come back after this pass */
 }
@@ -670,6 +674,80 @@ static void linger_read(zws_ws *ws)
     }
 }
 
+/* Input in buf[0..total), behind nothing kept: events out, the rest kept.
+ * 0, or -1 when ws is gone (or was answered and only lingers). */
+static int consume(zws_ws *ws, uint8_t *buf, size_t total)
+{
+    if (ws->kind == ZWS__K_WS)
+        zws__session_input_at(&ws->s, ws->loop->now);
+    size_t used = input(ws, buf, total);
+    if (ws->flags & ZWS__F_DEAD)
+        return -1;
+    if (keep(ws, buf + used, total - used)) {
+        zws__ws_kill(ws, ZWS_CLOSE_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* What every read ends with: memory trimmed and accounted, timers moved. */
+static void after_input(zws_ws *ws)
+{
+    if (ws->flags & ZWS__F_DEAD)
+        return;
+    if (ws->kind == ZWS__K_WS && ws->s.p)
+        zws__parser_trim(ws->s.p, TRIM_ABOVE);
+    charge(ws);
+    zws__ws_schedule(ws);
+}
+
+/* Only discarding: after our shutdown, or once answered or done. */
+static int lingering(const zws_ws *ws)
+{
+    return (ws->flags & ZWS__F_SHUT) || ws->kind == ZWS__K_HTTP ||
+           (ws->kind == ZWS__K_WS && zws__session_done(&ws->s));
+}
+
+static void lost(zws_ws *ws)
+{
+    if (ws->kind == ZWS__K_WS)
+        ws_ended(ws, ZWS_CLOSE_ABNORMAL, "connection lost", 15);
+    zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "connection lost");
+}
+
+void zws__ws_received(zws_ws *ws, uint8_t *data, size_t n)
+{
+    if (ws->flags & ZWS__F_DEAD)
+        return;
+    if (n == 0) {
+        if (lingering(ws))
+            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
+        else
+            lost(ws);
+        return;
+    }
+    if (lingering(ws))
+        return;
+    if (!ws->keep_len) { /* in place: views into the backend's buffer */
+        if (consume(ws, data, n) == 0)
+            after_input(ws);
+        return;
+    }
+    zws_loop *l = ws->loop;
+    while (n && !lingering(ws)) { /* behind what was kept, in the loop's buffer */
+        size_t off = ws->keep_len, take = ZWS__RBUF_SIZE - off;
+        if (take > n)
+            take = n;
+        memcpy(l->rbuf, ws->keep, off);
+        memcpy(l->rbuf + off, data, take);
+        data += take;
+        n -= take;
+        if (consume(ws, l->rbuf, off + take))
+            return;
+    }
+    after_input(ws);
+}
+
 void zws__ws_readable(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
@@ -678,8 +756,7 @@ void zws__ws_readable(zws_ws *ws)
         if (ws->flags & (ZWS__F_TLS | ZWS__F_DEAD))
             return;
     }
-    if ((ws->flags & ZWS__F_SHUT) || ws->kind == ZWS__K_HTTP ||
-        (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))) {
+    if (lingering(ws)) {
         linger_read(ws);
         return;
     }
@@ -698,8 +775,7 @@ void zws__ws_readable(zws_ws *ws)
                     zws__ws_dirty(ws);
                     break;
                 }
-                /* the frame may now be whole: let the parser say */
-                ws_input(ws, l->rbuf, 0);
+                ws_input(ws, l->rbuf, 0); /* the frame may now be whole */
                 continue;
             }
         } else {
@@ -709,39 +785,24 @@ void zws__ws_readable(zws_ws *ws)
             if (n > 0) {
                 if (off)
                     memcpy(l->rbuf, ws->keep, off);
-                size_t total = off + (size_t)n;
-                if (ws->kind == ZWS__K_WS)
-                    zws__session_input_at(&ws->s, l->now);
-                size_t used = input(ws, l->rbuf, total);
-                if (ws->flags & ZWS__F_DEAD)
+                if (consume(ws, l->rbuf, off + (size_t)n))
                     return;
-                if (keep(ws, l->rbuf + used, total - used)) {
-                    zws__ws_kill(ws, ZWS_CLOSE_INTERNAL, "out of memory");
-                    return;
-                }
             }
         }
         if (n == ZWS_EAGAIN)
             break;
         if (n <= 0) { /* EOF or a reset: without a close frame */
-            if (ws->kind == ZWS__K_WS)
-                ws_ended(ws, ZWS_CLOSE_ABNORMAL, "connection lost", 15);
-            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "connection lost");
+            lost(ws);
             return;
         }
-        if (ws->kind != ZWS__K_WS && ws->kind != ZWS__K_HANDSHAKE)
-            break;
-        if (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))
+        if (lingering(ws))
             break;
         /* A short read drained the socket (edge-triggered: new data brings
          * a new event); TLS may still hold decrypted bytes. */
         if ((size_t)n < room && zws__transport_pending(&ws->tr) == 0)
             break;
     }
-    if (ws->kind == ZWS__K_WS && ws->s.p)
-        zws__parser_trim(ws->s.p, TRIM_ABOVE);
-    charge(ws);
-    zws__ws_schedule(ws);
+    after_input(ws);
 }
 
 /* ---- stopping ---- */
