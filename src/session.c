@@ -264,7 +264,7 @@ int zws__session_tick(zws__session *s, int64_t now)
         return 0;
     }
     int64_t ping = after(s->last_input, s->t.ping);
-    if (ping >= 0 && now >= ping && zws_writer_put(s->w, ZWS_OP_PING, NULL, 0, 0) == 0)
+    if (ping >= 0 && now >= ping && zws_writer_put(s->w, ZWS_OP_PING, "", 0, 0) == 0)
         s->ping_sent = now;
     return 0;
 }

@@ -126,7 +126,10 @@ ZWS_EXTERN int zws_server_listen(zws_server *srv, const char *host, uint16_t por
 ZWS_EXTERN uint16_t zws_server_port(const zws_server *srv);
 
 /* Runs nthreads loops (0: one per core) until zws_server_stop; blocks the
- * calling thread, which runs the first loop. 0 or ZWS_ENOMEM, ZWS_EIO. */
+ * calling thread, which runs the first loop. Without zws_server_listen the
+ * loops serve client connections only (zws_loop_connect). After it returns
+ * the server may listen and run again. 0 or ZWS_ENOMEM, ZWS_EIO, ZWS_ESTATE
+ * (already running). */
 ZWS_EXTERN int zws_server_run(zws_server *srv, int nthreads);
 /* Graceful stop, from any thread (or a signal handler): stop accepting,
  * close every connection with 1001, and let run return once they are gone
@@ -177,6 +180,19 @@ ZWS_EXTERN int zws_ws_unsubscribe(zws_ws *ws, const char *topic);
  * ZWS_EINVAL. */
 ZWS_EXTERN int zws_server_publish(zws_server *srv, const char *topic, const void *data,
                                   size_t len, unsigned opcode);
+
+/* ---- client connections (on the loop's thread) ---- */
+
+/* Connects to a ws:// or wss:// URL from loop l, with the server's options
+ * (subprotocols to offer, headers, CA file, timeouts: connect + handshake
+ * bound the whole setup). Names are resolved on a helper thread, never on
+ * the loop. The handlers are h's (copied; upgrade is not used): open once
+ * upgraded, then as for server connections. A connection that fails before
+ * it opens is reported to close (code 1006, the reason says why) without
+ * open. user is the connection's user data. 0, ZWS_EURL, ZWS_ENOMEM, or
+ * ZWS_ETLS (no client TLS context). */
+ZWS_EXTERN int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers *h,
+                                void *user);
 
 /* ---- from any thread ---- */
 

@@ -483,6 +483,14 @@ int zws_parser_out_commit(zws_parser *p, size_t n)
 
 size_t zws__parser_held(const zws_parser *p) { return p->asmb ? p->asmb->cap : 0; }
 
+void zws__parser_release(zws_parser *p)
+{
+    zws__free(p->asmb);
+    p->asmb = NULL;
+    p->delivered = 0;
+    p->msg_open = 0;
+}
+
 void zws__parser_trim(zws_parser *p, size_t max)
 {
     if (p->msg_open || !p->asmb || p->asmb->cap <= max)

@@ -201,7 +201,8 @@ int zws_writer_put(zws_writer *w, unsigned opcode, const void *data, size_t len,
         else if (n)
             memcpy(w->buf + at, src, n);
         at += n;
-        src += n;
+        if (n) /* data may be NULL for an empty payload */
+            src += n;
     }
     w->len = at;
     if (opcode < ZWS_OP_CLOSE)

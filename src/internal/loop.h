@@ -124,6 +124,7 @@ struct zws_loop {
 struct zws_server {
     zws_opts *o;
     struct ssl_ctx_st *tls;
+    struct ssl_ctx_st *client_tls; /* for wss client connections, made at the first */
     zws__route *routes;
     size_t nroutes;
     const zws__route *any; /* "*" */
@@ -133,10 +134,12 @@ struct zws_server {
     int per_addr_hs, per_addr_conns;
     size_t budget;
     atomic_size_t used;        /* bytes charged across every loop */
+    atomic_size_t peak;        /* the most used has been (tests, benchmarks) */
     const char *host;
     char *host_copy;
     uint16_t port;
     int first_fd;              /* the socket zws_server_listen bound */
+    int listening;             /* zws_server_listen succeeded */
     const zws__backend *be;
     int nloops;
     zws_loop **loops;
@@ -214,6 +217,15 @@ void zws__loop_begin_stop(zws_loop *l);
 
 struct zws__addrs *zws__addrs_new(void);
 void zws__addrs_free(struct zws__addrs *t);
+
+/* ---- client.c ---- */
+
+void zws__client_step(zws_ws *ws);
+int zws__client_sent(const zws_ws *ws);
+size_t zws__client_head(zws_ws *ws, uint8_t *buf, size_t len);
+void zws__client_free(struct zws__client *c);
+int zws__ws_start_session(zws_ws *ws, enum zws_role role);
+void zws__ws_opened(zws_ws *ws, const zws__route *route, void *user);
 
 /* ---- pubsub.c ---- */
 

@@ -11,4 +11,8 @@ size_t zws__parser_held(const zws_parser *p);
  * assembled message is no longer borrowed: call it after its handler). */
 void zws__parser_trim(zws_parser *p, size_t max);
 
+/* Frees the assembly buffer whatever it holds: for a parser whose stream
+ * is over (failed or closed); reset it before any further use. */
+void zws__parser_release(zws_parser *p);
+
 #endif

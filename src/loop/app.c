@@ -52,6 +52,8 @@ void zws_server_free(zws_server *srv)
         close(srv->first_fd);
     if (srv->tls)
         zws__tls_ctx_free(srv->tls);
+    if (srv->client_tls)
+        zws__tls_ctx_free(srv->client_tls);
     zws_opts_free(srv->o);
     zws__free(srv->host_copy);
     pthread_mutex_destroy(&srv->alock);
@@ -172,8 +174,10 @@ int zws_server_listen(zws_server *srv, const char *host, uint16_t port, char *er
     if (host)
         strcpy(srv->host_copy, host);
     srv->host = srv->host_copy;
-    return zws__tcp_listen(&srv->first_fd, host, port, ZWS__LISTEN_REUSEPORT, &srv->port, err,
-                           errlen);
+    int r = zws__tcp_listen(&srv->first_fd, host, port, ZWS__LISTEN_REUSEPORT, &srv->port,
+                            err, errlen);
+    srv->listening = r == 0;
+    return r;
 }
 
 uint16_t zws_server_port(const zws_server *srv) { return srv->port; }
@@ -215,7 +219,7 @@ static int start_loops(zws_server *srv, int n)
         if (i == 0) {
             l->listen_fd = srv->first_fd;
             srv->first_fd = -1;
-        } else if ((r = zws__tcp_listen(&l->listen_fd, srv->host, srv->port,
+        } else if (srv->listening && (r = zws__tcp_listen(&l->listen_fd, srv->host, srv->port,
                                         ZWS__LISTEN_REUSEPORT, NULL, err, sizeof err))) {
             fprintf(stderr, "zws: %s\n", err);
             return r;
@@ -248,10 +252,6 @@ int zws_server_run(zws_server *srv, int nthreads)
 {
     if (atomic_exchange(&srv->running, 1))
         return ZWS_ESTATE;
-    if (srv->first_fd < 0) {
-        atomic_store(&srv->running, 0);
-        return ZWS_ESTATE;
-    }
     if (nthreads <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         nthreads = c > 0 ? (int)c : 1;
@@ -272,6 +272,7 @@ int zws_server_run(zws_server *srv, int nthreads)
     zws__free(srv->loops);
     srv->loops = NULL;
     srv->nloops = 0;
+    srv->listening = 0;
     atomic_store(&srv->stop, 0);
     atomic_store(&srv->running, 0);
     return r;

@@ -169,9 +169,16 @@ static void charge(zws_ws *ws)
     }
     size_t total = atomic_fetch_add(&srv->used, now - ws->charged) + (now - ws->charged);
     ws->charged = now;
-    if (srv->budget && total > srv->budget && ws->kind == ZWS__K_WS) {
+    size_t peak = atomic_load(&srv->peak);
+    while (total > peak && !atomic_compare_exchange_weak(&srv->peak, &peak, total))
+        ;
+    if (srv->budget && total > srv->budget && ws->kind == ZWS__K_WS &&
+        !zws__session_done(&ws->s)) {
         int msg = ws->s.p && zws__parser_held(ws->s.p) > zws__session_pending(&ws->s);
         zws__ws_fail(ws, msg ? ZWS_CLOSE_TOO_BIG : ZWS_CLOSE_POLICY, "server memory budget reached");
+        /* no handler is running here: what it assembled can go at once */
+        zws__parser_release(ws->s.p);
+        charge(ws);
     }
 }
 
@@ -190,6 +197,7 @@ void zws__ws_free(zws_ws *ws)
     zws__free(ws->path);
     zws__free(ws->subprotocol);
     zws__free(ws->subs);
+    zws__client_free(ws->client);
     zws__free(ws);
 }
 
@@ -244,6 +252,10 @@ out:
 
 void zws__ws_writable(zws_ws *ws)
 {
+    if (ws->kind == ZWS__K_CONNECTING && !zws__client_sent(ws)) {
+        zws__client_step(ws);
+        return;
+    }
     if (ws->flags & ZWS__F_TLS) { /* the TLS handshake wanted to write */
         zws__ws_readable(ws);
         return;
@@ -275,8 +287,11 @@ void zws__ws_timeout(zws_ws *ws)
         return;
     }
     if (ws->kind != ZWS__K_WS || (ws->flags & ZWS__F_SHUT)) {
-        if (ws->hs_deadline >= 0 && now >= ws->hs_deadline)
-            zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "timed out");
+        if (ws->hs_deadline < 0 || now < ws->hs_deadline)
+            return;
+        if (ws->kind == ZWS__K_CONNECTING) /* the close handler reports it */
+            ws->flags |= ZWS__F_OPENED;
+        zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "timed out");
         return;
     }
     int was = ws->s.state;
@@ -383,14 +398,15 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-/* A session to carry the answer (and, after a 101, the connection). */
-static int start_session(zws_ws *ws)
+/* A session to carry the answer (and, after a 101, the connection); for a
+ * client, the request first. */
+int zws__ws_start_session(zws_ws *ws, enum zws_role role)
 {
     zws_server *srv = ws->loop->srv;
     if (ws->s.w)
         return 0;
     zws__session_cfg cfg = {
-        .role = ZWS_ROLE_SERVER,
+        .role = role,
         .max_frame = srv->o->max_frame,
         .max_message = srv->o->max_message,
         .buffer_size = ZWS__RBUF_SIZE,
@@ -418,7 +434,7 @@ static void answer_and_close(zws_ws *ws, const char *resp, int n)
     ws->kind = ZWS__K_HTTP;
     ws->hs_deadline = ws->loop->now + (ws->loop->srv->write_ms > 0 ? ws->loop->srv->write_ms
                                                                     : LINGER_MS);
-    if (n <= 0 || start_session(ws) || zws__writer_append(ws->s.w, resp, (size_t)n, 1)) {
+    if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return;
     }
@@ -495,7 +511,7 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
         return -1;
     }
     zws_loop *l = ws->loop;
-    if (start_session(ws) || zws__writer_append(ws->s.w, resp, (size_t)n, 1) ||
+    if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1) ||
         !(ws->path = dup_n(hs->path, hs->path_len)) ||
         (u.subprotocol && !(ws->subprotocol = dup_n(u.subprotocol, strlen(u.subprotocol))))) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
@@ -507,15 +523,22 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
         return -1;
     }
     addr_done_handshake(ws);
+    zws__ws_opened(ws, route, user);
+    return 0;
+}
+
+/* Upgraded (either role): the session runs, open is called. */
+void zws__ws_opened(zws_ws *ws, const zws__route *route, void *user)
+{
     ws->kind = ZWS__K_WS;
     ws->route = route;
     ws->user = user;
     ws->hs_deadline = -1;
     ws->flags |= ZWS__F_OPENED;
+    zws__session_input_at(&ws->s, ws->loop->now);
     zws__ws_dirty(ws);
     if (route->h.open)
         route->h.open(ws);
-    return 0;
 }
 
 static int has_ws_handlers(const zws__route *r)
@@ -603,8 +626,9 @@ static size_t ws_input(zws_ws *ws, uint8_t *buf, size_t len)
 static size_t input(zws_ws *ws, uint8_t *buf, size_t len)
 {
     size_t off = 0;
-    if (ws->kind == ZWS__K_HANDSHAKE) {
-        off = handshake_input(ws, buf, len);
+    if (ws->kind == ZWS__K_HANDSHAKE || ws->kind == ZWS__K_CONNECTING) {
+        off = ws->kind == ZWS__K_CONNECTING ? zws__client_head(ws, buf, len)
+                                            : handshake_input(ws, buf, len);
         if (ws->kind != ZWS__K_WS)
             return off ? len : 0;
     }
@@ -695,8 +719,12 @@ static void after_input(zws_ws *ws)
 {
     if (ws->flags & ZWS__F_DEAD)
         return;
-    if (ws->kind == ZWS__K_WS && ws->s.p)
-        zws__parser_trim(ws->s.p, TRIM_ABOVE);
+    if (ws->kind == ZWS__K_WS && ws->s.p) {
+        if (zws__session_done(&ws->s)) /* nothing more will be assembled */
+            zws__parser_release(ws->s.p);
+        else
+            zws__parser_trim(ws->s.p, TRIM_ABOVE);
+    }
     charge(ws);
     zws__ws_schedule(ws);
 }
@@ -751,6 +779,10 @@ void zws__ws_received(zws_ws *ws, uint8_t *data, size_t n)
 void zws__ws_readable(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
+    if (ws->kind == ZWS__K_CONNECTING && !zws__client_sent(ws)) {
+        zws__client_step(ws);
+        return;
+    }
     if (ws->flags & ZWS__F_TLS) {
         tls_step(ws);
         if (ws->flags & (ZWS__F_TLS | ZWS__F_DEAD))
@@ -765,7 +797,11 @@ void zws__ws_readable(zws_ws *ws)
         size_t room;
         ptrdiff_t n;
         if (ws->kind == ZWS__K_WS && (room = zws__session_direct(&ws->s, &dst)) != 0) {
-            /* a large frame: straight into its message buffer */
+            /* a large frame: straight into its message buffer, once the
+             * budget has taken its reservation */
+            charge(ws);
+            if (zws__session_done(&ws->s))
+                break;
             n = zws__transport_read(&ws->tr, dst, room, 0);
             if (n > 0) {
                 zws_event ev;

@@ -145,8 +145,9 @@ static int ur_init(zws_loop *l)
 static int ur_add(zws_loop *l, zws_ws *ws)
 {
     ur_state *u = l->be_state;
-    /* TLS is read through OpenSSL on readiness; plain sockets by the ring */
-    arm(u, ws->flags & ZWS__F_TLS ? OP_POLLIN : OP_RECV, ws, ws->tr.fd);
+    /* TLS and client connections are read on readiness (through OpenSSL, or
+ * while connecting); accepted plain sockets by the ring */
+    arm(u, ws->flags & (ZWS__F_TLS | ZWS__F_CLIENT) ? OP_POLLIN : OP_RECV, ws, ws->tr.fd);
     ws->inflight++;
     return 0;
 }
@@ -177,7 +178,7 @@ static void give_back(ur_state *u, unsigned bid)
     io_uring_buf_ring_advance(u->br, 1);
 }
 
-static void on_recv(zws_loop *l, ur_state *u, zws_ws *ws, struct io_uring_cqe *c)
+static void on_recv(ur_state *u, zws_ws *ws, struct io_uring_cqe *c)
 {
     int more = c->flags & IORING_CQE_F_MORE;
     if (c->res > 0 && (c->flags & IORING_CQE_F_BUFFER)) {
@@ -217,7 +218,7 @@ static void dispatch(zws_loop *l, ur_state *u, struct io_uring_cqe *c)
             arm(u, OP_WAKE, l, l->wake_fd);
         break;
     case OP_RECV:
-        on_recv(l, u, p, c);
+        on_recv(u, p, c);
         break;
     case OP_POLLIN: {
         zws_ws *ws = p;
