@@ -17,6 +17,8 @@ static const command commands[] = {
      cmd_server_usage},
     {"serve", "event-loop server: echo or broadcast, one loop per thread", cmd_serve,
      cmd_serve_usage},
+    {"bench", "load generator: N connections echoing, every echo checked", cmd_bench,
+     cmd_bench_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

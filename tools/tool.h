@@ -29,6 +29,8 @@ int cmd_server(int argc, char **argv);
 void cmd_server_usage(FILE *f);
 int cmd_serve(int argc, char **argv);
 void cmd_serve_usage(FILE *f);
+int cmd_bench(int argc, char **argv);
+void cmd_bench_usage(FILE *f);
 
 /* Prints "zws CMD: <message>" and a hint to run --help on stderr; returns
  * TOOL_EXIT_USAGE. */
