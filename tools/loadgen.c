@@ -17,6 +17,7 @@
 #define CMD "bench"
 #define MAX_PIPELINE 1024
 #define HIST 64 /* latency buckets: powers of two of nanoseconds */
+#define CONNECTING_MAX 256 /* handshakes in flight at once */
 
 void cmd_bench_usage(FILE *f)
 {
@@ -33,6 +34,10 @@ void cmd_bench_usage(FILE *f)
         "                      (default 10)\n"
         "  -k, --pipeline K    messages in flight per connection (default 1)\n"
         "      --text          text messages (default binary)\n"
+        "      --hold          send nothing: hold the connections open for the\n"
+        "                      duration (memory per idle connection)\n"
+        "      --upgrades      measure upgrades: each connection closes once open\n"
+        "                      and a new one takes its place\n"
         "      --loop NAME     epoll or uring\n"
         "      --json          the summary as one JSON object on stdout\n"
         "  -h, --help          show this help\n\n"
@@ -43,12 +48,13 @@ void cmd_bench_usage(FILE *f)
 typedef struct bench {
     const char *url, *loop;
     uint64_t conns, size, duration, pipeline;
-    int text, json;
+    int text, json, hold, upgrades;
     zws_server *srv;
     uint8_t *payload;
     atomic_int opened, failed, closed_early, bad;
     atomic_uint_fast64_t msgs, bytes;
     atomic_int stopping;
+    uint64_t next_conn; /* loop thread: the next peer to connect */
     uint64_t hist[HIST];        /* loop thread only; read after the run */
     char first_error[256];
 } bench;
@@ -81,11 +87,36 @@ static void send_next(zws_ws *ws, peer *p)
     p->sent++;
 }
 
+static const zws_handlers handlers;
+static peer *peers;
+
+/* Connects the next peer, if any: at most CONNECTING_MAX handshakes run at
+ * once, so a server's per-address limit on them is not what is measured. */
+static void connect_next(zws_loop *l, bench *b)
+{
+    if (b->next_conn >= b->conns || atomic_load(&b->stopping))
+        return;
+    peer *p = &peers[b->next_conn++];
+    p->b = b;
+    if (zws_loop_connect(l, b->url, &handlers, p)) {
+        atomic_fetch_add(&b->failed, 1);
+        snprintf(b->first_error, sizeof b->first_error, "bad URL '%s'", b->url);
+    }
+}
+
 static void on_open(zws_ws *ws)
 {
     peer *p = zws_ws_user(ws);
     p->open = 1;
     atomic_fetch_add(&p->b->opened, 1);
+    connect_next(zws_ws_loop(ws), p->b);
+    if (p->b->hold)
+        return;
+    if (p->b->upgrades) { /* counted as an echo; the next one replaces it */
+        atomic_fetch_add_explicit(&p->b->msgs, 1, memory_order_relaxed);
+        zws_ws_close(ws, 1000, NULL);
+        return;
+    }
     for (uint64_t i = 0; i < p->b->pipeline; i++)
         send_next(ws, p);
 }
@@ -132,8 +163,15 @@ static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
     bench *b = p->b;
     if (atomic_load(&b->stopping))
         return;
-    if (!p->open)
+    if (b->upgrades && p->open && code == 1000) {
+        p->open = 0;
+        zws_loop_connect(zws_ws_loop(ws), b->url, &handlers, p);
+        return;
+    }
+    if (!p->open) {
         atomic_fetch_add(&b->failed, 1);
+        connect_next(zws_ws_loop(ws), b);
+    }
     else
         atomic_fetch_add(&b->closed_early, 1);
     if (!b->first_error[0])
@@ -144,20 +182,11 @@ static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
 static const zws_handlers handlers = {
     .open = on_open, .message = on_message, .close = on_close};
 
-static peer *peers;
-
 static void connect_all(zws_loop *l, void *arg)
 {
     bench *b = arg;
-    if (!l)
-        return;
-    for (uint64_t i = 0; i < b->conns; i++) {
-        peers[i].b = b;
-        if (zws_loop_connect(l, b->url, &handlers, &peers[i])) {
-            atomic_fetch_add(&b->failed, 1);
-            snprintf(b->first_error, sizeof b->first_error, "bad URL '%s'", b->url);
-        }
-    }
+    for (int i = 0; l && i < CONNECTING_MAX; i++)
+        connect_next(l, b);
 }
 
 static void sleep_ms(int ms)
@@ -232,6 +261,7 @@ static int parse(int argc, char **argv, bench *b)
         {"conns", required_argument, NULL, 'c'},    {"size", required_argument, NULL, 's'},
         {"duration", required_argument, NULL, 'd'}, {"pipeline", required_argument, NULL, 'k'},
         {"text", no_argument, NULL, 'T'},           {"json", no_argument, NULL, 'J'},
+        {"hold", no_argument, NULL, 'H'},           {"upgrades", no_argument, NULL, 'U'},
         {"loop", required_argument, NULL, 'L'},     {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     b->conns = 100;
@@ -264,6 +294,8 @@ static int parse(int argc, char **argv, bench *b)
                                         MAX_PIPELINE);
             break;
         case 'T': b->text = 1; break;
+        case 'H': b->hold = 1; break;
+        case 'U': b->upgrades = 1; break;
         case 'J': b->json = 1; break;
         case 'L':
             if (strcmp(optarg, "epoll") && strcmp(optarg, "uring"))
@@ -274,6 +306,8 @@ static int parse(int argc, char **argv, bench *b)
         default: return tool_bad_option(CMD, c, argv, prev);
         }
     }
+    if (b->hold && b->upgrades)
+        return tool_usage_error(CMD, "--hold and --upgrades exclude each other");
     if (optind + 1 != argc)
         return tool_usage_error(CMD, optind < argc ? "one URL only" : "a URL is required");
     b->url = argv[optind];
@@ -332,12 +366,13 @@ int cmd_bench(int argc, char **argv)
                atomic_load(&b.bad), atomic_load(&b.failed), atomic_load(&b.closed_early));
     } else {
         printf("%d/%llu connections, %llu B x %llu in flight, %s loop\n"
-               "%llu echoes in %.2f s: %.0f msg/s, %.2f MiB/s\n"
+               "%llu %s in %.2f s: %.0f/s, %.2f MiB/s\n"
                "latency (send to echo): p50 <= %.1f us, p99 <= %.1f us\n",
-               atomic_load(&b.opened), (unsigned long long)b.conns,
+               b.upgrades ? (int)b.conns : atomic_load(&b.opened), (unsigned long long)b.conns,
                (unsigned long long)b.size, (unsigned long long)b.pipeline, backend,
-               (unsigned long long)out->msgs, out->secs, rate,
-               out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0, p50, p99);
+               (unsigned long long)out->msgs,
+               b.upgrades ? "upgrades" : b.hold ? "messages (holding)" : "echoes", out->secs,
+               rate, out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0, p50, p99);
     }
     if (status != TOOL_EXIT_OK)
         fprintf(stderr, "zws %s: %s\n", CMD,

@@ -266,3 +266,12 @@ int zws__writer_append(zws_writer *w, const void *bytes, size_t n, int exempt)
     w->len += n;
     return 0;
 }
+
+void zws__writer_release(zws_writer *w)
+{
+    if (w->head != w->len)
+        return;
+    zws__free(w->buf);
+    w->buf = NULL;
+    w->head = w->len = w->cap = 0;
+}

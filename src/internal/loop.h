@@ -76,9 +76,6 @@ struct zws_ws {
     struct zws__sub **subs;    /* topics subscribed to */
     uint32_t nsubs, subs_cap;
     const zws_event *cur;      /* the message being delivered (zws_ws_keep) */
-    uint16_t close_code;       /* for the close handler */
-    uint8_t close_rlen;
-    char close_reason[123];
     struct zws__client *client; /* client connections: URL, key, handler */
     uint8_t inflight;          /* io_uring operations that name ws */
 };

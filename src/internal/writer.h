@@ -20,6 +20,10 @@ void zws__writer_set_keys(zws_writer *w, zws__keypool *k);
  * max_pending unless exempt. 0 or ZWS_ENOSPACE / ZWS_ENOMEM. */
 int zws__writer_append(zws_writer *w, const void *bytes, size_t n, int exempt);
 
+/* Frees the output buffer when nothing is pending (an idle connection
+ * then holds none; the next put allocates again). */
+void zws__writer_release(zws_writer *w);
+
 /* How many times the writer refilled its mask-key pool from the kernel. */
 uint64_t zws__writer_refills(const zws_writer *w);
 

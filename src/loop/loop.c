@@ -338,6 +338,8 @@ zws_server *zws_loop_server(const zws_loop *l) { return l->srv; }
 void zws__ws_write(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
+    if (!ws->s.w) /* nothing was ever queued (a late readiness event) */
+        return;
     for (;;) {
         struct iovec v[64];
         int k = zws__session_iov(&ws->s, v, 64);
@@ -376,6 +378,8 @@ void zws__ws_write(zws_ws *ws)
         ws->flags &= ~ZWS__F_OUT;
         l->be->want_out(l, ws, 0);
     }
+    /* All written: an idle connection keeps no output buffer. */
+    zws__writer_release(ws->s.w);
     zws__ws_after_write(ws);
 }
 
