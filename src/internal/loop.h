@@ -67,6 +67,7 @@ struct zws_ws {
     uint64_t id;
     int64_t hs_deadline;       /* handshake / connect / linger deadline, or -1 */
     int64_t stall_since;       /* output pending with no progress since, or -1 */
+    int64_t last_write;        /* ms of the last bytes written */
     int64_t sched;             /* the wheel slot time it is on, or -1 */
     zws_ws *tprev, *tnext;     /* wheel slot list */
     zws_ws *dnext;             /* dirty list */
@@ -96,6 +97,7 @@ struct zws_loop {
     int wake_fd;               /* eventfd for posted tasks */
     uint8_t *rbuf;             /* ZWS__RBUF_SIZE + ZWS__RBUF_PAD */
     int64_t now;               /* ms, read once per pass */
+    int64_t next_sweep;        /* when idle connections next give back buffers */
     zws_ws *conns;             /* every live connection */
     size_t nconns;
     zws_ws *dirty;             /* output queued in this pass */
@@ -142,6 +144,7 @@ struct zws_server {
     zws_loop **loops;
     atomic_int stop;
     atomic_int running;
+    atomic_int fell_back;      /* io_uring could not start: epoll runs */
     pthread_mutex_t alock;     /* per-address table */
     struct zws__addrs *addrs;
 };
@@ -171,6 +174,7 @@ extern const zws__backend *const zws__uring_backend;
 int zws__loop_new(zws_loop **out, zws_server *srv, int index, const zws__backend *be);
 void zws__loop_free(zws_loop *l);
 int zws__loop_run(zws_loop *l);
+int zws__loop_start_backend(zws_loop *l);
 void zws__loop_wake(zws_loop *l);
 void zws__loop_run_tasks(zws_loop *l);
 void zws__loop_add(zws_loop *l, zws_ws *ws);

@@ -159,11 +159,6 @@ int zws_server_set_backend(zws_server *srv, const char *name)
     return 0;
 }
 
-const char *zws_server_backend(const zws_server *srv)
-{
-    return srv->be ? srv->be->name : zws__epoll_backend.name;
-}
-
 int zws_server_listen(zws_server *srv, const char *host, uint16_t port, char *err,
                       size_t errlen)
 {
@@ -220,32 +215,37 @@ static int start_loops(zws_server *srv, int n)
             l->listen_fd = srv->first_fd;
             srv->first_fd = -1;
         } else if (srv->listening && (r = zws__tcp_listen(&l->listen_fd, srv->host, srv->port,
-                                        ZWS__LISTEN_REUSEPORT, NULL, err, sizeof err))) {
+                                                          ZWS__LISTEN_REUSEPORT, NULL, err,
+                                                          sizeof err))) {
             fprintf(stderr, "zws: %s\n", err);
             return r;
         }
-        r = be->init(l);
-        if (r && be != &zws__epoll_backend) {
-            if (i == 0)
-                fprintf(stderr, "zws: io_uring unavailable (%s); using epoll\n",
-                        zws_strerror(r));
-            if (l->be_state)
-                be->free(l);
-            be = l->be = &zws__epoll_backend;
-            for (int j = 0; j < i; j++) { /* every loop runs one backend */
-                srv->loops[j]->be->free(srv->loops[j]);
-                srv->loops[j]->be = be;
-                if ((r = be->init(srv->loops[j])))
-                    return r;
-            }
-            r = be->init(l);
-        }
-        if (r)
-            return r;
     }
     srv->be = be;
     srv->nloops = n;
     return 0;
+}
+
+/* On the loop's own thread (an io_uring ring belongs to the thread that
+ * made it): the backend chosen, or epoll when io_uring cannot start. */
+int zws__loop_start_backend(zws_loop *l)
+{
+    int r = l->be->init(l);
+    if (r && l->be != &zws__epoll_backend) {
+        if (!atomic_exchange(&l->srv->fell_back, 1))
+            fprintf(stderr, "zws: io_uring unavailable (%s); using epoll\n",
+                    zws_strerror(r));
+        l->be = &zws__epoll_backend;
+        r = l->be->init(l);
+    }
+    return r;
+}
+
+const char *zws_server_backend(const zws_server *srv)
+{
+    if (atomic_load(&srv->fell_back))
+        return zws__epoll_backend.name;
+    return srv->be ? srv->be->name : zws__epoll_backend.name;
 }
 
 int zws_server_run(zws_server *srv, int nthreads)
@@ -263,7 +263,7 @@ int zws_server_run(zws_server *srv, int nthreads)
             r = ZWS_EIO;
     if (r)
         zws_server_stop(srv);
-    if (srv->loops && srv->loops[0] && srv->loops[0]->be_state)
+    if (!r)
         r = zws__loop_run(srv->loops[0]) ? ZWS_EIO : r;
     for (int i = 1; i < started; i++)
         pthread_join(srv->loops[i]->thread, NULL);

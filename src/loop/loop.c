@@ -358,6 +358,7 @@ void zws__ws_write(zws_ws *ws)
         if (n > 0) {
             zws__session_sent(&ws->s, (size_t)n);
             ws->stall_since = -1;
+            ws->last_write = l->now;
         }
         /* A short write means the socket is full: wait for it instead of
          * asking again for an EAGAIN. TLS holding a record counts too. */
@@ -378,8 +379,6 @@ void zws__ws_write(zws_ws *ws)
         ws->flags &= ~ZWS__F_OUT;
         l->be->want_out(l, ws, 0);
     }
-    /* All written: an idle connection keeps no output buffer. */
-    zws__writer_release(ws->s.w);
     zws__ws_after_write(ws);
 }
 
@@ -463,6 +462,18 @@ static void flush_dirty(zws_loop *l)
     }
 }
 
+/* Once a second: connections quiet for a second give back their output
+ * buffer (an idle connection then holds none). Freeing it after every
+ * write instead would cost a malloc, a free and often a brk per message. */
+static void sweep_idle(zws_loop *l)
+{
+    for (zws_ws *ws = l->conns; ws; ws = ws->next)
+        if (ws->s.w && !(ws->flags & ZWS__F_DIRTY) && l->now - ws->last_write >= 1000 &&
+            zws__session_pending(&ws->s) == 0)
+            zws__writer_release(ws->s.w);
+    l->next_sweep = l->now + 1000;
+}
+
 /* ---- the pass ---- */
 
 static int wait_ms(const zws_loop *l)
@@ -484,10 +495,14 @@ static int wait_ms(const zws_loop *l)
 
 int zws__loop_run(zws_loop *l)
 {
+    int r = zws__loop_start_backend(l);
+    if (r) {
+        zws_server_stop(l->srv); /* the others stop too */
+        return r;
+    }
     current = l;
     l->now = zws__now_ms();
     l->wheel_at = (l->now / ZWS__TICK_MS + 1) * ZWS__TICK_MS;
-    int r = 0;
     for (;;) {
         if (atomic_load(&l->srv->stop) && !l->stopping)
             zws__loop_begin_stop(l);
@@ -499,6 +514,8 @@ int zws__loop_run(zws_loop *l)
         wheel_advance(l);
         l->be->flush(l);
         free_dead(l);
+        if (l->now >= l->next_sweep)
+            sweep_idle(l);
     }
     while (l->conns) /* past the stop deadline */
         zws__ws_kill(l->conns, ZWS_CLOSE_GOING_AWAY, "server stopped");

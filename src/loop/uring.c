@@ -100,7 +100,14 @@ static int ur_init(zws_loop *l)
     if (!u)
         return ZWS_ENOMEM;
     memset(u, 0, sizeof *u);
-    int r = io_uring_queue_init(ENTRIES, &u->ring, 0);
+    /* Completions are processed only when this loop asks for them, on its
+     * own thread: without DEFER_TASKRUN the kernel runs the receive work at
+     * the exit of any system call (our writev) and contends for the socket
+     * lock there. */
+    int r = io_uring_queue_init(ENTRIES, &u->ring,
+                                IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    if (r == -EINVAL) /* kernels before 6.1 */
+        r = io_uring_queue_init(ENTRIES, &u->ring, 0);
     if (r < 0) {
         zws__free(u);
         errno = -r;

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""End-to-end server benchmark: servers side by side, interleaved, medians.
+
+Each round starts every server in turn (pinned to core 0, the generator to
+core 1), drives it with a load generator, and reads the server's CPU time
+(utime + stime from /proc/PID/stat) over the measured window. Reported per
+server and workload: messages/s and server CPU microseconds per message,
+the median of the rounds with the lowest and highest beside it.
+
+Servers are given as NAME=COMMAND, where COMMAND contains {port}; a peer
+server built elsewhere (uWebSockets' EchoServer, say) is named the same way.
+Generators:
+  zws        `zws bench` (closed loop or --pipeline), counted from its JSON
+  load_test  uWebSockets' benchmarks/load_test (path with --load-test):
+             counted from its "Msg/sec" lines, first one skipped
+  broadcast  uWebSockets' benchmarks/broadcast_test (--broadcast-test):
+             "Iterations/second" lines; per delivered message = N x iterations
+
+Example (one workload, two servers, 3 rounds):
+  bench/e2e.py --zws build/release/tools/zws --rounds 3 --gen zws \\
+      --conns 100 --size 20 \\
+      'zws=build/release/tools/zws serve --port {port} --echo -t 1 -q' \\
+      'uws=/path/to/EchoServer {port}'
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start_server(cmd, port):
+    argv = ["taskset", "-c", "0", "sh", "-c", "exec " + cmd.format(port=port)]
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_port(port):
+        p.kill()
+        raise RuntimeError(f"server did not listen: {cmd}")
+    time.sleep(0.2)
+    return p
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def run_zws_bench(a, pid, port):
+    argv = ["taskset", "-c", "1", a.zws, "bench", f"ws://127.0.0.1:{port}/", "--json",
+            "-c", str(a.conns), "-s", str(a.size), "-d", str(a.seconds),
+            "-k", str(a.pipeline)] + (["--upgrades"] if a.upgrades else [])
+    c0 = cpu_seconds(pid)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=a.seconds + 60)
+    c1 = cpu_seconds(pid)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    if out.returncode != 0:
+        raise RuntimeError("zws bench failed: " + out.stderr.strip())
+    # the server's CPU over the whole run (setup included: it is short)
+    return res["messages"] / res["seconds"], (c1 - c0) / max(res["messages"], 1)
+
+
+def run_uws_client(a, pid, port, broadcast):
+    path = a.broadcast_test if broadcast else a.load_test
+    argv = ["taskset", "-c", "1", "stdbuf", "-oL", path, str(a.conns), "127.0.0.1", str(port), "0"]
+    if not broadcast:
+        argv += ["0", str(a.size)]
+    pat = re.compile(r"Iterations/second \(\d+ clients\): ([\d.]+)" if broadcast
+                     else r"Msg/sec: ([\d.]+)")
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rates, c0, c1, t0, t1 = [], None, None, None, None
+    skip = 1
+    intervals = max(1, a.seconds // 4)
+    try:
+        for line in p.stdout:
+            m = pat.search(line)
+            if not m:
+                continue
+            if skip:
+                skip -= 1
+                c0, t0 = cpu_seconds(pid), time.time()
+                continue
+            rates.append(float(m.group(1)))
+            if len(rates) == intervals:
+                c1, t1 = cpu_seconds(pid), time.time()
+                break
+    finally:
+        p.kill()
+        p.wait()
+    if c1 is None:
+        raise RuntimeError(f"{path} reported too little")
+    per_s = statistics.mean(rates)
+    msgs = per_s * (t1 - t0)
+    if broadcast:  # every iteration delivers one message to each client
+        return per_s, (c1 - c0) / max(msgs * a.conns, 1)
+    return per_s, (c1 - c0) / max(msgs, 1)
+
+
+def hold_idle(a, pid, port):
+    """RSS added per idle connection while zws bench --hold keeps them open."""
+    r0 = rss_kib(pid)
+    argv = ["taskset", "-c", "1", a.zws, "bench", f"ws://127.0.0.1:{port}/", "--hold",
+            "-c", str(a.conns), "-d", str(a.seconds), "--json"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(a.seconds / 2 + 2)
+    r1 = rss_kib(pid)
+    out, err = p.communicate(timeout=a.seconds + 120)
+    res = json.loads(out.strip().splitlines()[-1])
+    if res["opened"] != a.conns:
+        raise RuntimeError("not every connection opened: " + err.strip())
+    return (r1 - r0) / a.conns, 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("servers", nargs="+", help="NAME=COMMAND with {port}")
+    ap.add_argument("--zws", default="build/release/tools/zws")
+    ap.add_argument("--gen", choices=["zws", "load_test", "broadcast", "idle"], default="zws")
+    ap.add_argument("--load-test")
+    ap.add_argument("--broadcast-test")
+    ap.add_argument("--conns", type=int, default=100)
+    ap.add_argument("--size", type=int, default=20)
+    ap.add_argument("--pipeline", type=int, default=1)
+    ap.add_argument("--upgrades", action="store_true", help="zws bench --upgrades")
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--port", type=int, default=9300)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    servers = [s.split("=", 1) for s in a.servers]
+    results = {name: [] for name, _ in servers}
+    port = a.port
+    for _ in range(a.rounds):
+        for name, cmd in servers:  # interleaved: each round visits each server
+            port += 1
+            srv = start_server(cmd, port)
+            try:
+                if a.gen == "zws":
+                    r = run_zws_bench(a, srv.pid, port)
+                elif a.gen == "idle":
+                    r = hold_idle(a, srv.pid, port)
+                else:
+                    r = run_uws_client(a, srv.pid, port, a.gen == "broadcast")
+            finally:
+                stop(srv)
+            results[name].append(r)
+    rows = []
+    for name, _ in servers:
+        rates = sorted(r[0] for r in results[name])
+        cpus = sorted(r[1] for r in results[name])
+        rows.append({"server": name, "rate_median": statistics.median(rates),
+                     "rate_min": rates[0], "rate_max": rates[-1],
+                     "cpu_us_median": statistics.median(cpus) * 1e6,
+                     "cpu_us_min": cpus[0] * 1e6, "cpu_us_max": cpus[-1] * 1e6})
+    base = rows[-1]
+    what = {"zws": "msg/s", "load_test": "msg/s", "broadcast": "iter/s",
+            "idle": "KiB/conn"}[a.gen]
+    if a.json:
+        print(json.dumps({"gen": a.gen, "conns": a.conns, "size": a.size,
+                          "pipeline": a.pipeline, "rows": rows}))
+        return
+    print(f"# gen={a.gen} conns={a.conns} size={a.size} pipeline={a.pipeline} "
+          f"rounds={a.rounds} (server on core 0, generator on core 1)")
+    for r in rows:
+        if a.gen == "idle":
+            print(f"{r['server']:>8}  {r['rate_median']:8.2f} {what} "
+                  f"[{r['rate_min']:.2f}-{r['rate_max']:.2f}]  "
+                  f"x{r['rate_median'] / base['rate_median'] if base['rate_median'] else 0:.2f}")
+            continue
+        unit = "us/delivery" if a.gen == "broadcast" else "us/msg"
+        print(f"{r['server']:>8}  {r['rate_median']:10.0f} {what} "
+              f"[{r['rate_min']:.0f}-{r['rate_max']:.0f}]  "
+              f"cpu {r['cpu_us_median']:6.3f} {unit} "
+              f"[{r['cpu_us_min']:.3f}-{r['cpu_us_max']:.3f}]  "
+              f"x{r['cpu_us_median'] / base['cpu_us_median']:.2f} of {base['server']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
