@@ -309,6 +309,9 @@ ptrdiff_t zws__transport_read(zws__transport *t, void *buf, size_t cap, int time
  * kernel takes the array as it is. */
 static ssize_t send_from(int fd, const struct iovec *iov, int cnt, int i, size_t off)
 {
+    if (cnt - i == 1) /* send(2): no msghdr and iovec to copy in */
+        return send(fd, (const char *)iov[i].iov_base + off, iov[i].iov_len - off,
+                    MSG_NOSIGNAL);
     struct iovec local[64];
     struct msghdr m;
     memset(&m, 0, sizeof m);
