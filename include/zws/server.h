@@ -144,6 +144,11 @@ ZWS_EXTERN const char *zws_server_backend(const zws_server *srv);
  * pass. 0, ZWS_ECLOSED (closing or closed), ZWS_EINVAL, ZWS_ENOMEM;
  * ZWS_ENOSPACE when the backpressure policy dropped it. */
 ZWS_EXTERN int zws_ws_send(zws_ws *ws, unsigned opcode, const void *data, size_t len);
+/* Part of a message sent in fragments: opcode TEXT or BINARY for the first
+ * part, ZWS_OP_CONT after it; more = 1 on every part but the last. Control
+ * frames (zws_ws_ping) may go between parts; other messages may not. */
+ZWS_EXTERN int zws_ws_send_part(zws_ws *ws, unsigned opcode, const void *data, size_t len,
+                                int more);
 /* The same with the payload by reference: ws holds a reference to b until
  * it is written (a client's payload is masked into its own buffer). */
 ZWS_EXTERN int zws_ws_send_buf(zws_ws *ws, unsigned opcode, zws_buf *b);

@@ -316,6 +316,16 @@ int zws_ws_send(zws_ws *ws, unsigned opcode, const void *data, size_t len)
     return r;
 }
 
+int zws_ws_send_part(zws_ws *ws, unsigned opcode, const void *data, size_t len, int more)
+{
+    int r = zws__ws_admit(ws, len);
+    if (!r)
+        r = zws__session_send(&ws->s, opcode, data, len, more ? ZWS_WRITE_MORE : 0);
+    if (!r)
+        zws__ws_dirty(ws);
+    return r;
+}
+
 int zws_ws_send_buf(zws_ws *ws, unsigned opcode, zws_buf *b)
 {
     int r = zws__ws_admit(ws, zws_buf_len(b));

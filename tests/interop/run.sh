@@ -5,8 +5,9 @@
 # way out, whatever happens (trap on EXIT).
 #
 #   run.sh BIN_DIR SERVER CLIENT SCENARIO [TLS] [HOST]
-#     SERVER  zws | node | python          who listens
-#     CLIENT  zws | node | python | raw    who connects (raw: bad_handshakes.py)
+#     SERVER  zws | zwsloop | node | python   who listens (zwsloop: the event loop)
+#     CLIENT  zws | bench | node | python | raw  who connects (bench: zws bench,
+#             the loop's client connections; raw: bad_handshakes.py)
 #     TLS     none | ok | badhost | badca  (default none)
 #     HOST    127.0.0.1 (default) or ::1
 #
@@ -112,6 +113,9 @@ zws)
     server_cmd=("$bin_dir/interop_server" --host "$host" --port 0 ${server_tls[@]+"${server_tls[@]}"}
         ${hs[@]+"${hs[@]}"})
     ;;
+zwsloop)
+    server_cmd=("$bin_dir/interop_loop_server" --host "$host" --port 0 ${server_tls[@]+"${server_tls[@]}"})
+    ;;
 node)
     need node "apt-get install nodejs"
     [ -f "$here/node_modules/ws/package.json" ] ||
@@ -174,6 +178,11 @@ python)
 raw)
     client_cmd=("$python" "$here/bad_handshakes.py" "$host" "$port")
     ;;
+bench)
+    # 20 connections, 2 s, every echo checked, at three sizes
+    client_cmd=(sh -c 'for s in 20 1024 70000; do "$0" bench "$1" -c 20 -d 2 -s $s --json || exit 1; done' \
+        "$bin_dir/../../tools/zws" "$url")
+    ;;
 *) echo "run.sh: unknown client '$client'" >&2; exit 2 ;;
 esac
 
@@ -196,9 +205,9 @@ if ! kill -0 "$server_pid" 2>/dev/null; then
     [ "$server_st" -ne 0 ] || server_st=1
 else
     stop_server || server_st=$?
-    if [ "$server" = zws ] && [ "$server_st" -ne 0 ]; then
+    if [ "$server" = zws -o "$server" = zwsloop ] && [ "$server_st" -ne 0 ]; then
         echo "run.sh: FAIL: interop_server exited with status $server_st after SIGTERM" >&2
-    elif [ "$server" != zws ]; then
+    elif [ "$server" != zws ] && [ "$server" != zwsloop ]; then
         server_st=0 # node and python end by the signal, which is fine
     fi
 fi
