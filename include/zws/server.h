@@ -206,7 +206,10 @@ ZWS_EXTERN int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers
  * ZWS_EINVAL. */
 ZWS_EXTERN int zws_server_send(zws_server *srv, uint64_t id, unsigned opcode,
                                const void *data, size_t len);
-/* Runs fn(loop, arg) on loop's thread at its next pass. 0 or ZWS_ENOMEM. */
+/* Runs fn(loop, arg) on loop's thread at its next pass; a task still
+ * queued when the loop ends runs as fn(NULL, arg), so arg can be freed.
+ * The loop pointer (zws_server_loop, zws_ws_loop) is valid until
+ * zws_server_run returns. 0 or ZWS_ENOMEM. */
 ZWS_EXTERN int zws_loop_post(zws_loop *loop, void (*fn)(zws_loop *, void *), void *arg);
 /* The loops of a running server (index 0..n-1), for posting; NULL past
  * the end. */

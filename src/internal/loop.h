@@ -140,7 +140,8 @@ struct zws_server {
     int first_fd;              /* the socket zws_server_listen bound */
     int listening;             /* zws_server_listen succeeded */
     const zws__backend *be;
-    int nloops;
+    atomic_int nloops;         /* set once the loops exist (other threads read it) */
+    atomic_int users;          /* calls from other threads using the loops now */
     zws_loop **loops;
     atomic_int stop;
     atomic_int running;

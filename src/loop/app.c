@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "internal/alloc.h"
@@ -222,7 +223,7 @@ static int start_loops(zws_server *srv, int n)
         }
     }
     srv->be = be;
-    srv->nloops = n;
+    atomic_store_explicit(&srv->nloops, n, memory_order_release); /* published */
     return 0;
 }
 
@@ -267,28 +268,46 @@ int zws_server_run(zws_server *srv, int nthreads)
         r = zws__loop_run(srv->loops[0]) ? ZWS_EIO : r;
     for (int i = 1; i < started; i++)
         pthread_join(srv->loops[i]->thread, NULL);
+    /* No more posting to these loops; wait out the calls already in. */
+    atomic_store(&srv->nloops, 0);
+    while (atomic_load(&srv->users))
+        sched_yield();
     for (int i = 0; srv->loops && i < nthreads; i++)
         zws__loop_free(srv->loops[i]);
     zws__free(srv->loops);
     srv->loops = NULL;
-    srv->nloops = 0;
     srv->listening = 0;
     atomic_store(&srv->stop, 0);
     atomic_store(&srv->running, 0);
     return r;
 }
 
+/* Calls from other threads hold srv->users while they touch the loops, so
+ * zws_server_run frees them only after the last one is out (atomics only:
+ * zws_server_stop stays safe in a signal handler). */
+static int enter(zws_server *srv)
+{
+    atomic_fetch_add(&srv->users, 1);
+    return atomic_load(&srv->nloops);
+}
+
+static void leave(zws_server *srv) { atomic_fetch_sub(&srv->users, 1); }
+
 void zws_server_stop(zws_server *srv)
 {
     atomic_store(&srv->stop, 1);
-    zws_loop **loops = srv->loops;
-    for (int i = 0; loops && i < srv->nloops; i++)
-        zws__loop_wake(loops[i]);
+    int n = enter(srv);
+    for (int i = 0; i < n; i++)
+        zws__loop_wake(srv->loops[i]);
+    leave(srv);
 }
 
 zws_loop *zws_server_loop(zws_server *srv, int index)
 {
-    return index >= 0 && index < srv->nloops ? srv->loops[index] : NULL;
+    int n = enter(srv);
+    zws_loop *l = index >= 0 && index < n ? srv->loops[index] : NULL;
+    leave(srv);
+    return l;
 }
 
 /* ---- connections ---- */
@@ -400,8 +419,7 @@ int zws_server_send(zws_server *srv, uint64_t id, unsigned opcode, const void *d
                     size_t len)
 {
     int index = (int)(id >> 56) - 1;
-    zws_loop *l = zws_server_loop(srv, index);
-    if (!l || (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY))
+    if (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY)
         return ZWS_EINVAL;
     send_task *t = zws__malloc(sizeof *t);
     zws_buf *b = zws_buf_new_copy(data, len);
@@ -411,7 +429,10 @@ int zws_server_send(zws_server *srv, uint64_t id, unsigned opcode, const void *d
         return ZWS_ENOMEM;
     }
     *t = (send_task){id, opcode, b};
-    int r = zws_loop_post(l, run_send, t);
+    int n = enter(srv);
+    int r = index >= 0 && index < n ? zws_loop_post(srv->loops[index], run_send, t)
+                                    : ZWS_EINVAL;
+    leave(srv);
     if (r) {
         zws_buf_unref(b);
         zws__free(t);
@@ -470,9 +491,11 @@ int zws_server_publish(zws_server *srv, const char *topic, const void *data, siz
         cur = NULL;
     int got = cur ? zws__topics_deliver(cur, topic, tlen, frame) : 0;
     int r = 0;
-    for (int i = 0; i < srv->nloops; i++)
+    int n = enter(srv);
+    for (int i = 0; i < n; i++)
         if (srv->loops[i] != cur && (r = post_publish(srv->loops[i], topic, tlen, frame)))
             break;
+    leave(srv);
     zws_buf_unref(frame);
     return r ? r : got;
 }

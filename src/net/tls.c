@@ -153,7 +153,8 @@ static int ctx_new(SSL_CTX **out, const SSL_METHOD *method, char *err, size_t er
      * retried write may come from another address (the caller's memory
      * after our gather buffer, or the reverse) with the same bytes. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS); /* idle: no record buffers */
     /* Peers often close TCP without close_notify; WebSocket's close frame
      * already detects truncation, so such an EOF is an ordinary close. */
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);

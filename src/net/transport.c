@@ -359,16 +359,22 @@ static ptrdiff_t plain_writev(zws__transport *t, const struct iovec *iov, int cn
             continue;
         }
         total += n;
+        int short_write = 0;
         for (size_t left = (size_t)n; left;) {
             size_t k = iov[i].iov_len - off;
             if (left < k) {
                 off += left;
+                short_write = 1;
                 break;
             }
             left -= k;
             i++;
             off = 0;
         }
+        /* Non-blocking: a short write means the socket is full; asking
+         * again would only fetch an EAGAIN. */
+        if (short_write && timeout_ms == 0)
+            return total;
     }
 }
 
