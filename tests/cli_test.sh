@@ -10,6 +10,8 @@
 #     errors   usage errors (1), connection refused (2), a refused handshake
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
+#     serve    `zws serve` (echo, broadcast, /health, wss, usage errors,
+#              SIGTERM) driven by `zws client` and `zws bench`
 set -euo pipefail
 
 zws=$1 scenario=$2
@@ -240,7 +242,55 @@ tls_scenario() {
     stop_last
 }
 
+serve_scenario() {
+    run 1 serve_noport serve --echo
+    expect_err serve_noport 'port is required'
+    run 1 serve_both serve --port 0 --echo --broadcast
+    expect_err serve_both 'exclude each other'
+    run 1 serve_loop serve --port 0 --loop poll
+    expect_err serve_loop 'epoll or uring'
+    run 1 bench_nourl bench -c 2
+    expect_err bench_nourl 'URL is required'
+    for be in epoll uring; do
+        start serve "$zws" serve --host 127.0.0.1 --port 0 --echo -t 2 --loop "$be"
+        local url=ws://127.0.0.1:$port/any/path
+        run 0 "one_$be" client "$url" -c hello -c 'second ✓'
+        expect_out "one_$be" 'hello
+second ✓
+'
+        run 0 "bench_$be" bench "$url" -c 20 -d 1 -s 300 -k 4 --json
+        grep -q '"bad_echoes":0,"failed":0,"closed_early":0' "$tmp/bench_$be.out" ||
+            fail "bench_$be: $(cat "$tmp/bench_$be.out")"
+        grep -Eq '"messages":[1-9]' "$tmp/bench_$be.out" || fail "bench_$be: no echoes"
+        grep -q "\"backend\":\"$be\"" "$tmp/bench_$be.out" || true
+        exec 5<>"/dev/tcp/127.0.0.1/$port"
+        printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+        local health
+        health=$(timeout 5 cat <&5 || true)
+        exec 5<&-
+        [[ $health == "HTTP/1.1 200 OK"* && $health == *ok ]] || fail "/health: $health"
+        stop_last # SIGTERM: a graceful stop, exit 0
+    done
+    start serve "$zws" serve --host 127.0.0.1 --port 0 --broadcast -t 1
+    local burl=ws://127.0.0.1:$port/
+    mkfifo "$tmp/listen.in"
+    "$zws" client "$burl" <"$tmp/listen.in" >"$tmp/listen.out" 2>/dev/null &
+    pids+=($!)
+    exec 6>"$tmp/listen.in"
+    sleep 0.3
+    run 0 speaker client "$burl" -c 'to everyone'
+    expect_out speaker 'to everyone
+' # the sender hears it too
+    for _ in $(seq 100); do
+        grep -q 'to everyone' "$tmp/listen.out" && break
+        sleep 0.05
+    done
+    grep -q 'to everyone' "$tmp/listen.out" || fail "the listener did not hear the broadcast"
+    exec 6>&-
+}
+
 case $scenario in
+serve) serve_scenario ;;
 echo) echo_scenario ;;
 print) print_scenario ;;
 errors) errors_scenario ;;

@@ -40,13 +40,21 @@ void cmd_serve_usage(FILE *f)
         "                           the peer without an answer MS later (default 0)\n"
         "      --max-message BYTES  largest message accepted (suffix k, m, g;\n"
         "                           default 16m)\n"
+        "      --write-timeout MS   drop a peer that takes none of its output this\n"
+        "                           long (default 30000; 0 = never)\n"
+        "      --per-addr-handshakes N  handshakes at once per client address\n"
+        "                           (default 1024; 0 = no limit)\n"
+        "      --per-addr-conns N   connections per client address (default 0 =\n"
+        "                           no limit)\n"
+        "      --budget BYTES       memory for message assembly and output across\n"
+        "                           all connections (default 1g)\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n");
 }
 
 typedef struct serve_args {
     const char *host, *cert, *key, *loop;
-    uint64_t port, threads, idle, ping, max_message;
+    uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
     int have_port, echo, broadcast, quiet;
 } serve_args;
 
@@ -99,10 +107,17 @@ static int parse(int argc, char **argv, serve_args *a)
         {"idle-timeout", required_argument, NULL, 'I'},
         {"ping", required_argument, NULL, 'P'},
         {"max-message", required_argument, NULL, 'M'},
+        {"write-timeout", required_argument, NULL, 'W'},
+        {"per-addr-handshakes", required_argument, NULL, 'A'},
+        {"per-addr-conns", required_argument, NULL, 'N'},
+        {"budget", required_argument, NULL, 'B'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
     a->idle = 120000;
+    a->write_ms = 30000;
+    a->per_hs = 1024;
+    a->budget = (uint64_t)1 << 30;
     a->max_message = (uint64_t)16 << 20;
     opterr = 0;
     optind = 1;
@@ -142,6 +157,22 @@ static int parse(int argc, char **argv, serve_args *a)
         case 'M':
             if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->max_message) || !a->max_message)
                 return tool_usage_error(CMD, "bad --max-message '%s'", optarg);
+            break;
+        case 'W':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->write_ms))
+                return tool_usage_error(CMD, "bad --write-timeout '%s'", optarg);
+            break;
+        case 'A':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->per_hs))
+                return tool_usage_error(CMD, "bad --per-addr-handshakes '%s'", optarg);
+            break;
+        case 'N':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->per_conns))
+                return tool_usage_error(CMD, "bad --per-addr-conns '%s'", optarg);
+            break;
+        case 'B':
+            if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->budget))
+                return tool_usage_error(CMD, "bad --budget '%s'", optarg);
             break;
         case 'q': a->quiet = 1; break;
         case 'h': cmd_serve_usage(stdout); return -1;
@@ -183,7 +214,8 @@ int cmd_serve(int argc, char **argv)
     }
     int *mode = a.echo ? &mode_echo : a.broadcast ? &mode_broadcast : &mode_drop;
     zws_handlers h = {.upgrade = on_upgrade, .open = on_open, .message = on_message};
-    zws_server_set_timeouts(srv, (int)a.idle, (int)a.ping, 30000);
+    zws_server_set_timeouts(srv, (int)a.idle, (int)a.ping, (int)a.write_ms);
+    zws_server_set_limits(srv, (int)a.per_hs, (int)a.per_conns, (size_t)a.budget);
     if (a.loop)
         zws_server_set_backend(srv, a.loop);
     if ((r = zws_server_route(srv, "*", &h, mode)) == 0)
