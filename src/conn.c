@@ -68,16 +68,6 @@ static int timeout_of(const zws_conn *c, enum zws_timeout which)
     return ms > 0 ? ms : ZWS__FOREVER;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = zws__malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 /* ---- construction ---- */
 
 static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
@@ -514,7 +504,7 @@ static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen
     } else {
         r = zws__tls_client_ctx(out, o->ca_file, o->insecure, err, errlen);
         char *ca = NULL;
-        if (!r && i < 8 && (!o->ca_file || (ca = dup_n(o->ca_file, strlen(o->ca_file))))) {
+        if (!r && i < 8 && (!o->ca_file || (ca = zws__strndup(o->ca_file, strlen(o->ca_file))))) {
             ctx_cache[i].ctx = *out;
             ctx_cache[i].insecure = o->insecure;
             ctx_cache[i].ca_file = ca;
@@ -616,9 +606,9 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
         }
         return ZWS_EHANDSHAKE;
     }
-    if (hr.protocol && !(c->subprotocol = dup_n(hr.protocol, hr.protocol_len)))
+    if (hr.protocol && !(c->subprotocol = zws__strndup(hr.protocol, hr.protocol_len)))
         return ZWS_ENOMEM;
-    if (!(c->path = dup_n(target, strlen(target))))
+    if (!(c->path = zws__strndup(target, strlen(target))))
         return ZWS_ENOMEM;
     c->rpos = (size_t)head; /* frames may follow the head at once */
     c->state = ST_OPEN;
@@ -775,8 +765,8 @@ static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t h
         return refuse(c, 500, "invalid response headers", err, errlen);
     if (n < 0)
         return refuse(c, 500, "response headers do not fit", err, errlen);
-    if ((u.subprotocol && !(c->subprotocol = dup_n(u.subprotocol, strlen(u.subprotocol)))) ||
-        !(c->path = dup_n(hs->path, hs->path_len)))
+    if ((u.subprotocol && !(c->subprotocol = zws__strndup(u.subprotocol, strlen(u.subprotocol)))) ||
+        !(c->path = zws__strndup(hs->path, hs->path_len)))
         return ZWS_ENOMEM;
     int r = zws__transport_write_all(&c->tr, resp, (size_t)n, zws__remaining_ms(deadline));
     if (r) {

@@ -1,5 +1,6 @@
 /* Version, error names, close code rules, allocator hooks. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal/alloc.h"
 #include "zws/common.h"
@@ -68,4 +69,14 @@ void zws__free(void *p)
 {
     if (p)
         free_hook(p);
+}
+
+char *zws__strndup(const char *s, size_t n)
+{
+    char *d = zws__malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
 }

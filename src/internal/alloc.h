@@ -8,5 +8,7 @@
 void *zws__malloc(size_t n);
 void *zws__realloc(void *p, size_t n);
 void zws__free(void *p);
+/* s[0..n) copied and NUL-terminated; NULL when out of memory. */
+char *zws__strndup(const char *s, size_t n);
 
 #endif

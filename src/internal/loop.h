@@ -179,6 +179,8 @@ int zws__loop_start_backend(zws_loop *l);
 void zws__loop_wake(zws_loop *l);
 void zws__loop_run_tasks(zws_loop *l);
 void zws__loop_add(zws_loop *l, zws_ws *ws);
+/* Asks the backend for writability (on) or stops asking; F_OUT says which. */
+void zws__ws_want_out(zws_ws *ws, int on);
 /* Output was queued on ws: flushed at the end of the pass. */
 void zws__ws_dirty(zws_ws *ws);
 /* Reconsiders ws's place on the timer wheel (its deadline moved earlier). */

@@ -67,15 +67,12 @@ static void connect_next(zws_ws *ws)
         if (open_socket(ws, ai))
             continue;
         c->phase = PH_CONNECT;
-        if (ws->flags & ZWS__F_OUT) { /* a previous address's socket */
-            ws->flags &= ~ZWS__F_OUT;
-        }
+        ws->flags &= ~ZWS__F_OUT; /* a new socket: nothing asked of it yet */
         if (l->be->add(l, ws)) {
             client_fail(ws, "cannot watch the socket%s", NULL);
             return;
         }
-        ws->flags |= ZWS__F_OUT;
-        l->be->want_out(l, ws, 1);
+        zws__ws_want_out(ws, 1);
         return;
     }
     client_fail(ws, "connect to %s failed", c->host);
@@ -118,8 +115,7 @@ void zws__client_step(zws_ws *ws)
             connect_next(ws);
             return;
         }
-        ws->flags &= ~ZWS__F_OUT;
-        l->be->want_out(l, ws, 0);
+        zws__ws_want_out(ws, 0);
         c->phase = c->secure ? PH_TLS : PH_SENT;
         if (!c->secure) {
             send_request(ws);
@@ -131,21 +127,14 @@ void zws__client_step(zws_ws *ws)
         int r = zws__transport_tls_client(&ws->tr, l->srv->client_tls, c->host, 0, err,
                                           sizeof err);
         if (r == ZWS_EAGAIN) {
-            int out = ws->tr.want == POLLOUT;
-            if (out != !!(ws->flags & ZWS__F_OUT)) {
-                ws->flags ^= ZWS__F_OUT;
-                l->be->want_out(l, ws, out);
-            }
+            zws__ws_want_out(ws, ws->tr.want == POLLOUT);
             return;
         }
         if (r) {
             client_fail(ws, "%s", err);
             return;
         }
-        if (ws->flags & ZWS__F_OUT) {
-            ws->flags &= ~ZWS__F_OUT;
-            l->be->want_out(l, ws, 0);
-        }
+        zws__ws_want_out(ws, 0);
         send_request(ws);
     }
 }

@@ -335,6 +335,14 @@ zws_server *zws_loop_server(const zws_loop *l) { return l->srv; }
 
 /* ---- writing and closing ---- */
 
+void zws__ws_want_out(zws_ws *ws, int on)
+{
+    if (on == !!(ws->flags & ZWS__F_OUT))
+        return;
+    ws->flags ^= ZWS__F_OUT;
+    ws->loop->be->want_out(ws->loop, ws, on);
+}
+
 void zws__ws_write(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
@@ -365,20 +373,14 @@ void zws__ws_write(zws_ws *ws)
         if ((size_t)n < want || ws->tr.wretry) {
             if (ws->stall_since < 0)
                 ws->stall_since = l->now;
-            if (!(ws->flags & ZWS__F_OUT)) {
-                ws->flags |= ZWS__F_OUT;
-                l->be->want_out(l, ws, 1);
-            }
+            zws__ws_want_out(ws, 1);
             zws__ws_schedule(ws);
             zws__ws_after_write(ws);
             return;
         }
     }
     ws->stall_since = -1;
-    if (ws->flags & ZWS__F_OUT) {
-        ws->flags &= ~ZWS__F_OUT;
-        l->be->want_out(l, ws, 0);
-    }
+    zws__ws_want_out(ws, 0);
     zws__ws_after_write(ws);
 }
 

@@ -388,16 +388,6 @@ static const zws__route *find_route(const zws_server *srv, const char *path, siz
     return srv->any;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = zws__malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 /* A session to carry the answer (and, after a 101, the connection); for a
  * client, the request first. */
 int zws__ws_start_session(zws_ws *ws, enum zws_role role)
@@ -512,8 +502,8 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
     }
     zws_loop *l = ws->loop;
     if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1) ||
-        !(ws->path = dup_n(hs->path, hs->path_len)) ||
-        (u.subprotocol && !(ws->subprotocol = dup_n(u.subprotocol, strlen(u.subprotocol))))) {
+        !(ws->path = zws__strndup(hs->path, hs->path_len)) ||
+        (u.subprotocol && !(ws->subprotocol = zws__strndup(u.subprotocol, strlen(u.subprotocol))))) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return -1;
     }
@@ -665,11 +655,7 @@ static void tls_step(zws_ws *ws)
     char err[256];
     int r = zws__transport_tls_server(&ws->tr, l->srv->tls, 0, err, sizeof err);
     if (r == ZWS_EAGAIN) {
-        int out = ws->tr.want == POLLOUT;
-        if (out != !!(ws->flags & ZWS__F_OUT)) {
-            ws->flags ^= ZWS__F_OUT;
-            l->be->want_out(l, ws, out);
-        }
+        zws__ws_want_out(ws, ws->tr.want == POLLOUT);
         return;
     }
     if (r) {
@@ -677,10 +663,7 @@ static void tls_step(zws_ws *ws)
         return;
     }
     ws->flags &= ~ZWS__F_TLS;
-    if (ws->flags & ZWS__F_OUT) {
-        ws->flags &= ~ZWS__F_OUT;
-        l->be->want_out(l, ws, 0);
-    }
+    zws__ws_want_out(ws, 0);
 }
 
 /* After our shutdown: discard until EOF, then close. */
