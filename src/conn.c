@@ -362,7 +362,7 @@ int zws_conn_keep(zws_conn *c, zws_buf **out)
 static int writev_all(zws_conn *c, struct iovec *iov, int n)
 {
     while (n > 0) {
-        ptrdiff_t w = zws__transport_writev(&c->tr, iov, n, ZWS__FOREVER);
+        ptrdiff_t w = zws__transport_writev(&c->tr, iov, n, timeout_of(c, ZWS_TIMEOUT_WRITE));
         if (w < 0)
             return (int)w;
         size_t left = (size_t)w;
@@ -415,7 +415,7 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
     int r = zws__session_send(&c->s, opcode, data, len, wflags);
     if (r || (flags & ZWS_SEND_MORE_DATA))
         return r;
-    return write_pending(c, ZWS__FOREVER);
+    return write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
 int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
@@ -430,14 +430,14 @@ int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
         if (r)
             return r; /* the first i stay queued for the next flush */
     }
-    return write_pending(c, ZWS__FOREVER);
+    return write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
 int zws_flush(zws_conn *c)
 {
     if (c->state == ST_CLOSED)
         return ZWS_ECLOSED;
-    return write_pending(c, ZWS__FOREVER);
+    return write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
 int zws_ping(zws_conn *c, const void *data, size_t len)
@@ -445,7 +445,7 @@ int zws_ping(zws_conn *c, const void *data, size_t len)
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
     int r = zws__session_ping(&c->s, data, len);
-    return r ? r : write_pending(c, ZWS__FOREVER);
+    return r ? r : write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
 int zws_close(zws_conn *c, uint16_t code, const char *reason)

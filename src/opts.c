@@ -66,7 +66,7 @@ void zws_opts_free(zws_opts *o)
 
 void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms)
 {
-    if ((unsigned)which < 4)
+    if ((unsigned)which < 5)
         o->timeout[which] = ms < 0 ? 0 : ms;
 }
 

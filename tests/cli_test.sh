@@ -10,6 +10,7 @@
 #     errors   usage errors (1), connection refused (2), a refused handshake
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
+#     idle     `zws server --idle-timeout` closes a silent client with 1001
 #     serve    `zws serve` (echo, broadcast, /health, wss, usage errors,
 #              SIGTERM) driven by `zws client` and `zws bench`
 set -euo pipefail
@@ -242,6 +243,20 @@ tls_scenario() {
     stop_last
 }
 
+# The blocking server's idle timeout closes a silent client with 1001.
+idle_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo --idle-timeout 300
+    local t0 t1 st=0
+    t0=$(date +%s%N)
+    timeout 10 sh -c 'sleep 5 | "$0" client "$1"' "$zws" "ws://127.0.0.1:$port/" \
+        >"$tmp/idle.out" 2>"$tmp/idle.err" || st=$?
+    t1=$(date +%s%N)
+    [ "$st" -eq 0 ] || fail "idle: client exited with $st"
+    expect_err idle '1001'
+    [ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "idle: the server did not close in time"
+    stop_last
+}
+
 serve_scenario() {
     run 1 serve_noport serve --echo
     expect_err serve_noport 'port is required'
@@ -290,6 +305,7 @@ second ✓
 
 case $scenario in
 serve) serve_scenario ;;
+idle) idle_scenario ;;
 echo) echo_scenario ;;
 print) print_scenario ;;
 errors) errors_scenario ;;

@@ -819,6 +819,41 @@ static void test_readable_partial_frame(void **state)
     stop(&s);
 }
 
+/* A server that reads nothing until the test is done with it. */
+static void never_reads(zws_conn *c, server *s)
+{
+    (void)c;
+    while (!atomic_load(&s->go))
+        usleep(5000);
+}
+
+/* ZWS_TIMEOUT_WRITE bounds a send to a peer that does not read, by copy
+ * and by reference alike; without it the send would block for ever. */
+static void test_write_timeout(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, never_reads, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, 300);
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    size_t n = 16u << 20; /* 4 x 16 MiB: more than loopback buffers hold */
+    uint8_t *big = calloc(1, n);
+    int64_t t0 = now_ms();
+    int r = 0;
+    for (int i = 0; i < 8 && r == 0; i++)
+        r = zws_send(c, ZWS_OP_BINARY, big, n, 0);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(r, ZWS_ETIMEDOUT);
+    assert_true(took >= 250 && took < 5000);
+    free(big);
+    zws_conn_free(c);
+    atomic_store(&s.go, 1);
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_flood_close_timeout),
         cmocka_unit_test(test_unread_pongs_dropped),
         cmocka_unit_test(test_readable_partial_frame),
+        cmocka_unit_test(test_write_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

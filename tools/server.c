@@ -30,7 +30,7 @@ typedef struct args {
     const char *host, *cert, *key;
     const char **protos; /* room for argc entries */
     size_t nprotos;
-    uint64_t port, max_message, max_conns;
+    uint64_t port, max_message, max_conns, idle_ms, write_ms;
     int have_port, have_max_message, echo, raw, quiet;
 } args;
 
@@ -76,6 +76,10 @@ void cmd_server_usage(FILE *f)
         "                           default 16m)\n"
         "      --max-conns N        connections at once (default %d); beyond it, plain\n"
         "                           connections get 503 and TLS ones are dropped\n"
+        "      --idle-timeout MS    close (1001) a connection silent this long\n"
+        "                           (default 120000; 0 = never)\n"
+        "      --write-timeout MS   drop a peer that takes none of an echo this long\n"
+        "                           (default 30000; 0 = never)\n"
         "  -r, --raw                print binary messages as their raw bytes\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n\n"
@@ -86,7 +90,7 @@ void cmd_server_usage(FILE *f)
 
 /* ---- command line ---- */
 
-enum { OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS };
+enum { OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE, OPT_WRITE };
 
 static const struct option long_options[] = {
     {"port", required_argument, NULL, 'p'},
@@ -97,6 +101,8 @@ static const struct option long_options[] = {
     {"subprotocol", required_argument, NULL, 's'},
     {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"write-timeout", required_argument, NULL, OPT_WRITE},
     {"raw", no_argument, NULL, 'r'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -125,6 +131,8 @@ static int option(args *a, int c, char **argv, int prev_optind)
     case OPT_MAX_MESSAGE:
         a->have_max_message = 1;
         return number("--max-message", optarg, 1, UINT64_MAX >> 1, 1, &a->max_message);
+    case OPT_IDLE: return number("--idle-timeout", optarg, 0, INT32_MAX, 0, &a->idle_ms);
+    case OPT_WRITE: return number("--write-timeout", optarg, 0, INT32_MAX, 0, &a->write_ms);
     case OPT_MAX_CONNS:
         return number("--max-conns", optarg, 1, 1u << 20, 0, &a->max_conns);
     case 'r': a->raw = 1; return -1;
@@ -139,6 +147,8 @@ static int parse_args(args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
     a->max_conns = DEFAULT_MAX_CONNS;
+    a->idle_ms = 120000;
+    a->write_ms = 30000;
     a->protos = calloc((size_t)argc, sizeof *a->protos);
     if (!a->protos) {
         fprintf(stderr, "zws %s: out of memory\n", CMD);
@@ -232,6 +242,10 @@ static void session(const job *j)
                    r == ZWS_EEXT) {
             say(srv, j->id, "protocol error: %s; closed with %u %s", zws_strerror(r),
                 (unsigned)ev.close_code, ev.reason ? ev.reason : "");
+            return;
+        } else if (r == ZWS_ETIMEDOUT) { /* the read timeout is the idle timeout */
+            say(srv, j->id, "idle: closing with 1001");
+            zws_close(j->c, 1001, "idle timeout");
             return;
         } else if (r < 0) {
             say(srv, j->id, "connection lost: %s", zws_strerror(r));
@@ -373,6 +387,8 @@ static int listen_on(server *srv, const args *a)
         st = tool_usage_error(CMD, "--cert/--key: out of memory");
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, (int)a->idle_ms);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, (int)a->write_ms);
     char err[512] = "";
     int r = st < 0 ? zws_listen(&srv->l, a->host, (uint16_t)a->port, o, err, sizeof err)
                    : 0;

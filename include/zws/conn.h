@@ -38,10 +38,14 @@ enum zws_timeout {
     ZWS_TIMEOUT_CONNECT = 0,   /* TCP connect (and proxy CONNECT); default 10 s */
     ZWS_TIMEOUT_HANDSHAKE = 1, /* TLS + HTTP upgrade, one deadline; default 10 s */
     ZWS_TIMEOUT_READ = 2,      /* one zws_recv call; default 0 = wait forever */
-    ZWS_TIMEOUT_CLOSE = 3      /* waiting for the peer's close; writing
+    ZWS_TIMEOUT_CLOSE = 3,     /* waiting for the peer's close; writing
                                   automatic replies (a peer that takes none
                                   of our pongs for this long is dropped);
                                   lingering in zws_conn_free; default 5 s */
+    ZWS_TIMEOUT_WRITE = 4      /* one zws_send, zws_sendv, zws_flush or
+                                  zws_ping writing to a peer that does not
+                                  read: ZWS_ETIMEDOUT, the rest stays queued;
+                                  default 0 = wait forever */
 };
 /* ms 0 means no timeout. */
 ZWS_EXTERN void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms);
@@ -170,6 +174,9 @@ ZWS_EXTERN int zws_conn_keep(zws_conn *c, zws_buf **out);
  * ZWS_ENOSPACE. */
 ZWS_EXTERN int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len,
                         unsigned flags);
+/* (zws_send, zws_sendv, zws_flush, zws_ping also return ZWS_ETIMEDOUT when
+ * ZWS_TIMEOUT_WRITE passed; what was not written stays queued, and a
+ * by-reference send of a large payload is then cut: close the connection.) */
 
 typedef struct zws_msgv {
     unsigned opcode;

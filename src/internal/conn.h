@@ -12,7 +12,7 @@
  * reference to the listener's copy, never a copy of its own. */
 struct zws_opts {
     atomic_int refs;
-    int timeout[4];          /* ms, indexed by enum zws_timeout; 0 = none */
+    int timeout[5];          /* ms, indexed by enum zws_timeout; 0 = none */
     char **hnames, **hvalues;
     zws_http_header *headers; /* views over hnames/hvalues */
     size_t nheaders;
