@@ -158,7 +158,7 @@ static int reserve(zws_writer *w, size_t n, int limited)
         if (w->cap - w->len >= n)
             return 0;
     }
-    size_t cap = w->cap ? w->cap : 4096;
+    size_t cap = w->cap ? w->cap : 256; /* small: an idle connection touches little */
     while (cap < w->len + n)
         cap = cap > SIZE_MAX / 2 ? w->len + n : cap * 2;
     uint8_t *b = zws__realloc(w->buf, cap);

@@ -468,6 +468,21 @@ static void http_answer(zws_ws *ws, const zws__route *route, const zws_http_requ
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
 }
 
+/* The 101 goes out at once from the stack, so a connection that then stays
+ * idle never has an output buffer; only what the socket did not take is
+ * queued (first, before anything the open handler sends). */
+static int queue_101(zws_ws *ws, const char *resp, size_t n)
+{
+    struct iovec v = {.iov_base = (void *)(uintptr_t)resp, .iov_len = n};
+    ptrdiff_t w = ws->tr.ssl ? 0 : zws__transport_writev(&ws->tr, &v, 1, 0);
+    if (w == ZWS_EAGAIN)
+        w = 0;
+    if (w < 0)
+        return (int)w;
+    ws->last_write = ws->loop->now;
+    return (size_t)w < n ? zws__writer_append(ws->s.w, resp + w, n - (size_t)w, 1) : 0;
+}
+
 typedef struct {
     const zws__route *route;
     void **user;
@@ -501,7 +516,7 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
         return -1;
     }
     zws_loop *l = ws->loop;
-    if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1) ||
+    if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) || queue_101(ws, resp, (size_t)n) ||
         !(ws->path = zws__strndup(hs->path, hs->path_len)) ||
         (u.subprotocol && !(ws->subprotocol = zws__strndup(u.subprotocol, strlen(u.subprotocol))))) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
