@@ -20,7 +20,7 @@
 #include "internal/transport.h"
 #include "zws/server.h"
 
-#define ZWS__RBUF_SIZE (64u << 10) /* the loop's receive buffer */
+#define ZWS__RBUF_SIZE (512u << 10) /* the loop's receive buffer */
 #define ZWS__RBUF_PAD 64            /* past its end, for the kernels' over-read */
 #define ZWS__TICK_MS 64             /* timer wheel resolution */
 #define ZWS__WHEEL 1024             /* slots: 65 s before a timer goes round */
@@ -154,6 +154,10 @@ struct zws_server {
 
 struct zws__backend {
     const char *name;
+    /* The most input one delivery brings (0: ZWS__RBUF_SIZE): frames larger
+     * than this stream into their message buffer instead of being kept
+     * whole, so no input is copied twice. */
+    size_t chunk;
     int (*init)(zws_loop *l);         /* 0 or a negative code */
     void (*free)(zws_loop *l);
     int (*add)(zws_loop *l, zws_ws *ws); /* watch a new connection */

@@ -325,9 +325,48 @@ int zws__ws_admit(zws_ws *ws, size_t add)
     return ZWS_ECLOSED;
 }
 
+#define DIRECT_MIN (16u << 10) /* payloads written at once when nothing waits */
+
+/* A large server payload with nothing queued before it: written now, header
+ * and payload by reference, so it is never copied; what the socket does not
+ * take is queued. 1 when it did, 0 to queue it the usual way. */
+static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len, int *r)
+{
+    if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || ws->tr.ssl ||
+        zws__session_pending(&ws->s) || ws->s.state != ZWS__S_OPEN || opcode > ZWS_OP_BINARY)
+        return 0;
+    uint8_t hdr[ZWS_FRAME_MAX_HEADER];
+    struct iovec iov[2];
+    if (zws_writer_iov(ws->s.w, opcode, data, len, 0, hdr, sizeof hdr, iov, 2) != 2)
+        return 0; /* fragmented by a frame size: the usual way */
+    ptrdiff_t n = zws__transport_writev(&ws->tr, iov, 2, 0);
+    if (n == ZWS_EAGAIN)
+        n = 0;
+    if (n < 0) { /* the next pass finds the error and ends the connection */
+        zws__ws_dirty(ws);
+        *r = 0;
+        return 1;
+    }
+    size_t h = iov[0].iov_len, done = (size_t)n;
+    *r = 0;
+    if (done)
+        ws->last_write = ws->loop->now;
+    if (done < h)
+        *r = zws__writer_append(ws->s.w, hdr + done, h - done, 0);
+    if (!*r && done < h + len) {
+        size_t off = done > h ? done - h : 0;
+        *r = zws__writer_append(ws->s.w, (const uint8_t *)data + off, len - off, 0);
+    }
+    if (done < h + len)
+        zws__ws_dirty(ws);
+    return 1;
+}
+
 int zws_ws_send(zws_ws *ws, unsigned opcode, const void *data, size_t len)
 {
     int r = zws__ws_admit(ws, len);
+    if (!r && send_direct(ws, opcode, data, len, &r))
+        return r;
     if (!r)
         r = zws__session_send(&ws->s, opcode, data, len, 0);
     if (!r)

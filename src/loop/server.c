@@ -399,7 +399,7 @@ int zws__ws_start_session(zws_ws *ws, enum zws_role role)
         .role = role,
         .max_frame = srv->o->max_frame,
         .max_message = srv->o->max_message,
-        .buffer_size = ZWS__RBUF_SIZE,
+        .buffer_size = ws->loop->be->chunk ? ws->loop->be->chunk : ZWS__RBUF_SIZE,
         .surface = srv->o->surface,
         .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
         .keys = ws->loop->keys,

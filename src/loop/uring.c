@@ -283,6 +283,7 @@ static void ur_flush(zws_loop *l) { zws__loop_flush_dirty(l); }
 
 static const zws__backend uring_backend = {
     .name = "uring",
+    .chunk = BUF_SIZE,
     .init = ur_init,
     .free = ur_free,
     .add = ur_add,
