@@ -831,9 +831,10 @@ void zws__ws_readable(zws_ws *ws)
         }
         if (lingering(ws))
             break;
-        /* A short read drained the socket (edge-triggered: new data brings
-         * a new event); TLS may still hold decrypted bytes. */
-        if ((size_t)n < room && zws__transport_pending(&ws->tr) == 0)
+        /* A short plain read drained the socket (edge-triggered: new data
+         * brings a new event). TLS returns a record at a time, so only
+         * EAGAIN says its socket is drained. */
+        if ((size_t)n < room && !ws->tr.ssl)
             break;
     }
     after_input(ws);
