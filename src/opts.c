@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "internal/alloc.h"
-#include "internal/conn.h"
+#include "internal/opts.h"
 
 static char *dup_str(const char *s)
 {

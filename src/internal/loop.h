@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "internal/conn.h"
+#include "internal/opts.h"
 #include "internal/session.h"
 #include "internal/transport.h"
 #include "zws/server.h"

@@ -5,7 +5,7 @@
 #ifndef ZWS_INTERNAL_UPGRADE_H
 #define ZWS_INTERNAL_UPGRADE_H
 
-#include "internal/conn.h"
+#include "internal/opts.h"
 #include "zws/handshake.h"
 
 #define ZWS__MAX_HEADERS 64
