@@ -52,6 +52,10 @@ typedef struct zws__session {
     zws_writer *w;
     zws__outq q;
     zws__session_timers t;
+    /* permessage-deflate (RFC 7692), once negotiated: inflate through the
+     * parser's extension hook (zws_parser_set_ext, RSV1), deflate in
+     * zws__session_send before framing. NULL: no extension. */
+    struct zws__deflate *deflate;
     int64_t last_input; /* ms, for idle and keepalive */
     int64_t ping_sent;  /* ms when the keepalive ping went out, or -1 */
     int64_t close_at;   /* ms when our close was queued, or -1 */
