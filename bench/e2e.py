@@ -125,8 +125,8 @@ def run_uws_client(a, pid, port, broadcast):
         raise RuntimeError(f"{path} reported too little")
     per_s = statistics.mean(rates)
     msgs = per_s * (t1 - t0)
-    if broadcast:  # every iteration delivers one message to each client
-        return per_s, (c1 - c0) / max(msgs * a.conns, 1)
+    if broadcast:  # an iteration is N messages in, each delivered to all N
+        return per_s, (c1 - c0) / max(msgs * a.conns * a.conns, 1)
     return per_s, (c1 - c0) / max(msgs, 1)
 
 
