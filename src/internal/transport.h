@@ -44,6 +44,7 @@ typedef struct zws__transport {
     uint8_t tls_dead;       /* fatal TLS error seen: no close_notify */
     uint8_t handshaking;    /* non-blocking TLS handshake in progress */
     uint8_t eof;            /* the peer closed (ZWS_ECLOSED was returned) */
+    uint8_t drained;        /* TLS: the last recv() found the socket empty */
     int last_errno;         /* errno of the last failure, or 0 */
     unsigned long last_ssl; /* ERR_get_error() of the last failure, or 0 */
     uint64_t nreads;        /* recv / send calls on a plain socket (for */

@@ -832,9 +832,11 @@ void zws__ws_readable(zws_ws *ws)
         if (lingering(ws))
             break;
         /* A short plain read drained the socket (edge-triggered: new data
-         * brings a new event). TLS returns a record at a time, so only
-         * EAGAIN says its socket is drained. */
-        if ((size_t)n < room && !ws->tr.ssl)
+         * brings a new event). TLS returns a record at a time: its socket
+         * is drained when OpenSSL's last recv() came up short and it holds
+         * nothing more. */
+        if ((size_t)n < room &&
+            (!ws->tr.ssl || (ws->tr.drained && zws__transport_pending(&ws->tr) == 0)))
             break;
     }
     after_input(ws);

@@ -26,13 +26,15 @@ static const unsigned char alpn_http11[] = "\x08http/1.1";
  * the peer has reset the connection; there is no per-socket way to stop
  * that on Linux (SO_NOSIGPIPE is BSD) short of changing the process's
  * disposition, which a library must not do. This BIO is the same thing
- * with send(MSG_NOSIGNAL) and recv(). The fd lives in the BIO's data
- * pointer; the transport owns and closes it. */
+ * with send(MSG_NOSIGNAL) and recv(). The BIO's data is the transport
+ * (which owns and closes the fd); a short recv() marks it drained, which
+ * tells an edge-triggered loop that the socket was empty. */
 
 static BIO_METHOD *bio_method;
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
-static int bio_fd(BIO *b) { return (int)(intptr_t)BIO_get_data(b); }
+static zws__transport *bio_tr(BIO *b) { return BIO_get_data(b); }
+static int bio_fd(BIO *b) { return bio_tr(b)->fd; }
 
 static int bio_write(BIO *b, const char *data, size_t len, size_t *written)
 {
@@ -60,6 +62,7 @@ static int bio_read(BIO *b, char *data, size_t len, size_t *readbytes)
         ssize_t n = recv(bio_fd(b), data, len, 0);
         if (n > 0) {
             *readbytes = (size_t)n;
+            bio_tr(b)->drained = (size_t)n < len;
             return 1;
         }
         if (n == 0) {
@@ -69,8 +72,10 @@ static int bio_read(BIO *b, char *data, size_t len, size_t *readbytes)
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             BIO_set_retry_read(b);
+            bio_tr(b)->drained = 1;
+        }
         return 0;
     }
 }
@@ -254,7 +259,7 @@ static int hs_setup(zws__transport *t, SSL_CTX *ctx, const char *host, int serve
         zws__errf(err, errlen, "TLS: out of memory");
         return ZWS_ENOMEM;
     }
-    BIO_set_data(b, (void *)(intptr_t)t->fd);
+    BIO_set_data(b, t); /* t stays where it is while the SSL lives */
     SSL_set_bio(ssl, b, b);
     if (server)
         SSL_set_accept_state(ssl);
