@@ -189,8 +189,9 @@ void zws__ws_want_out(zws_ws *ws, int on);
 void zws__ws_dirty(zws_ws *ws);
 /* Reconsiders ws's place on the timer wheel (its deadline moved earlier). */
 void zws__ws_schedule(zws_ws *ws);
-/* Writes ws's output now (non-blocking); epoll's flush uses it. */
+/* Writes ws's output now (non-blocking); the flush at the end of a pass. */
 void zws__ws_write(zws_ws *ws);
+void zws__loop_flush_dirty(zws_loop *l);
 /* An io_uring operation naming ws completed for the last time. */
 void zws__ws_op_done(zws_ws *ws);
 /* The connection is over: the close handler, then freed after the pass. */
@@ -210,8 +211,8 @@ void zws__ws_writable(zws_ws *ws);
 void zws__ws_timeout(zws_ws *ws);
 int64_t zws__ws_deadline(const zws_ws *ws);
 void zws__ws_free(zws_ws *ws);
-/* Input arrived in buf[0..len) (already behind any kept bytes, which sit in
- * front at buf - keep_len ... see zws__ws_input in server.c). */
+/* After a write (whole or short): the drain handler, the shutdown of a
+ * finished connection, the memory budget. */
 void zws__ws_after_write(zws_ws *ws);
 /* Fails an open connection for a reason of ours (close queued, close
  * handler told). */

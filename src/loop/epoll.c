@@ -18,8 +18,6 @@ typedef struct {
 /* Tags for the two descriptors that are not connections. */
 static char listen_tag, wake_tag;
 
-void zws__loop_flush_dirty(zws_loop *l);
-
 static int ep_ctl(ep_state *e, int op, int fd, uint32_t events, void *ptr)
 {
     struct epoll_event ev = {.events = events, .data.ptr = ptr};

@@ -437,7 +437,7 @@ static void free_dead(zws_loop *l)
 
 void zws__ws_op_done(zws_ws *ws)
 {
-    if (--ws->inflight || !(ws->flags & ZWS__F_DEAD) || ws == ws->loop->dead)
+    if (--ws->inflight || !(ws->flags & ZWS__F_DEAD))
         return;
     zws_loop *l = ws->loop;
     for (zws_ws *d = l->dead; d; d = d->tnext)
@@ -452,7 +452,7 @@ void zws__ws_op_done(zws_ws *ws)
     zws__ws_free(ws);
 }
 
-static void flush_dirty(zws_loop *l)
+void zws__loop_flush_dirty(zws_loop *l)
 {
     while (l->dirty) {
         zws_ws *ws = l->dirty;
@@ -526,6 +526,3 @@ int zws__loop_run(zws_loop *l)
     return r < 0 ? r : 0;
 }
 
-/* Used by the epoll backend; the io_uring one writes by submission. */
-void zws__loop_flush_dirty(zws_loop *l);
-void zws__loop_flush_dirty(zws_loop *l) { flush_dirty(l); }

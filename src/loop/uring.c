@@ -46,8 +46,6 @@ typedef struct {
     int accept_armed;
 } ur_state;
 
-void zws__loop_flush_dirty(zws_loop *l);
-
 static struct io_uring_sqe *sqe_get(ur_state *u)
 {
     struct io_uring_sqe *s = io_uring_get_sqe(&u->ring);
@@ -278,9 +276,6 @@ static int ur_wait(zws_loop *l, int timeout_ms)
     return 0;
 }
 
-/* The stop closed the listener: its accept ends by itself. */
-static void ur_flush(zws_loop *l) { zws__loop_flush_dirty(l); }
-
 static const zws__backend uring_backend = {
     .name = "uring",
     .chunk = BUF_SIZE,
@@ -290,7 +285,7 @@ static const zws__backend uring_backend = {
     .del = ur_del,
     .want_out = ur_want_out,
     .wait = ur_wait,
-    .flush = ur_flush,
+    .flush = zws__loop_flush_dirty,
 };
 
 const zws__backend *const zws__uring_backend = &uring_backend;
