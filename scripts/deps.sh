@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
-      libcmocka-dev libssl-dev zlib1g-dev liburing-dev
+      libcmocka-dev libssl-dev zlib1g-dev liburing-dev libjansson-dev
+      libcurl4-openssl-dev libsimdjson-dev
       python3-websockets openssl tinyproxy)
 
 missing=()

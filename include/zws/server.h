@@ -211,6 +211,24 @@ ZWS_EXTERN int zws_server_send(zws_server *srv, uint64_t id, unsigned opcode,
  * The loop pointer (zws_server_loop, zws_ws_loop) is valid until
  * zws_server_run returns. 0 or ZWS_ENOMEM. */
 ZWS_EXTERN int zws_loop_post(zws_loop *loop, void (*fn)(zws_loop *, void *), void *arg);
+/* ---- on the loop's thread ---- */
+
+/* Calls fn(loop, arg) on each loop's thread once its backend is up, before
+ * it serves anything: the place to arm timers or open client connections.
+ * Before run. */
+ZWS_EXTERN void zws_server_on_loop(zws_server *srv, void (*fn)(zws_loop *, void *),
+                                   void *arg);
+/* Calls fn(l, arg) on l's thread after ms milliseconds (0: at the end of
+ * this pass). fn returns the delay to its next call, or 0 (or less) to
+ * stop. A timer still armed when the loop ends is called once as fn(NULL,
+ * arg) and then dropped, so arg can be freed. On l's thread only. 0 or
+ * ZWS_ENOMEM. */
+ZWS_EXTERN int zws_loop_timer(zws_loop *l, int ms, int (*fn)(zws_loop *, void *), void *arg);
+/* The loop's clock: monotonic milliseconds, read once per pass. */
+ZWS_EXTERN int64_t zws_loop_now(const zws_loop *l);
+/* The index of l among its server's loops (0..n-1). */
+ZWS_EXTERN int zws_loop_index(const zws_loop *l);
+
 /* The loops of a running server (index 0..n-1), for posting; NULL past
  * the end. */
 ZWS_EXTERN zws_loop *zws_server_loop(zws_server *srv, int index);

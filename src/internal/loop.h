@@ -86,6 +86,14 @@ typedef struct zws__task {
     void *arg;
 } zws__task;
 
+/* A timer of zws_loop_timer: a binary min-heap entry ordered by (at, seq). */
+typedef struct zws__utimer {
+    int64_t at;
+    uint64_t seq;
+    int (*fn)(zws_loop *, void *);
+    void *arg;
+} zws__utimer;
+
 typedef struct zws__backend zws__backend;
 
 struct zws_loop {
@@ -112,6 +120,9 @@ struct zws_loop {
     zws__task *tasks;
     size_t ntasks, tasks_cap;
     atomic_int woken;          /* a wake is pending: no second write */
+    zws__utimer *utimers;      /* zws_loop_timer's heap */
+    size_t nutimers, utimers_cap;
+    uint64_t utimer_seq;
     struct zws__topics *topics;
     struct zws__idmap *ids;
     uint64_t next_seq;
@@ -146,6 +157,8 @@ struct zws_server {
     atomic_int stop;
     atomic_int running;
     atomic_int fell_back;      /* io_uring could not start: epoll runs */
+    void (*on_loop)(zws_loop *, void *); /* zws_server_on_loop */
+    void *on_loop_arg;
     pthread_mutex_t alock;     /* per-address table */
     struct zws__addrs *addrs;
 };

@@ -178,6 +178,12 @@ int zws_server_listen(zws_server *srv, const char *host, uint16_t port, char *er
 
 uint16_t zws_server_port(const zws_server *srv) { return srv->port; }
 
+void zws_server_on_loop(zws_server *srv, void (*fn)(zws_loop *, void *), void *arg)
+{
+    srv->on_loop = fn;
+    srv->on_loop_arg = arg;
+}
+
 static void *loop_thread(void *arg)
 {
     zws__loop_run(arg);

@@ -157,6 +157,9 @@ void zws__loop_free(zws_loop *l)
     }
     for (size_t i = 0; i < l->ntasks; i++) /* posted after the loop ended */
         l->tasks[i].fn(NULL, l->tasks[i].arg);
+    for (size_t i = 0; i < l->nutimers; i++)
+        l->utimers[i].fn(NULL, l->utimers[i].arg);
+    zws__free(l->utimers);
     zws__free(l->tasks);
     zws__topics_free(l->topics);
     if (l->ids) {
@@ -476,6 +479,79 @@ static void sweep_idle(zws_loop *l)
     l->next_sweep = l->now + 1000;
 }
 
+/* ---- zws_loop_timer: a binary heap, few entries, exact to the ms ---- */
+
+static int ut_before(const zws__utimer *a, const zws__utimer *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void ut_push(zws_loop *l, zws__utimer t)
+{
+    size_t i = l->nutimers++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!ut_before(&t, &l->utimers[up]))
+            break;
+        l->utimers[i] = l->utimers[up];
+        i = up;
+    }
+    l->utimers[i] = t;
+}
+
+static zws__utimer ut_pop(zws_loop *l)
+{
+    zws__utimer top = l->utimers[0], last = l->utimers[--l->nutimers];
+    size_t i = 0, n = l->nutimers;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && ut_before(&l->utimers[c + 1], &l->utimers[c]))
+            c++;
+        if (!ut_before(&l->utimers[c], &last))
+            break;
+        l->utimers[i] = l->utimers[c];
+        i = c;
+    }
+    if (n)
+        l->utimers[i] = last;
+    return top;
+}
+
+int zws_loop_timer(zws_loop *l, int ms, int (*fn)(zws_loop *, void *), void *arg)
+{
+    if (l->nutimers == l->utimers_cap) {
+        size_t cap = l->utimers_cap ? l->utimers_cap * 2 : 8;
+        zws__utimer *t = zws__realloc(l->utimers, cap * sizeof *t);
+        if (!t)
+            return ZWS_ENOMEM;
+        l->utimers = t;
+        l->utimers_cap = cap;
+    }
+    ut_push(l, (zws__utimer){l->now + (ms > 0 ? ms : 0), l->utimer_seq++, fn, arg});
+    return 0;
+}
+
+int64_t zws_loop_now(const zws_loop *l) { return l->now; }
+int zws_loop_index(const zws_loop *l) { return l->index; }
+
+/* Fires the timers due by now. A re-armed timer is at least 1 ms later, so
+ * timers cannot keep a pass from ending. */
+static void run_utimers(zws_loop *l)
+{
+    int64_t now = l->now;
+    while (l->nutimers && l->utimers[0].at <= now) {
+        zws__utimer t = ut_pop(l);
+        int next = t.fn(l, t.arg);
+        if (next > 0) {
+            t.at = now + next;
+            t.seq = l->utimer_seq++;
+            ut_push(l, t); /* the slot ut_pop freed */
+        }
+    }
+}
+
 /* ---- the pass ---- */
 
 static int wait_ms(const zws_loop *l)
@@ -486,6 +562,11 @@ static int wait_ms(const zws_loop *l)
     if (l->ntimers) {
         int64_t left = l->wheel_at - l->now;
         ms = left < 0 ? 0 : (int)left;
+    }
+    if (l->nutimers) {
+        int64_t left = l->utimers[0].at - l->now;
+        int u = left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
+        ms = ms < 0 || u < ms ? u : ms;
     }
     if (l->stopping) {
         int64_t left = l->stop_deadline - l->now;
@@ -505,6 +586,8 @@ int zws__loop_run(zws_loop *l)
     current = l;
     l->now = zws__now_ms();
     l->wheel_at = (l->now / ZWS__TICK_MS + 1) * ZWS__TICK_MS;
+    if (l->srv->on_loop)
+        l->srv->on_loop(l, l->srv->on_loop_arg);
     for (;;) {
         if (atomic_load(&l->srv->stop) && !l->stopping)
             zws__loop_begin_stop(l);
@@ -513,6 +596,7 @@ int zws__loop_run(zws_loop *l)
         r = l->be->wait(l, wait_ms(l));
         if (r < 0)
             break;
+        run_utimers(l);
         wheel_advance(l);
         l->be->flush(l);
         free_dead(l);
