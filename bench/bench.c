@@ -202,12 +202,13 @@ static const struct {
     {"utf8", bench_utf8},
     {"parser", bench_parser},
     {"conn", bench_conn},
+    {"md", bench_md},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zws-bench [--json] [--quick] [--reps N] [SUITE...]\n"
-               "suites: mask frame utf8 parser conn (default: all)\n"
+               "suites: mask frame utf8 parser conn md (default: all)\n"
                "  --json     print the tables as JSON\n"
                "  --quick    fewer, shorter repetitions (a smoke run)\n"
                "  --reps N   repetitions per figure, median kept (default 7)\n");

@@ -34,8 +34,24 @@ static int fail(cur *c, int err, const char *what)
 
 static inline void ws(cur *c)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+    /* the feed sends none: one compare in the common case */
+    if (__builtin_expect(c->p < c->end && (unsigned char)*c->p > ' ', 1))
+        return;
+    while (c->p < c->end && (unsigned char)*c->p <= ' ' &&
+           (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
         c->p++;
+}
+
+/* Eight bytes at a time: is any of them a quote, a backslash or a control
+ * character? (The classic has-zero-byte and has-less-than tricks.) */
+static inline uint64_t special8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t z = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+    return z & high; /* the lowest set bit marks the first such byte exactly */
 }
 
 static inline int peek(cur *c)
@@ -68,6 +84,14 @@ static int string_body(cur *c, zws_md_view *v)
     const char *s = c->p;
     for (;;) {
         /* the common case: plain bytes up to the closing quote */
+        while (c->end - c->p >= 8) {
+            uint64_t sp = special8(c->p);
+            if (sp) {
+                c->p += __builtin_ctzll(sp) >> 3;
+                break;
+            }
+            c->p += 8;
+        }
         while (c->p < c->end) {
             unsigned char ch = (unsigned char)*c->p;
             if (ch == '"' || ch == '\\' || ch < 0x20)
@@ -174,7 +198,104 @@ static int number(cur *c, int *is_int)
 }
 
 /* An integer field: digits straight to int64, overflow refused. */
-static int integer(cur *c, int64_t *out, const char *what)
+static const int64_t pow10_tab[19] = {1,
+                                      10,
+                                      100,
+                                      1000,
+                                      10000,
+                                      100000,
+                                      1000000,
+                                      10000000,
+                                      100000000,
+                                      1000000000,
+                                      10000000000,
+                                      100000000000,
+                                      1000000000000,
+                                      10000000000000,
+                                      100000000000000,
+                                      1000000000000000,
+                                      10000000000000000,
+                                      100000000000000000,
+                                      1000000000000000000};
+
+static int integer_slow(cur *c, int64_t *out, const char *what);
+
+/* ---- digits eight at a time ----
+ * A little-endian load puts the first digit in the lowest byte. A byte is
+ * a digit when, XORed with '0', it is at most 9: adding 0x76 then sets its
+ * top bit only for the others (a carry can only reach bytes above the first
+ * non-digit, which do not matter). */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* How many of the eight bytes at x are digits before the first that is not. */
+static inline unsigned lead_digits(uint64_t x)
+{
+    uint64_t t = x ^ 0x3030303030303030ULL;
+    uint64_t bad = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+    return bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
+}
+
+/* The value of the first n (1..8) digits of x. */
+static inline uint64_t digits_value(uint64_t x, unsigned n)
+{
+    /* move them to the top and fill below with '0', so eight digits remain */
+    if (n < 8) {
+        unsigned sh = 8 * (8 - n);
+        x = (x << sh) | (0x3030303030303030ULL >> (64 - sh));
+    }
+    x -= 0x3030303030303030ULL;
+    x = x * 10 + (x >> 8); /* pairs */
+    x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    return x;
+}
+
+/* Up to 16 digits at p (17 bytes readable): *n gets how many there were
+ * (17 when more follow), the return their value. */
+static inline uint64_t digits16(const char *p, unsigned *n)
+{
+    uint64_t x = load8(p);
+    unsigned a = lead_digits(x);
+    if (a < 8) {
+        *n = a;
+        return a ? digits_value(x, a) : 0;
+    }
+    uint64_t hi = digits_value(x, 8);
+    uint64_t y = load8(p + 8);
+    unsigned b = lead_digits(y);
+    if (b == 8) {
+        *n = (unsigned)(p[16] >= '0' && p[16] <= '9') ? 17 : 16;
+        return hi * 100000000ULL + digits_value(y, 8);
+    }
+    *n = 8 + b;
+    return b ? hi * (uint64_t)pow10_tab[b] + digits_value(y, b) : hi;
+}
+
+/* An integer field: up to 16 digits without a sign the fast way; anything
+ * else (a sign, more digits, the end of the input near) the careful way. */
+static inline int integer(cur *c, int64_t *out, const char *what)
+{
+    const char *p = c->p;
+    if (c->end - p >= 18 && (unsigned)(*p - '1') < 9) {
+        unsigned n;
+        uint64_t v = digits16(p, &n);
+        p += n;
+        if (n <= 16 && *p != '.' && *p != 'e' && *p != 'E') {
+            c->p = p;
+            *out = (int64_t)v;
+            return 0;
+        }
+    }
+    return integer_slow(c, out, what);
+}
+
+static int integer_slow(cur *c, int64_t *out, const char *what)
 {
     int ch = peek(c);
     if (ch != '-' && (ch < '0' || ch > '9'))
@@ -204,25 +325,6 @@ static int integer(cur *c, int64_t *out, const char *what)
     return 0;
 }
 
-static const int64_t pow10_tab[19] = {1,
-                                      10,
-                                      100,
-                                      1000,
-                                      10000,
-                                      100000,
-                                      1000000,
-                                      10000000,
-                                      100000000,
-                                      1000000000,
-                                      10000000000,
-                                      100000000000,
-                                      1000000000000,
-                                      10000000000000,
-                                      100000000000000,
-                                      1000000000000000,
-                                      10000000000000000,
-                                      100000000000000000,
-                                      1000000000000000000};
 
 int zws_md_decimal(const char *s, size_t len, int decimals, int64_t *out)
 {
@@ -296,8 +398,50 @@ size_t zws_md_format_decimal(char *buf, int64_t v, int decimals)
     return o;
 }
 
-/* A price or quantity: a decimal string at the parser's scale. */
-static int decimal(cur *c, int64_t *out, const char *what)
+static int decimal_slow(cur *c, int64_t *out, const char *what);
+
+/* A price or quantity: a decimal string at the parser's scale, read in one
+ * pass without the string's own scan when it is plain digits, a point and
+ * digits, at most 18 digits in all, with room in the input to look ahead. */
+static inline int decimal(cur *c, int64_t *out, const char *what)
+{
+    const char *p = c->p;
+    int dec = c->ps->decimals;
+    /* a quote, up to 7 digits, a point, up to 8 more, a quote, read 8
+     * bytes at a time: each load checks that its bytes are there (the
+     * bytes after the integer part are, as n < 8) */
+    if (c->end - p >= 9 && *p == '"' && dec <= 10) {
+        p++;
+        uint64_t x = load8(p);
+        unsigned n = lead_digits(x);
+        if (n == 0 || n == 8 || (n > 1 && *p == '0'))
+            goto slow;
+        uint64_t v = digits_value(x, n);
+        p += n;
+        int frac = 0;
+        if (*p == '.') {
+            p++;
+            if (c->end - p < 9)
+                goto slow;
+            uint64_t y = load8(p);
+            unsigned f = lead_digits(y);
+            if (f == 0 || (int)f > dec || (f == 8 && (unsigned)(p[8] - '0') < 10))
+                goto slow; /* past the scale or past eight: the careful path */
+            v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
+            frac = (int)f;
+            p += f;
+        }
+        if (*p != '"')
+            goto slow;
+        *out = (int64_t)(v * (uint64_t)pow10_tab[dec - frac]);
+        c->p = p + 1;
+        return 0;
+    }
+slow:
+    return decimal_slow(c, out, what);
+}
+
+static int decimal_slow(cur *c, int64_t *out, const char *what)
 {
     zws_md_view v;
     int r = string(c, &v, what);
@@ -635,9 +779,18 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
         int r;
         if (peek(c) != '"')
             return fail(c, ZWS_MD_ESYNTAX, "expected a member name");
-        c->p++;
-        if ((r = string_body(c, &k)) || (r = expect(c, ':', "expected ':' after a member name")))
-            return r;
+        const char *p = c->p;
+        if (c->end - p >= 4 && p[2] == '"' && p[3] == ':' && p[1] != '\\' &&
+            (unsigned char)p[1] >= 0x20 && p[1] != '"') {
+            k.p = p + 1; /* a one-letter name, as most of the feed's are */
+            k.len = 1;
+            c->p = p + 4;
+        } else {
+            c->p++;
+            if ((r = string_body(c, &k)) ||
+                (r = expect(c, ':', "expected ':' after a member name")))
+                return r;
+        }
         if ((r = member(c, m, k, seen, depth, other, &nother)))
             return r;
         int ch = peek(c);

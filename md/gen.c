@@ -216,6 +216,10 @@ size_t zws_md_gen_count(const zws_md_gen *g) { return g->n; }
 const char *zws_md_gen_symbol(const zws_md_gen *g, size_t i) { return g->s[i].upper; }
 const char *zws_md_gen_lower(const zws_md_gen *g, size_t i) { return g->s[i].lower; }
 int64_t zws_md_gen_update_id(const zws_md_gen *g, size_t i) { return g->s[i].uid; }
+int64_t zws_md_gen_trade_id(const zws_md_gen *g, size_t i, int agg)
+{
+    return agg ? g->s[i].agg_id : g->s[i].trade_id;
+}
 
 int zws_md_gen_find(const zws_md_gen *g, const char *name, size_t len)
 {

@@ -19,6 +19,10 @@ static const command commands[] = {
      cmd_serve_usage},
     {"bench", "load generator: N connections echoing, every echo checked", cmd_bench,
      cmd_bench_usage},
+    {"feed", "a local exchange market-data service (streams, requests, REST depth)",
+     cmd_feed, cmd_feed_usage},
+    {"md", "market-data consumer: parse, keep books, measure; live view", cmd_md,
+     cmd_md_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

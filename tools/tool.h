@@ -31,6 +31,14 @@ int cmd_serve(int argc, char **argv);
 void cmd_serve_usage(FILE *f);
 int cmd_bench(int argc, char **argv);
 void cmd_bench_usage(FILE *f);
+int cmd_feed(int argc, char **argv);
+void cmd_feed_usage(FILE *f);
+int cmd_md(int argc, char **argv);
+void cmd_md_usage(FILE *f);
+
+struct zws_md_feed_stats;
+/* The feed's summary: lines for people, or one JSON object. */
+void tool_feed_summary(FILE *f, const struct zws_md_feed_stats *s, double secs, int json);
 
 /* Prints "zws CMD: <message>" and a hint to run --help on stderr; returns
  * TOOL_EXIT_USAGE. */

@@ -221,6 +221,72 @@ size_t zws_md_gen_depth(const zws_md_gen *g, size_t i, int n, char *buf, size_t 
 /* Up to n levels of a side from the best outwards; returns how many. */
 size_t zws_md_gen_levels(const zws_md_gen *g, size_t i, int bid, zws_md_level *out, size_t n);
 int64_t zws_md_gen_update_id(const zws_md_gen *g, size_t i);
+/* The id of symbol i's last trade (agg = 0) or aggregate trade (agg = 1). */
+int64_t zws_md_gen_trade_id(const zws_md_gen *g, size_t i, int agg);
+
+/* ---- the feed: an exchange's market-stream service on zws's loop ----
+ *
+ * Serves raw streams at /ws/<stream> (and /ws, for live subscriptions),
+ * combined streams at /stream?streams=<a>/<b> (envelope {"stream","data"}),
+ * the SUBSCRIBE, UNSUBSCRIBE and LIST_SUBSCRIPTIONS requests, and the REST
+ * depth snapshot at /api/v3/depth?symbol=S&limit=N, all from one loop
+ * thread that also drives the generator, so a snapshot is always
+ * consistent with the diff-depth stream around it. It keeps the service's
+ * rules: a ping every 20 s and a close when no pong echoing it came within
+ * a minute, a connection lifetime announced by serverShutdown, at most 1024
+ * streams a connection and 5 incoming messages a second, and bounded
+ * output per client. */
+typedef struct zws_md_feed zws_md_feed;
+
+typedef struct zws_md_feed_opts {
+    const char *symbols;   /* comma-separated; NULL: btcusdt,ethusdt,solusdt,bnbusdt */
+    uint64_t seed;         /* the generator's seed (same seed, same book walk) */
+    int levels;            /* book levels a side (0: 1000) */
+    /* Generator steps a second per symbol (each step moves the book: a
+     * bookTicker when the top changes, a trade and aggTrade when one
+     * happens). 0: as fast as possible: trade, aggTrade, bookTicker and
+     * partial-depth streams are replayed from pre-rendered frames (ids and
+     * event times patched in) as fast as each client takes them, while the
+     * book keeps walking at 1000 steps a second for the diff-depth streams. */
+    double rate;
+    int ping_ms;           /* 0: 20000 */
+    int pong_timeout_ms;   /* 0: 60000 */
+    int64_t lifetime_ms;   /* 0: 24 h */
+    int max_streams;       /* 0: 1024 */
+    int max_incoming;      /* incoming messages a second (0: 5) */
+    size_t max_buffered;   /* output a client may leave unread (0: 8 MiB) */
+    int drop_every;        /* tests: drop one diff-depth event in this many (0: none) */
+    const char *cert, *key;/* PEM files: wss */
+    int quiet;             /* no lines on stderr */
+} zws_md_feed_opts;
+
+typedef struct zws_md_feed_stats {
+    uint64_t conns, closed_slow, closed_rate, closed_pong, closed_lifetime;
+    uint64_t sent[ZWS_MD_KIND_COUNT]; /* messages by kind */
+    uint64_t bytes, requests, bad_requests, snapshots, dropped_events;
+    uint64_t fills, fills_starved; /* fast mode: refills, and those that found the client's output empty */
+} zws_md_feed_stats;
+
+/* 0, or a negative zws error code (ZWS_EINVAL: bad symbols) with err set. */
+int zws_md_feed_new(zws_md_feed **out, const zws_md_feed_opts *o, char *err, size_t errlen);
+void zws_md_feed_free(zws_md_feed *f);
+int zws_md_feed_listen(zws_md_feed *f, const char *host, uint16_t port, char *err,
+                       size_t errlen);
+uint16_t zws_md_feed_port(const zws_md_feed *f);
+/* Serves until zws_md_feed_stop (any thread, or a signal handler). */
+int zws_md_feed_run(zws_md_feed *f);
+void zws_md_feed_stop(zws_md_feed *f);
+/* Stops (on = 1) or restarts the generator, from any thread; a pause first
+ * sends out the pending diff-depth changes, so the book a snapshot shows
+ * then is the one the streams lead to. */
+void zws_md_feed_pause(zws_md_feed *f, int on);
+/* Counters so far (any thread; each counter is read atomically). */
+void zws_md_feed_stats_get(const zws_md_feed *f, zws_md_feed_stats *out);
+/* For a consumer in the same process: when the feed queued the message of
+ * this kind, symbol and id (monotonic ns, CLOCK_MONOTONIC), or -1 if it did
+ * not note it (one id in 64 is noted). */
+int64_t zws_md_feed_sent_ns(const zws_md_feed *f, enum zws_md_kind kind, zws_md_view symbol,
+                            int64_t id);
 
 #ifdef __cplusplus
 }

@@ -43,6 +43,12 @@ enum zws__ws_kind {
 #define ZWS__F_CLIENT 0x80u   /* a client connection */
 #define ZWS__F_INLIST 0x100u  /* on a wheel slot's list */
 #define ZWS__F_FIRING 0x200u  /* on the list of the slot being visited */
+#define ZWS__F_AGAIN 0x400u   /* input left unread this pass: read next pass */
+
+/* Input one connection may take per pass, in receive buffers: a peer that
+ * keeps its socket full cannot hold the loop (timers, other connections,
+ * the flush) for ever. */
+#define ZWS__READS_PER_PASS 4
 
 typedef struct zws__route {
     char *path;
@@ -71,6 +77,7 @@ struct zws_ws {
     int64_t sched;             /* the wheel slot time it is on, or -1 */
     zws_ws *tprev, *tnext;     /* wheel slot list */
     zws_ws *dnext;             /* dirty list */
+    zws_ws *anext;             /* the again list (ZWS__F_AGAIN) */
     zws_ws *prev, *next;       /* the loop's connections */
     size_t charged;            /* bytes charged to the memory budget */
     zws__addr_count *addr;     /* per-address counters */
@@ -109,6 +116,7 @@ struct zws_loop {
     zws_ws *conns;             /* every live connection */
     size_t nconns;
     zws_ws *dirty;             /* output queued in this pass */
+    zws_ws *again;             /* input to read in the next pass */
     zws_ws *dead;              /* closed in this pass, freed after it */
     zws_ws *zombies;           /* dead, freed once no operation names them */
     zws_ws *wheel[ZWS__WHEEL];
@@ -198,6 +206,8 @@ void zws__loop_run_tasks(zws_loop *l);
 void zws__loop_add(zws_loop *l, zws_ws *ws);
 /* Asks the backend for writability (on) or stops asking; F_OUT says which. */
 void zws__ws_want_out(zws_ws *ws, int on);
+/* ws has input it did not read this pass: read it in the next one. */
+void zws__ws_again(zws_ws *ws);
 /* Output was queued on ws: flushed at the end of the pass. */
 void zws__ws_dirty(zws_ws *ws);
 /* Reconsiders ws's place on the timer wheel (its deadline moved earlier). */

@@ -387,10 +387,42 @@ void zws__ws_write(zws_ws *ws)
     zws__ws_after_write(ws);
 }
 
+void zws__ws_again(zws_ws *ws)
+{
+    if (ws->flags & ZWS__F_AGAIN)
+        return;
+    ws->flags |= ZWS__F_AGAIN;
+    ws->anext = ws->loop->again;
+    ws->loop->again = ws;
+}
+
+/* Reads what connections left unread in the last pass. */
+static void read_again(zws_loop *l)
+{
+    zws_ws *ws = l->again;
+    l->again = NULL; /* what this adds waits for the next pass */
+    while (ws) {
+        zws_ws *next = ws->anext;
+        ws->anext = NULL;
+        ws->flags &= ~ZWS__F_AGAIN;
+        if (!(ws->flags & ZWS__F_DEAD))
+            zws__ws_readable(ws);
+        ws = next;
+    }
+}
+
 static void wheel_and_lists_drop(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
     wheel_unlink(ws);
+    if (ws->flags & ZWS__F_AGAIN) { /* off the again list before it is freed */
+        zws_ws **pp = &l->again;
+        while (*pp && *pp != ws)
+            pp = &(*pp)->anext;
+        if (*pp)
+            *pp = ws->anext;
+        ws->flags &= ~ZWS__F_AGAIN;
+    }
     if (ws->prev)
         ws->prev->next = ws->next;
     else
@@ -556,7 +588,7 @@ static void run_utimers(zws_loop *l)
 
 static int wait_ms(const zws_loop *l)
 {
-    if (l->dirty || l->dead)
+    if (l->dirty || l->dead || l->again)
         return 0;
     int ms = -1;
     if (l->ntimers) {
@@ -596,6 +628,7 @@ int zws__loop_run(zws_loop *l)
         r = l->be->wait(l, wait_ms(l));
         if (r < 0)
             break;
+        read_again(l);
         run_utimers(l);
         wheel_advance(l);
         l->be->flush(l);

@@ -790,6 +790,7 @@ void zws__ws_readable(zws_ws *ws)
         linger_read(ws);
         return;
     }
+    size_t taken = 0;
     for (;;) {
         uint8_t *dst;
         size_t room;
@@ -831,6 +832,11 @@ void zws__ws_readable(zws_ws *ws)
         }
         if (lingering(ws))
             break;
+        taken += (size_t)n;
+        if (taken >= (size_t)ZWS__READS_PER_PASS * ZWS__RBUF_SIZE) {
+            zws__ws_again(ws); /* more may wait: the next pass reads on */
+            break;
+        }
         /* A short plain read drained the socket (edge-triggered: new data
          * brings a new event). TLS returns a record at a time: its socket
          * is drained when OpenSSL's last recv() came up short and it holds

@@ -1,0 +1,1334 @@
+/* zws md: a market-data consumer on zws's event loop.
+ *
+ * Connects (by default to a feed it starts in this process on loopback),
+ * subscribes to streams sharded over connections, parses every message
+ * with the zero-copy extractor, keeps a local order book per symbol from
+ * the diff-depth stream and REST snapshots (libcurl, on a helper thread),
+ * reconnects with backoff and jitter, and measures what each handoff
+ * strategy costs:
+ *   inline  parse the borrowed view in the message handler;
+ *   copy    zws_buf copy through a single-producer single-consumer ring to
+ *           a parser thread;
+ *   ref     zws_ws_keep (detached without a copy when the message has its
+ *           own buffer, else copied) through the same ring;
+ *   naive   malloc and memcpy per message, a mutex-and-condition queue.
+ * The books, counters and latency histogram belong to the thread that
+ * parses; the view reads counters published with relaxed atomics. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "zws/md.h"
+#include "zws/server.h"
+
+#define CMD "md"
+#define MAX_SYMS 1024
+#define RING 65536 /* entries; a power of two */
+#define LAT_BUCKETS (64 * 40)
+
+/* ---- allocations, counted across the library and this program ---- */
+
+/* Only the consumer's threads count (the loop and the parser): an
+ * in-process feed allocates on its own thread. */
+static atomic_ulong n_allocs;
+static _Thread_local int counting;
+
+static void *count_malloc(size_t n)
+{
+    if (counting)
+        atomic_fetch_add_explicit(&n_allocs, 1, memory_order_relaxed);
+    return malloc(n);
+}
+
+static void *count_realloc(void *p, size_t n)
+{
+    if (counting)
+        atomic_fetch_add_explicit(&n_allocs, 1, memory_order_relaxed);
+    return realloc(p, n);
+}
+
+/* ---- latency: a log-linear histogram (64 steps per power of two) ---- */
+
+typedef struct hist {
+    uint64_t b[LAT_BUCKETS];
+    uint64_t n;
+} hist;
+
+static unsigned bucket_of(uint64_t v)
+{
+    if (v < 64)
+        return (unsigned)v;
+    unsigned e = 63 - (unsigned)__builtin_clzll(v); /* >= 6 */
+    unsigned m = (unsigned)(v >> (e - 6)) & 63;
+    unsigned b = (e - 5) * 64 + m;
+    return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
+}
+
+static uint64_t bucket_value(unsigned b)
+{
+    if (b < 64)
+        return b;
+    unsigned e = b / 64 + 5, m = b % 64;
+    return ((uint64_t)(64 + m) << (e - 6));
+}
+
+static uint64_t hist_pct(const hist *h, double p)
+{
+    if (!h->n)
+        return 0;
+    uint64_t want = (uint64_t)((double)h->n * p), seen = 0;
+    if (want >= h->n)
+        want = h->n - 1;
+    for (unsigned i = 0; i < LAT_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen > want)
+            return bucket_value(i);
+    }
+    return bucket_value(LAT_BUCKETS - 1);
+}
+
+/* ---- state ---- */
+
+enum { ST_INLINE, ST_COPY, ST_REF, ST_NAIVE };
+static const char *const strategy_names[] = {"inline", "copy", "ref", "naive"};
+
+typedef struct sym {
+    char name[24]; /* upper case */
+    size_t len;
+    zws_md_book *book; /* when a depth stream is subscribed */
+    atomic_int fetching; /* a snapshot is on its way */
+    int64_t bid, ask, bid_qty, ask_qty;
+    _Atomic int64_t view_bid, view_ask;
+    int verified; /* --verify: 1 equal, -1 different */
+} sym;
+
+typedef struct shard {
+    struct md *m;
+    int index;
+    zws_ws *ws;
+    char **streams;
+    int nstreams;
+    int attempt;
+    int64_t down_since; /* ms, -1 while up */
+    int ever_up;
+} shard;
+
+/* What crosses to the parser thread. */
+typedef struct item {
+    zws_buf *b;       /* copy and ref */
+    uint8_t *raw;     /* naive */
+    size_t len;
+    int64_t recv_ns;
+    int tag;          /* 0 a message; 1 a snapshot for sym; 2 a verify snapshot */
+    int sym;
+} item;
+
+typedef struct nnode {
+    struct nnode *next;
+    item it;
+} nnode;
+
+typedef struct md {
+    /* options */
+    const char *url, *rest, *record_path;
+    char **streams;
+    int nstreams, per_conn, nconns, strategy, json, view, verify, quiet;
+    double duration, rate;
+    int drop_every, levels;
+    uint64_t seed;
+    const char *symbols;
+    /* runtime */
+    zws_server *srv;
+    zws_loop *loop;
+    zws_md_feed *feed;
+    pthread_t feed_thread;
+    shard *shards;
+    int nshards;
+    sym syms[MAX_SYMS];
+    int nsyms;
+    zws_md_parser parser;
+    zws_md_level *levels_buf;
+    hist lat;
+    int lat_from_feed;
+    /* counters: written by the parsing thread, read by the view */
+    _Atomic uint64_t msgs, bytes, by_kind[ZWS_MD_KIND_COUNT], parse_errors, parse_ns_sum,
+        parse_ns_n, ring_waits, reconnects, gaps, snapshots, results;
+    _Atomic uint64_t lat_p50, lat_p99, lat_p999;
+    char first_error[200];
+    /* the ring (copy, ref) */
+    item *ring;
+    _Atomic uint64_t head, tail;
+    /* the naive queue */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    nnode *qhead, *qtail;
+    atomic_int stop_parser;
+    pthread_t parser_thread;
+    int have_parser;
+    /* snapshots over HTTP */
+    pthread_t rest_thread;
+    pthread_mutex_t rlock;
+    pthread_cond_t rcond;
+    int rq[MAX_SYMS * 2];
+    int rq_tag[MAX_SYMS * 2];
+    int nrq;
+    int rest_stop;
+    /* the run */
+    int64_t t0_ns, t_end_ms, first_msg_ns, last_msg_ns;
+    uint64_t allocs_at_first, allocs_at_end, msgs_at_first;
+    clockid_t loop_clock, parser_clock;
+    int64_t loop_cpu0, parser_cpu0;
+    double cpu_ns_per_msg;
+    int phase; /* 0 running, 1 verifying, 2 done */
+    int64_t verify_deadline;
+    int verify_sent;
+    int view_lines;
+    FILE *record;
+    uint64_t recorded;
+    int exit_code;
+} md;
+
+static md *the_md; /* for the signal handler */
+
+static uint64_t ld(_Atomic uint64_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
+/* Single writer: a relaxed load and store, no locked instruction. */
+static void bump(_Atomic uint64_t *v, uint64_t n)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t thread_cpu_ns(clockid_t c)
+{
+    struct timespec ts;
+    if (clock_gettime(c, &ts))
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- symbols ---- */
+
+static int sym_find(md *m, const char *s, size_t len)
+{
+    for (int i = 0; i < m->nsyms; i++) {
+        const sym *y = &m->syms[i];
+        if (y->len != len)
+            continue;
+        size_t k = 0;
+        while (k < len && (s[k] == y->name[k] || s[k] - 32 == y->name[k]))
+            k++;
+        if (k == len)
+            return i;
+    }
+    return -1;
+}
+
+static int sym_add(md *m, const char *s, size_t len)
+{
+    int i = sym_find(m, s, len);
+    if (i >= 0 || m->nsyms == MAX_SYMS || len >= sizeof m->syms[0].name)
+        return i;
+    sym *y = &m->syms[m->nsyms];
+    memset(y, 0, sizeof *y);
+    for (size_t k = 0; k < len; k++)
+        y->name[k] = (char)(s[k] >= 'a' && s[k] <= 'z' ? s[k] - 32 : s[k]);
+    y->len = len;
+    return m->nsyms++;
+}
+
+/* ---- snapshots: a helper thread with libcurl ---- */
+
+typedef struct membuf {
+    char *p;
+    size_t n, cap;
+} membuf;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    membuf *b = ud;
+    size_t n = size * nmemb;
+    if (b->n + n > (64u << 20))
+        return 0; /* a snapshot is far smaller: refuse the rest */
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return 0;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    return n;
+}
+
+static void deliver(md *m, item it);
+
+typedef struct posted {
+    md *m;
+    item it;
+} posted;
+
+static void on_posted(zws_loop *l, void *arg)
+{
+    posted *p = arg;
+    if (l)
+        deliver(p->m, p->it);
+    else
+        zws_buf_unref(p->it.b);
+    free(p);
+}
+
+static void request_snapshot(md *m, int s, int tag)
+{
+    if (tag == 1 && atomic_exchange(&m->syms[s].fetching, 1))
+        return;
+    pthread_mutex_lock(&m->rlock);
+    if (m->nrq < MAX_SYMS * 2) {
+        m->rq[m->nrq] = s;
+        m->rq_tag[m->nrq++] = tag;
+    }
+    pthread_cond_signal(&m->rcond);
+    pthread_mutex_unlock(&m->rlock);
+}
+
+static void *rest_main(void *arg)
+{
+    md *m = arg;
+    CURL *c = curl_easy_init();
+    for (;;) {
+        pthread_mutex_lock(&m->rlock);
+        while (!m->nrq && !m->rest_stop)
+            pthread_cond_wait(&m->rcond, &m->rlock);
+        if (m->rest_stop) {
+            pthread_mutex_unlock(&m->rlock);
+            break;
+        }
+        int s = m->rq[0], tag = m->rq_tag[0];
+        memmove(m->rq, m->rq + 1, (size_t)(m->nrq - 1) * sizeof *m->rq);
+        memmove(m->rq_tag, m->rq_tag + 1, (size_t)(m->nrq - 1) * sizeof *m->rq_tag);
+        m->nrq--;
+        pthread_mutex_unlock(&m->rlock);
+        char url[512];
+        snprintf(url, sizeof url, "%s/api/v3/depth?symbol=%s&limit=%d", m->rest,
+                 m->syms[s].name, tag == 2 ? 5000 : 5000);
+        membuf b = {0};
+        long status = 0;
+        CURLcode r = CURLE_FAILED_INIT;
+        if (c) {
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+            curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+            r = curl_easy_perform(c);
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        }
+        posted *p = malloc(sizeof *p);
+        if (r != CURLE_OK || status != 200 || !p) {
+            if (!m->quiet && !m->view)
+                fprintf(stderr, "zws md: snapshot of %s failed: %s (HTTP %ld)\n",
+                        m->syms[s].name, r != CURLE_OK ? curl_easy_strerror(r) : "status",
+                        status);
+            free(b.p);
+            free(p);
+            atomic_store(&m->syms[s].fetching, 0); /* asked for again by the next event */
+            usleep(200000);
+            continue;
+        }
+        p->m = m;
+        p->it = (item){.b = zws_buf_new_copy(b.p, b.n), .tag = tag, .sym = s};
+        free(b.p);
+        if (!p->it.b || zws_loop_post(m->loop, on_posted, p)) {
+            zws_buf_unref(p->it.b);
+            free(p);
+            atomic_store(&m->syms[s].fetching, 0);
+        }
+    }
+    if (c)
+        curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* ---- processing (on the parsing thread) ---- */
+
+static void note_latency(md *m, const zws_md_msg *msg, int64_t recv_ns)
+{
+    int64_t lat = -1;
+    if (m->feed) {
+        if (msg->id % 64)
+            return;
+        int64_t sent = zws_md_feed_sent_ns(m->feed, msg->kind, msg->symbol, msg->id);
+        if (sent < 0)
+            return;
+        lat = tool_now_ns() - sent;
+        (void)recv_ns;
+    } else if (msg->event_time > 0) {
+        if ((ld(&m->msgs) & 63) != 0)
+            return;
+        lat = (wall_ms() - msg->event_time) * 1000000;
+    }
+    if (lat < 0)
+        return;
+    m->lat.b[bucket_of((uint64_t)lat)]++;
+    m->lat.n++;
+}
+
+static void compare_book(md *m, int s, const zws_md_msg *snap)
+{
+    sym *y = &m->syms[s];
+    static zws_md_level got[1000];
+    int same = zws_md_book_update_id(y->book) == snap->id;
+    for (int bid = 0; same && bid < 2; bid++) {
+        const zws_md_level *want = bid ? snap->bids : snap->asks;
+        size_t nw = bid ? snap->nbids : snap->nasks;
+        if (nw > 1000)
+            nw = 1000;
+        size_t ng = zws_md_book_levels(y->book, bid, got, nw);
+        same = ng == nw && memcmp(got, want, nw * sizeof *want) == 0;
+    }
+    y->verified = same ? 1 : -1;
+}
+
+static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int tag, int s)
+{
+    zws_md_msg msg;
+    int timed = (ld(&m->msgs) & 15) == 0;
+    int64_t t0 = timed ? tool_now_ns() : 0;
+    int r = zws_md_parse(&m->parser, data, len, &msg);
+    if (timed) {
+        bump(&m->parse_ns_sum, (uint64_t)(tool_now_ns() - t0));
+        bump(&m->parse_ns_n, 1);
+    }
+    if (tag) { /* a snapshot from the REST thread */
+        sym *y = &m->syms[s];
+        if (r || msg.kind != ZWS_MD_DEPTH_PARTIAL || !y->book) {
+            atomic_store(&y->fetching, 0);
+            return;
+        }
+        if (tag == 2) {
+            compare_book(m, s, &msg);
+            return;
+        }
+        int st = zws_md_book_snapshot(y->book, &msg);
+        atomic_store(&y->fetching, 0);
+        bump(&m->snapshots, 1);
+        if (st == ZWS_MD_BOOK_RESYNC) /* too old for what is buffered: once more */
+            request_snapshot(m, s, 1);
+        return;
+    }
+    bump(&m->msgs, 1);
+    bump(&m->bytes, len);
+    if (r) {
+        bump(&m->parse_errors, 1);
+        if (!m->first_error[0])
+            snprintf(m->first_error, sizeof m->first_error, "%s (%s at byte %zu)",
+                     zws_md_strerror(r), m->parser.what, m->parser.at);
+        return;
+    }
+    bump(&m->by_kind[msg.kind], 1);
+    zws_md_view sv = msg.symbol;
+    if (!sv.len && msg.stream.len) { /* partial depth: the stream names the symbol */
+        const char *at = memchr(msg.stream.p, '@', msg.stream.len);
+        sv.p = msg.stream.p;
+        sv.len = at ? (size_t)(at - msg.stream.p) : msg.stream.len;
+    }
+    int si = sv.len ? sym_find(m, sv.p, sv.len) : -1;
+    sym *y = si >= 0 ? &m->syms[si] : NULL;
+    switch (msg.kind) {
+    case ZWS_MD_BOOK_TICKER:
+        if (y) {
+            y->bid = msg.bid_px;
+            y->ask = msg.ask_px;
+        }
+        break;
+    case ZWS_MD_DEPTH_UPDATE:
+        if (y && y->book) {
+            int64_t gaps_before;
+            zws_md_book_stats bs;
+            zws_md_book_stats_get(y->book, &bs);
+            gaps_before = (int64_t)bs.gaps;
+            int st = zws_md_book_event(y->book, &msg);
+            zws_md_book_stats_get(y->book, &bs);
+            if ((int64_t)bs.gaps != gaps_before)
+                bump(&m->gaps, 1);
+            if (st != ZWS_MD_BOOK_LIVE && m->phase == 0)
+                request_snapshot(m, si, 1);
+            zws_md_level l;
+            if (st == ZWS_MD_BOOK_LIVE && zws_md_book_best(y->book, 1, &l))
+                y->bid = l.px;
+            if (st == ZWS_MD_BOOK_LIVE && zws_md_book_best(y->book, 0, &l))
+                y->ask = l.px;
+        }
+        break;
+    case ZWS_MD_DEPTH_PARTIAL:
+        if (y && msg.nbids && msg.nasks) {
+            y->bid = msg.bids[0].px;
+            y->ask = msg.asks[0].px;
+        }
+        break;
+    case ZWS_MD_RESULT: bump(&m->results, 1); break;
+    case ZWS_MD_ERROR:
+        if (!m->first_error[0])
+            snprintf(m->first_error, sizeof m->first_error, "the server refused a request: %.*s",
+                     (int)msg.err_msg.len, msg.err_msg.p);
+        break;
+    default: break;
+    }
+    if (y) {
+        atomic_store_explicit(&y->view_bid, y->bid, memory_order_relaxed);
+        atomic_store_explicit(&y->view_ask, y->ask, memory_order_relaxed);
+    }
+    note_latency(m, &msg, recv_ns);
+}
+
+static void process_item(md *m, item *it)
+{
+    if (it->b) {
+        process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->recv_ns, it->tag, it->sym);
+        zws_buf_unref(it->b);
+    } else {
+        process(m, it->raw, it->len, it->recv_ns, it->tag, it->sym);
+        free(it->raw);
+    }
+}
+
+/* ---- handoff ---- */
+
+static void ring_push(md *m, item it)
+{
+    uint64_t h = atomic_load_explicit(&m->head, memory_order_relaxed);
+    while (h - atomic_load_explicit(&m->tail, memory_order_acquire) >= RING) {
+        bump(&m->ring_waits, 1); /* the parser is behind: wait for room */
+        sched_yield();
+    }
+    m->ring[h & (RING - 1)] = it;
+    atomic_store_explicit(&m->head, h + 1, memory_order_release);
+}
+
+static void queue_push(md *m, item it)
+{
+    nnode *n = count_malloc(sizeof *n);
+    if (!n)
+        return;
+    n->next = NULL;
+    n->it = it;
+    pthread_mutex_lock(&m->qlock);
+    if (m->qtail)
+        m->qtail->next = n;
+    else
+        m->qhead = n;
+    m->qtail = n;
+    pthread_cond_signal(&m->qcond);
+    pthread_mutex_unlock(&m->qlock);
+}
+
+static void *parser_main(void *arg)
+{
+    md *m = arg;
+    counting = 1;
+    pthread_getcpuclockid(pthread_self(), &m->parser_clock);
+    m->parser_cpu0 = thread_cpu_ns(m->parser_clock);
+    if (m->strategy == ST_NAIVE) {
+        for (;;) {
+            pthread_mutex_lock(&m->qlock);
+            while (!m->qhead && !atomic_load(&m->stop_parser))
+                pthread_cond_wait(&m->qcond, &m->qlock);
+            nnode *n = m->qhead;
+            if (n) {
+                m->qhead = n->next;
+                if (!m->qhead)
+                    m->qtail = NULL;
+            }
+            pthread_mutex_unlock(&m->qlock);
+            if (!n)
+                break;
+            process_item(m, &n->it);
+            free(n);
+        }
+        return NULL;
+    }
+    int idle = 0;
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&m->tail, memory_order_relaxed);
+        uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
+        if (t == h) {
+            if (atomic_load(&m->stop_parser))
+                break;
+            if (++idle > 64) /* spin a little, then give the core back */
+                usleep(50);
+            else
+                sched_yield();
+            continue;
+        }
+        idle = 0;
+        for (; t != h; t++) {
+            process_item(m, &m->ring[t & (RING - 1)]);
+            atomic_store_explicit(&m->tail, t + 1, memory_order_release);
+        }
+    }
+    return NULL;
+}
+
+/* A message or a snapshot, on the loop thread: parse here or hand off. */
+static void deliver(md *m, item it)
+{
+    if (m->strategy == ST_INLINE) {
+        process_item(m, &it);
+        return;
+    }
+    if (m->strategy == ST_NAIVE && it.b) { /* snapshots come as zws_bufs */
+        it.raw = count_malloc(zws_buf_len(it.b) ? zws_buf_len(it.b) : 1);
+        if (!it.raw) {
+            zws_buf_unref(it.b);
+            return;
+        }
+        memcpy(it.raw, zws_buf_data(it.b), zws_buf_len(it.b));
+        it.len = zws_buf_len(it.b);
+        zws_buf_unref(it.b);
+        it.b = NULL;
+    }
+    if (m->strategy == ST_NAIVE)
+        queue_push(m, it);
+    else
+        ring_push(m, it);
+}
+
+/* ---- record ---- */
+
+/* The recording format: an 8-byte magic "ZWSMDR1\n", then per message a
+ * 16-byte header -- receive time (ns since the epoch, u64 little-endian),
+ * payload length (u32 LE), opcode (u8), connection index (u8), two zero
+ * bytes -- and the payload. */
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void record(md *m, int conn, unsigned op, const uint8_t *data, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint8_t h[16] = {0};
+    put_le(h, (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec, 8);
+    put_le(h + 8, len, 4);
+    h[12] = (uint8_t)op;
+    h[13] = (uint8_t)conn;
+    if (fwrite(h, 1, 16, m->record) != 16 || fwrite(data, 1, len, m->record) != len) {
+        if (!m->first_error[0])
+            snprintf(m->first_error, sizeof m->first_error, "cannot write the recording: %s",
+                     strerror(errno));
+        fclose(m->record);
+        m->record = NULL;
+        m->exit_code = TOOL_EXIT_OUTPUT;
+        return;
+    }
+    m->recorded++;
+}
+
+/* ---- connections ---- */
+
+static const zws_handlers handlers;
+
+static void shard_connect(zws_loop *l, shard *s)
+{
+    md *m = s->m;
+    char url[1024];
+    snprintf(url, sizeof url, "%s/stream", m->url);
+    if (zws_loop_connect(l, url, &handlers, s) && !m->first_error[0])
+        snprintf(m->first_error, sizeof m->first_error, "bad URL '%.100s'", url);
+}
+
+static void send_subscribe(shard *s)
+{
+    size_t cap = 64;
+    for (int i = 0; i < s->nstreams; i++)
+        cap += strlen(s->streams[i]) + 3;
+    char *req = malloc(cap);
+    if (!req)
+        return;
+    size_t n = (size_t)snprintf(req, cap, "{\"method\":\"SUBSCRIBE\",\"params\":[");
+    for (int i = 0; i < s->nstreams; i++)
+        n += (size_t)snprintf(req + n, cap - n, "%s\"%s\"", i ? "," : "", s->streams[i]);
+    n += (size_t)snprintf(req + n, cap - n, "],\"id\":%d}", s->index + 1);
+    zws_ws_send(s->ws, ZWS_OP_TEXT, req, n);
+    free(req);
+}
+
+static void on_open(zws_ws *ws)
+{
+    shard *s = zws_ws_user(ws);
+    md *m = s->m;
+    s->ws = ws;
+    if (s->down_since >= 0 && s->ever_up) {
+        bump(&m->reconnects, 1);
+        if (!m->quiet && !m->view)
+            fprintf(stderr, "zws md: connection %d back after %lld ms (attempt %d)\n", s->index,
+                    (long long)(zws_loop_now(zws_ws_loop(ws)) - s->down_since), s->attempt);
+    }
+    s->ever_up = 1;
+    s->attempt = 0;
+    s->down_since = -1;
+    send_subscribe(s);
+}
+
+static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
+{
+    shard *s = zws_ws_user(ws);
+    md *m = s->m;
+    if (m->record)
+        record(m, s->index, op, data, len);
+    if (m->strategy == ST_INLINE) {
+        process(m, data, len, 0, 0, 0);
+        return;
+    }
+    item it = {.len = len};
+    if (m->strategy == ST_COPY) {
+        it.b = zws_buf_new_copy(data, len);
+    } else if (m->strategy == ST_REF) {
+        if (zws_ws_keep(ws, &it.b))
+            it.b = NULL;
+    } else {
+        it.raw = count_malloc(len ? len : 1);
+        if (it.raw)
+            memcpy(it.raw, data, len);
+    }
+    if (!it.b && !it.raw)
+        return;
+    deliver(m, it);
+}
+
+static int reconnect_timer(zws_loop *l, void *arg)
+{
+    shard *s = arg;
+    if (l && s->m->phase < 2)
+        shard_connect(l, s);
+    return 0;
+}
+
+static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
+{
+    shard *s = zws_ws_user(ws);
+    md *m = s->m;
+    zws_loop *l = zws_ws_loop(ws);
+    s->ws = NULL;
+    if (m->phase == 2)
+        return;
+    if (s->down_since < 0)
+        s->down_since = zws_loop_now(l);
+    if (!m->quiet && !m->view)
+        fprintf(stderr, "zws md: connection %d closed (%u%s%.*s); reconnecting\n", s->index,
+                code, len ? ": " : "", (int)len, reason);
+    if (!s->ever_up && s->attempt >= 3 && !m->feed) {
+        snprintf(m->first_error, sizeof m->first_error, "cannot connect to %s: %.*s", m->url,
+                 (int)len, reason);
+    }
+    /* the books of this shard's symbols lost events: they resync on the
+     * next event (its U is past their update id) */
+    int backoff = 100 << (s->attempt < 7 ? s->attempt : 7); /* to 12.8 s */
+    s->attempt++;
+    unsigned r = (unsigned)rand();
+    int delay = backoff / 2 + (int)(r % (unsigned)backoff); /* jitter: 0.5x to 1.5x */
+    zws_loop_timer(l, delay, reconnect_timer, s);
+}
+
+static const zws_handlers handlers = {.open = on_open, .message = on_message,
+                                      .close = on_close};
+
+/* ---- the view ---- */
+
+static void summary_line(md *m, char *buf, size_t cap, double secs)
+{
+    uint64_t n = ld(&m->msgs);
+    snprintf(buf, cap, "%llu messages in %.1f s: %.0f/s", (unsigned long long)n, secs,
+             secs > 0 ? (double)n / secs : 0);
+}
+
+static void draw(md *m, int final)
+{
+    FILE *f = stdout;
+    double secs = (double)(tool_now_ns() - m->t0_ns) / 1e9;
+    static uint64_t prev_kind[ZWS_MD_KIND_COUNT];
+    static int64_t prev_ns;
+    int64_t now = tool_now_ns();
+    double dt = prev_ns ? (double)(now - prev_ns) / 1e9 : secs;
+    prev_ns = now;
+    if (m->view && m->view_lines)
+        fprintf(f, "\033[%dA", m->view_lines);
+    int lines = 0;
+    char line[256];
+    summary_line(m, line, sizeof line, secs);
+    fprintf(f, "\033[2Kzws md  %s  [%s, %s]\n", line, strategy_names[m->strategy],
+            m->feed ? "in-process feed" : m->url);
+    lines++;
+    for (int k = 1; k < ZWS_MD_KIND_COUNT; k++) {
+        uint64_t v = ld(&m->by_kind[k]);
+        if (!v)
+            continue;
+        fprintf(f, "\033[2K  %-12s %12llu  %10.0f/s\n", zws_md_kind_name(k),
+                (unsigned long long)v, dt > 0 ? (double)(v - prev_kind[k]) / dt : 0);
+        prev_kind[k] = v;
+        lines++;
+    }
+    uint64_t pn = ld(&m->parse_ns_n);
+    uint64_t allocs = atomic_load(&n_allocs);
+    uint64_t msgs = ld(&m->msgs);
+    double apm = msgs > m->msgs_at_first && m->first_msg_ns
+                     ? (double)(allocs - m->allocs_at_first) / (double)(msgs - m->msgs_at_first)
+                     : 0;
+    fprintf(f, "\033[2K  parse %.0f ns/msg   allocations %.3f/msg   latency p50 %.1f us  p99 "
+               "%.1f us  p99.9 %.1f us%s\n",
+            pn ? (double)ld(&m->parse_ns_sum) / (double)pn : 0, apm,
+            (double)ld(&m->lat_p50) / 1e3, (double)ld(&m->lat_p99) / 1e3,
+            (double)ld(&m->lat_p999) / 1e3, m->feed ? "" : " (from E, ms clock)");
+    lines++;
+    fprintf(f, "\033[2K  reconnects %llu   book gaps %llu   snapshots %llu   parse errors %llu\n",
+            (unsigned long long)ld(&m->reconnects), (unsigned long long)ld(&m->gaps),
+            (unsigned long long)ld(&m->snapshots), (unsigned long long)ld(&m->parse_errors));
+    lines++;
+    for (int i = 0; i < m->nsyms && i < 8; i++) {
+        char b[32], a[32];
+        int64_t bid = atomic_load_explicit(&m->syms[i].view_bid, memory_order_relaxed);
+        int64_t ask = atomic_load_explicit(&m->syms[i].view_ask, memory_order_relaxed);
+        size_t bl = zws_md_format_decimal(b, bid, 8), al = zws_md_format_decimal(a, ask, 8);
+        fprintf(f, "\033[2K  %-10s bid %14.*s   ask %14.*s\n", m->syms[i].name, (int)bl, b,
+                (int)al, a);
+        lines++;
+    }
+    (void)final;
+    m->view_lines = lines;
+    fflush(f);
+}
+
+static void update_latency(md *m)
+{
+    /* the histogram is the parsing thread's; a racy read here is only for
+     * the live view, the summary reads it after that thread stopped */
+    atomic_store_explicit(&m->lat_p50, hist_pct(&m->lat, 0.50), memory_order_relaxed);
+    atomic_store_explicit(&m->lat_p99, hist_pct(&m->lat, 0.99), memory_order_relaxed);
+    atomic_store_explicit(&m->lat_p999, hist_pct(&m->lat, 0.999), memory_order_relaxed);
+}
+
+/* ---- the run's timeline (a loop timer) ---- */
+
+static void finish(md *m)
+{
+    m->phase = 2;
+    m->allocs_at_end = atomic_load(&n_allocs);
+    m->last_msg_ns = tool_now_ns();
+    int64_t cpu = thread_cpu_ns(m->loop_clock) - m->loop_cpu0;
+    m->cpu_ns_per_msg = cpu; /* the parser's share is added once it stopped */
+    zws_server_stop(m->srv);
+}
+
+static int control(zws_loop *l, void *arg)
+{
+    md *m = arg;
+    if (!l)
+        return 0;
+    int64_t now = zws_loop_now(l);
+    if (!m->first_msg_ns && ld(&m->msgs) > 0) {
+        /* steady state starts with the first message: connection setup,
+         * buffers and books are behind us */
+        m->first_msg_ns = tool_now_ns();
+        m->allocs_at_first = atomic_load(&n_allocs);
+        m->msgs_at_first = ld(&m->msgs);
+    }
+    update_latency(m);
+    if (m->view)
+        draw(m, 0);
+    if (m->phase == 0 && m->duration > 0 && now >= m->t_end_ms) {
+        if (m->verify && m->feed) {
+            zws_md_feed_pause(m->feed, 1);
+            m->phase = 1;
+            m->verify_deadline = now + 5000;
+            m->verify_sent = 0;
+        } else {
+            finish(m);
+            return 0;
+        }
+    }
+    if (m->phase == 1) {
+        /* the feed flushed its last diffs; once every book took them, ask
+         * for each symbol's snapshot and compare */
+        int pending = 0;
+        for (int i = 0; i < m->nsyms; i++) {
+            sym *y = &m->syms[i];
+            if (!y->book)
+                continue;
+            if (!y->verified)
+                pending = 1;
+        }
+        if (!m->verify_sent && now + 4500 >= m->verify_deadline) {
+            for (int i = 0; i < m->nsyms; i++)
+                if (m->syms[i].book)
+                    request_snapshot(m, i, 2);
+            m->verify_sent = 1;
+        }
+        if (!pending || now >= m->verify_deadline) {
+            finish(m);
+            return 0;
+        }
+    }
+    return 100;
+}
+
+static void start(zws_loop *l, void *arg)
+{
+    md *m = arg;
+    counting = 1;
+    m->loop = l;
+    pthread_getcpuclockid(pthread_self(), &m->loop_clock);
+    m->loop_cpu0 = thread_cpu_ns(m->loop_clock);
+    m->t0_ns = tool_now_ns();
+    m->t_end_ms = zws_loop_now(l) + (int64_t)(m->duration * 1000);
+    for (int i = 0; i < m->nshards; i++)
+        shard_connect(l, &m->shards[i]);
+    zws_loop_timer(l, m->view ? 250 : 100, control, m);
+}
+
+/* ---- the summary ---- */
+
+static void print_summary(md *m)
+{
+    double secs = (double)(m->last_msg_ns - (m->first_msg_ns ? m->first_msg_ns : m->t0_ns)) / 1e9;
+    uint64_t msgs = ld(&m->msgs), steady = msgs - m->msgs_at_first;
+    double rate = secs > 0 ? (double)steady / secs : 0;
+    double apm = steady ? (double)(m->allocs_at_end - m->allocs_at_first) / (double)steady : 0;
+    uint64_t pn = ld(&m->parse_ns_n);
+    double parse_ns = pn ? (double)ld(&m->parse_ns_sum) / (double)pn : 0;
+    double cpu = msgs ? m->cpu_ns_per_msg / (double)msgs : 0;
+    int checked = 0, equal = 0;
+    for (int i = 0; i < m->nsyms; i++)
+        if (m->syms[i].verified) {
+            checked++;
+            equal += m->syms[i].verified > 0;
+        }
+    uint64_t p50 = hist_pct(&m->lat, 0.5), p99 = hist_pct(&m->lat, 0.99),
+             p999 = hist_pct(&m->lat, 0.999);
+    if (m->json) {
+        printf("{\"strategy\":\"%s\",\"messages\":%llu,\"seconds\":%.3f,\"msgs_per_s\":%.0f,"
+               "\"consumer_ns_per_msg\":%.1f,\"parse_ns\":%.1f,\"allocs_per_msg\":%.4f,"
+               "\"latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"samples\":%llu},"
+               "\"by_kind\":{",
+               strategy_names[m->strategy], (unsigned long long)msgs, secs, rate, cpu, parse_ns,
+               apm, (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)p999,
+               (unsigned long long)m->lat.n);
+        int first = 1;
+        for (int k = 1; k < ZWS_MD_KIND_COUNT; k++)
+            if (ld(&m->by_kind[k])) {
+                printf("%s\"%s\":%llu", first ? "" : ",", zws_md_kind_name(k),
+                       (unsigned long long)ld(&m->by_kind[k]));
+                first = 0;
+            }
+        printf("},\"parse_errors\":%llu,\"reconnects\":%llu,\"gaps\":%llu,\"snapshots\":%llu,"
+               "\"ring_waits\":%llu,\"books_checked\":%d,\"books_equal\":%d,\"recorded\":%llu}\n",
+               (unsigned long long)ld(&m->parse_errors), (unsigned long long)ld(&m->reconnects),
+               (unsigned long long)ld(&m->gaps), (unsigned long long)ld(&m->snapshots),
+               (unsigned long long)ld(&m->ring_waits), checked, equal,
+               (unsigned long long)m->recorded);
+        return;
+    }
+    FILE *f = m->view ? stdout : stderr;
+    fprintf(f, "\nsummary (%s): %llu messages, %.0f/s over %.2f s of steady state\n",
+            strategy_names[m->strategy], (unsigned long long)msgs, rate, secs);
+    fprintf(f, "  consumer CPU %.0f ns/msg (its threads' CPU time), parse %.0f ns/msg, "
+               "allocations %.3f/msg\n",
+            cpu, parse_ns, apm);
+    fprintf(f, "  latency %s: p50 %.1f us, p99 %.1f us, p99.9 %.1f us (%llu samples)\n",
+            m->feed ? "feed send to parse" : "event time to parse", (double)p50 / 1e3,
+            (double)p99 / 1e3, (double)p999 / 1e3, (unsigned long long)m->lat.n);
+    fprintf(f, "  reconnects %llu, book gaps %llu, snapshots %llu, parse errors %llu",
+            (unsigned long long)ld(&m->reconnects), (unsigned long long)ld(&m->gaps),
+            (unsigned long long)ld(&m->snapshots), (unsigned long long)ld(&m->parse_errors));
+    if (m->strategy == ST_COPY || m->strategy == ST_REF)
+        fprintf(f, ", ring full %llu times", (unsigned long long)ld(&m->ring_waits));
+    fprintf(f, "\n");
+    if (m->verify)
+        fprintf(f, "  book check: %d of %d books equal the feed's (top 1000 levels a side)\n",
+                equal, checked);
+    if (m->record)
+        fprintf(f, "  recorded %llu messages to %s\n", (unsigned long long)m->recorded,
+                m->record_path);
+}
+
+/* ---- the command ---- */
+
+void cmd_md_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: zws md [URL] [options]\n\n"
+        "Consumes an exchange's market streams (Binance's spot format), parsing\n"
+        "every message in place with zws's zero-copy extractor, keeping a local\n"
+        "order book per symbol with a depth stream (REST snapshot, then the diff\n"
+        "stream, resynced on a gap), and showing a live view: messages/s by\n"
+        "type, parse cost, allocations, latency, best bid/ask, reconnects.\n"
+        "Without URL it starts a feed in this process on loopback (zws feed's),\n"
+        "so it runs offline; with one (wss://stream.binance.com:9443) it\n"
+        "subscribes there, and fetches snapshots from --rest.\n\n"
+        "Options:\n"
+        "  -s, --streams LIST     comma-separated streams (default: bookTicker, trade\n"
+        "                         and depth@100ms of each --symbols symbol)\n"
+        "      --symbols LIST     symbols for the default streams and the in-process\n"
+        "                         feed (default btcusdt,ethusdt,solusdt,bnbusdt)\n"
+        "  -S, --strategy NAME    inline, copy, ref or naive (default inline)\n"
+        "  -c, --conns N          spread the streams over N connections (default: as\n"
+        "                         many as --per-conn needs)\n"
+        "      --per-conn N       streams a connection carries (default 1024)\n"
+        "  -d, --duration S       run S seconds, then print the summary (default 5;\n"
+        "                         0 = until SIGINT)\n"
+        "  -r, --rate N|max       the in-process feed's rate (default 1000 steps a\n"
+        "                         second per symbol; max: as fast as possible)\n"
+        "      --seed N           the in-process feed's seed\n"
+        "      --drop-every N     the in-process feed drops one depth event in N\n"
+        "      --verify           at the end, pause the feed and check each book's top\n"
+        "                         1000 levels against its snapshot (in-process feed)\n"
+        "      --rest URL         REST base for snapshots (default: the stream URL's\n"
+        "                         host as http(s)://)\n"
+        "      --record FILE      write every message with its receive time (format\n"
+        "                         in README; zws feed --replay serves it)\n"
+        "      --no-view          no live view, only the summary\n"
+        "      --json             the summary as one JSON object on stdout\n"
+        "  -q, --quiet            no lines on stderr but errors\n"
+        "  -h, --help             show this help\n\n"
+        "Exit status: 0 done, 1 usage, 2 never connected, 3 messages failed to\n"
+        "parse or a book check failed, 4 output could not be written.\n");
+}
+
+static int split(const char *list, char ***out)
+{
+    int n = 0, cap = 16;
+    char **v = malloc((size_t)cap * sizeof *v);
+    char *copy = strdup(list);
+    if (!v || !copy) {
+        free(v);
+        free(copy);
+        return -1;
+    }
+    for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == cap) {
+            cap *= 2;
+            char **nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv)
+                return -1;
+            v = nv;
+        }
+        v[n++] = strdup(t);
+    }
+    free(copy);
+    *out = v;
+    return n;
+}
+
+static void *feed_main(void *arg)
+{
+    zws_md_feed_run(arg);
+    return NULL;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (the_md && the_md->srv)
+        zws_server_stop(the_md->srv);
+}
+
+int cmd_md(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"streams", required_argument, NULL, 's'}, {"symbols", required_argument, NULL, 'Y'},
+        {"strategy", required_argument, NULL, 'S'}, {"conns", required_argument, NULL, 'c'},
+        {"per-conn", required_argument, NULL, 'P'}, {"duration", required_argument, NULL, 'd'},
+        {"rate", required_argument, NULL, 'r'},    {"seed", required_argument, NULL, 'E'},
+        {"drop-every", required_argument, NULL, 'D'}, {"verify", no_argument, NULL, 'V'},
+        {"rest", required_argument, NULL, 'R'},    {"record", required_argument, NULL, 'W'},
+        {"no-view", no_argument, NULL, 'n'},       {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    static md mm;
+    md *m = &mm;
+    memset(m, 0, sizeof *m);
+    m->duration = 5;
+    m->rate = 1000;
+    m->per_conn = 1024;
+    m->seed = 1;
+    m->view = -1;
+    const char *streams = NULL;
+    uint64_t v;
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int prev = optind;
+        int c = getopt_long(argc, argv, ":s:S:c:d:r:qh", longs, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case 's': streams = optarg; break;
+        case 'Y': m->symbols = optarg; break;
+        case 'S': {
+            int k = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(optarg, strategy_names[i]) == 0)
+                    k = i;
+            if (k < 0)
+                return tool_usage_error(CMD, "--strategy takes inline, copy, ref or naive, not "
+                                             "'%s'", optarg);
+            m->strategy = k;
+            break;
+        }
+        case 'c':
+            if (tool_parse_u64(optarg, 256, 0, &v) || !v)
+                return tool_usage_error(CMD, "bad --conns '%s' (1 to 256)", optarg);
+            m->nconns = (int)v;
+            break;
+        case 'P':
+            if (tool_parse_u64(optarg, 1024, 0, &v) || !v)
+                return tool_usage_error(CMD, "bad --per-conn '%s' (1 to 1024)", optarg);
+            m->per_conn = (int)v;
+            break;
+        case 'd': {
+            char *end;
+            m->duration = strtod(optarg, &end);
+            if (*end || m->duration < 0 || m->duration > 1e7)
+                return tool_usage_error(CMD, "bad --duration '%s'", optarg);
+            break;
+        }
+        case 'r':
+            if (strcmp(optarg, "max") == 0) {
+                m->rate = 0;
+            } else {
+                char *end;
+                m->rate = strtod(optarg, &end);
+                if (*end || !(m->rate > 0))
+                    return tool_usage_error(CMD, "bad --rate '%s'", optarg);
+            }
+            break;
+        case 'E':
+            if (tool_parse_u64(optarg, UINT64_MAX, 0, &m->seed))
+                return tool_usage_error(CMD, "bad --seed '%s'", optarg);
+            break;
+        case 'D':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &v))
+                return tool_usage_error(CMD, "bad --drop-every '%s'", optarg);
+            m->drop_every = (int)v;
+            break;
+        case 'V': m->verify = 1; break;
+        case 'R': m->rest = optarg; break;
+        case 'W': m->record_path = optarg; break;
+        case 'n': m->view = 0; break;
+        case 'j': m->json = 1; break;
+        case 'q': m->quiet = 1; break;
+        case 'h': cmd_md_usage(stdout); return TOOL_EXIT_OK;
+        default: return tool_bad_option(CMD, c, argv, prev);
+        }
+    }
+    if (optind < argc)
+        m->url = argv[optind++];
+    if (optind < argc)
+        return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (m->verify && m->url)
+        return tool_usage_error(CMD, "--verify checks against the in-process feed: no URL");
+    if (m->verify && m->duration == 0)
+        return tool_usage_error(CMD, "--verify needs a --duration");
+    if (m->view < 0)
+        m->view = !m->json && isatty(1);
+    /* the streams, and the symbols they name */
+    const char *symlist = m->symbols ? m->symbols : "btcusdt,ethusdt,solusdt,bnbusdt";
+    char **syms;
+    int nsyms = split(symlist, &syms);
+    if (nsyms <= 0)
+        return tool_usage_error(CMD, "bad --symbols '%s'", symlist);
+    if (streams) {
+        m->nstreams = split(streams, &m->streams);
+    } else {
+        m->streams = malloc((size_t)nsyms * 3 * sizeof *m->streams);
+        static const char *const kinds[] = {"bookTicker", "trade", "depth@100ms"};
+        for (int i = 0; i < nsyms; i++)
+            for (int k = 0; k < 3; k++) {
+                char b[96];
+                snprintf(b, sizeof b, "%s@%s", syms[i], kinds[k]);
+                m->streams[m->nstreams++] = strdup(b);
+            }
+    }
+    if (m->nstreams <= 0)
+        return tool_usage_error(CMD, "no streams");
+    for (int i = 0; i < m->nstreams; i++) {
+        const char *s = m->streams[i], *at = strchr(s, '@');
+        if (!at || at == s)
+            return tool_usage_error(CMD, "bad stream '%s' (<symbol>@<type>)", s);
+        int si = sym_add(m, s, (size_t)(at - s));
+        if (si < 0)
+            return tool_usage_error(CMD, "too many symbols");
+        if (strncmp(at + 1, "depth", 5) == 0 && (at[6] == 0 || at[6] == '@') &&
+            !m->syms[si].book && zws_md_book_new(&m->syms[si].book))
+            return TOOL_EXIT_CONNECT;
+    }
+    /* shards */
+    m->nshards = m->nconns ? m->nconns : (m->nstreams + m->per_conn - 1) / m->per_conn;
+    if (m->nshards > m->nstreams)
+        m->nshards = m->nstreams;
+    m->shards = calloc((size_t)m->nshards, sizeof *m->shards);
+    for (int i = 0; i < m->nshards; i++) {
+        m->shards[i] = (shard){.m = m, .index = i, .down_since = -1};
+        m->shards[i].streams = malloc((size_t)m->nstreams * sizeof(char *));
+    }
+    for (int i = 0; i < m->nstreams; i++) {
+        shard *s = &m->shards[i % m->nshards];
+        s->streams[s->nstreams++] = m->streams[i];
+    }
+    for (int i = 0; i < m->nshards; i++)
+        if (m->shards[i].nstreams > m->per_conn)
+            return tool_usage_error(CMD, "%d streams do not fit %d connections of %d", m->nstreams,
+                                    m->nshards, m->per_conn);
+    /* the parser's level storage: a snapshot of 5000 levels a side */
+    m->levels_buf = malloc(10000 * sizeof *m->levels_buf);
+    zws_md_parser_init(&m->parser, m->levels_buf, 10000);
+    zws_set_allocator(count_malloc, count_realloc, free);
+    char err[512] = "";
+    char urlbuf[256], restbuf[256];
+    if (!m->url) {
+        zws_md_feed_opts fo = {.symbols = symlist, .seed = m->seed, .rate = m->rate,
+                               .drop_every = m->drop_every, .quiet = 1};
+        if (zws_md_feed_new(&m->feed, &fo, err, sizeof err) ||
+            zws_md_feed_listen(m->feed, "127.0.0.1", 0, err, sizeof err)) {
+            fprintf(stderr, "zws %s: the in-process feed: %s\n", CMD, err);
+            return TOOL_EXIT_CONNECT;
+        }
+        snprintf(urlbuf, sizeof urlbuf, "ws://127.0.0.1:%u", zws_md_feed_port(m->feed));
+        m->url = urlbuf;
+        pthread_create(&m->feed_thread, NULL, feed_main, m->feed);
+    } else {
+        size_t ul = strlen(m->url);
+        while (ul && m->url[ul - 1] == '/')
+            ul--;
+        snprintf(urlbuf, sizeof urlbuf, "%.*s", (int)ul, m->url);
+        m->url = urlbuf;
+    }
+    if (!m->rest) {
+        int tls = strncmp(m->url, "wss://", 6) == 0;
+        const char *host = m->url + (tls ? 6 : 5);
+        snprintf(restbuf, sizeof restbuf, "%s://%s", tls ? "https" : "http", host);
+        m->rest = restbuf;
+    }
+    if (m->record_path) {
+        m->record = fopen(m->record_path, "wb");
+        if (!m->record) {
+            fprintf(stderr, "zws %s: cannot open %s: %s\n", CMD, m->record_path, strerror(errno));
+            return TOOL_EXIT_OUTPUT;
+        }
+        fwrite("ZWSMDR1\n", 1, 8, m->record);
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_mutex_init(&m->rlock, NULL);
+    pthread_cond_init(&m->rcond, NULL);
+    pthread_mutex_init(&m->qlock, NULL);
+    pthread_cond_init(&m->qcond, NULL);
+    pthread_create(&m->rest_thread, NULL, rest_main, m);
+    if (m->strategy != ST_INLINE) {
+        if (m->strategy != ST_NAIVE)
+            m->ring = malloc(RING * sizeof *m->ring);
+        pthread_create(&m->parser_thread, NULL, parser_main, m);
+        m->have_parser = 1;
+    }
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_limits(o, 64u << 20, 64u << 20);
+    int r = zws_server_new(&m->srv, o, err, sizeof err);
+    zws_opts_free(o);
+    if (r) {
+        fprintf(stderr, "zws %s: %s\n", CMD, *err ? err : zws_strerror(r));
+        return TOOL_EXIT_CONNECT;
+    }
+    zws_server_set_timeouts(m->srv, 0, 30000, 30000);
+    zws_server_on_loop(m->srv, start, m);
+    the_md = m;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (m->view)
+        fprintf(stdout, "\033[?25l"); /* no cursor while redrawing */
+    r = zws_server_run(m->srv, 1);
+    if (m->phase != 2) /* stopped by a signal */
+        finish(m);
+    if (m->have_parser) {
+        atomic_store(&m->stop_parser, 1);
+        pthread_mutex_lock(&m->qlock);
+        pthread_cond_signal(&m->qcond);
+        pthread_mutex_unlock(&m->qlock);
+        pthread_join(m->parser_thread, NULL);
+        m->cpu_ns_per_msg += (double)(thread_cpu_ns(m->parser_clock) - m->parser_cpu0);
+    }
+    pthread_mutex_lock(&m->rlock);
+    m->rest_stop = 1;
+    pthread_cond_signal(&m->rcond);
+    pthread_mutex_unlock(&m->rlock);
+    pthread_join(m->rest_thread, NULL);
+    zws_md_feed_stats fst;
+    double feed_secs = (double)(tool_now_ns() - m->t0_ns) / 1e9;
+    if (m->feed) {
+        zws_md_feed_stop(m->feed);
+        pthread_join(m->feed_thread, NULL);
+        zws_md_feed_stats_get(m->feed, &fst);
+    }
+    if (m->view) {
+        update_latency(m);
+        draw(m, 1);
+        fprintf(stdout, "\033[?25h");
+    }
+    if (m->record && fclose(m->record) && !m->exit_code) {
+        fprintf(stderr, "zws %s: cannot write %s: %s\n", CMD, m->record_path, strerror(errno));
+        m->exit_code = TOOL_EXIT_OUTPUT;
+    }
+    m->record = m->record_path && m->recorded ? m->record : NULL;
+    print_summary(m);
+    if (m->feed && !m->json)
+        tool_feed_summary(m->view ? stdout : stderr, &fst, feed_secs, 0);
+    if (tool_flush_stdout(CMD) && !m->exit_code)
+        m->exit_code = TOOL_EXIT_OUTPUT;
+    int code = m->exit_code;
+    if (!code && ld(&m->msgs) == 0) {
+        fprintf(stderr, "zws %s: no messages%s%s\n", CMD, m->first_error[0] ? ": " : "",
+                m->first_error);
+        code = TOOL_EXIT_CONNECT;
+    } else if (!code && ld(&m->parse_errors)) {
+        fprintf(stderr, "zws %s: %llu messages did not parse; the first: %s\n", CMD,
+                (unsigned long long)ld(&m->parse_errors), m->first_error);
+        code = TOOL_EXIT_PROTOCOL;
+    }
+    if (!code && m->verify) {
+        for (int i = 0; i < m->nsyms; i++)
+            if (m->syms[i].book && m->syms[i].verified != 1) {
+                fprintf(stderr, "zws %s: the book of %s does not equal the feed's\n", CMD,
+                        m->syms[i].name);
+                code = TOOL_EXIT_PROTOCOL;
+            }
+    }
+    zws_server_free(m->srv);
+    zws_md_feed_free(m->feed);
+    for (int i = 0; i < m->nsyms; i++)
+        zws_md_book_free(m->syms[i].book);
+    curl_global_cleanup();
+    (void)r;
+    return code;
+}
