@@ -4,6 +4,7 @@
  * every other value validated as JSON and skipped. The message's type is
  * decided once its object is complete, and the fields that type needs are
  * checked then, so members may come in any order. */
+#include <stddef.h>
 #include <string.h>
 
 #include "zws/md.h"
@@ -218,7 +219,7 @@ static const int64_t pow10_tab[19] = {1,
                                       100000000000000000,
                                       1000000000000000000};
 
-static int integer_slow(cur *c, int64_t *out, const char *what);
+static int integer_slow(cur *c, int64_t *out, const char *what) __attribute__((noinline, cold));
 
 /* ---- digits eight at a time ----
  * A little-endian load puts the first digit in the lowest byte. A byte is
@@ -233,7 +234,7 @@ static inline uint64_t load8(const char *p)
 }
 
 /* How many of the eight bytes at x are digits before the first that is not. */
-static inline unsigned lead_digits(uint64_t x)
+static inline __attribute__((always_inline)) unsigned lead_digits(uint64_t x)
 {
     uint64_t t = x ^ 0x3030303030303030ULL;
     uint64_t bad = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
@@ -241,7 +242,7 @@ static inline unsigned lead_digits(uint64_t x)
 }
 
 /* The value of the first n (1..8) digits of x. */
-static inline uint64_t digits_value(uint64_t x, unsigned n)
+static inline __attribute__((always_inline)) uint64_t digits_value(uint64_t x, unsigned n)
 {
     /* move them to the top and fill below with '0', so eight digits remain */
     if (n < 8) {
@@ -279,7 +280,7 @@ static inline uint64_t digits16(const char *p, unsigned *n)
 
 /* An integer field: up to 16 digits without a sign the fast way; anything
  * else (a sign, more digits, the end of the input near) the careful way. */
-static inline int integer(cur *c, int64_t *out, const char *what)
+static inline __attribute__((always_inline)) int integer(cur *c, int64_t *out, const char *what)
 {
     const char *p = c->p;
     if (c->end - p >= 18 && (unsigned)(*p - '1') < 9) {
@@ -398,12 +399,15 @@ size_t zws_md_format_decimal(char *buf, int64_t v, int decimals)
     return o;
 }
 
-static int decimal_slow(cur *c, int64_t *out, const char *what);
+static int decimal_slow(cur *c, int64_t *out, const char *what) __attribute__((noinline, cold));
 
 /* A price or quantity: a decimal string at the parser's scale, read in one
  * pass without the string's own scan when it is plain digits, a point and
  * digits, at most 18 digits in all, with room in the input to look ahead. */
-static inline int decimal(cur *c, int64_t *out, const char *what)
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline, cold))
+
+HOT int decimal(cur *c, int64_t *out, const char *what)
 {
     const char *p = c->p;
     int dec = c->ps->decimals;
@@ -441,7 +445,7 @@ slow:
     return decimal_slow(c, out, what);
 }
 
-static int decimal_slow(cur *c, int64_t *out, const char *what)
+COLD int decimal_slow(cur *c, int64_t *out, const char *what)
 {
     zws_md_view v;
     int r = string(c, &v, what);
@@ -804,6 +808,179 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
     }
 }
 
+/* ---- the fast path: the feed's own member order ----
+ *
+ * The exchange writes each message type with its members in one order.
+ * When a message follows that order exactly (checked literal by literal),
+ * the values are read straight into place: no key dispatch, no duplicate
+ * bookkeeping (a fixed sequence has none), no type check afterwards. Any
+ * difference, even a space, and the general parser starts over on the
+ * message, so the result and every error are the general parser's. */
+enum { OP_LIT, OP_INT, OP_DEC, OP_STR, OP_BOOL, OP_BIDS, OP_ASKS, OP_END };
+typedef struct op {
+    uint8_t code;
+    uint8_t len;      /* OP_LIT */
+    uint16_t off;     /* destination in zws_md_msg */
+    const char *lit;
+} op;
+
+/* A literal of up to 8 bytes as a word and a mask over its bytes, so it is
+ * compared in one instruction (schema_init fills them in). */
+typedef struct litword {
+    uint64_t word, mask;
+} litword;
+
+#define LIT(s) {OP_LIT, sizeof s - 1, 0, s}
+#define FLD(code, field) {code, 0, (uint16_t)offsetof(zws_md_msg, field), NULL}
+
+static const op schema_ticker[] = {
+    LIT("\"u\":"), FLD(OP_INT, last_id), LIT(",\"s\":"), FLD(OP_STR, symbol),
+    LIT(",\"b\":"), FLD(OP_DEC, bid_px), LIT(",\"B\":"), FLD(OP_DEC, bid_qty),
+    LIT(",\"a\":"), FLD(OP_DEC, ask_px), LIT(",\"A\":"), FLD(OP_DEC, ask_qty),
+    LIT("}"), {OP_END, 0, 0, NULL}};
+static const op schema_trade[] = {
+    LIT("\"e\":\"trade\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
+    FLD(OP_STR, symbol), LIT(",\"t\":"), FLD(OP_INT, id), LIT(",\"p\":"), FLD(OP_DEC, px),
+    LIT(",\"q\":"), FLD(OP_DEC, qty), LIT(",\"T\":"), FLD(OP_INT, trade_time),
+    LIT(",\"m\":"), FLD(OP_BOOL, buyer_maker), LIT(",\"M\":"), {OP_BOOL, 0, 0xffff, NULL},
+    LIT("}"), {OP_END, 0, 0, NULL}};
+static const op schema_agg[] = {
+    LIT("\"e\":\"aggTrade\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
+    FLD(OP_STR, symbol), LIT(",\"a\":"), FLD(OP_INT, id), LIT(",\"p\":"), FLD(OP_DEC, px),
+    LIT(",\"q\":"), FLD(OP_DEC, qty), LIT(",\"f\":"), FLD(OP_INT, first_id),
+    LIT(",\"l\":"), FLD(OP_INT, last_id), LIT(",\"T\":"), FLD(OP_INT, trade_time),
+    LIT(",\"m\":"), FLD(OP_BOOL, buyer_maker), LIT(",\"M\":"), {OP_BOOL, 0, 0xffff, NULL},
+    LIT("}"), {OP_END, 0, 0, NULL}};
+static const op schema_depth[] = {
+    LIT("\"e\":\"depthUpdate\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
+    FLD(OP_STR, symbol), LIT(",\"U\":"), FLD(OP_INT, first_id), LIT(",\"u\":"),
+    FLD(OP_INT, last_id), LIT(",\"b\":"), {OP_BIDS, 0, 0, NULL}, LIT(",\"a\":"),
+    {OP_ASKS, 0, 0, NULL}, LIT("}"), {OP_END, 0, 0, NULL}};
+static const op schema_partial[] = {
+    LIT("\"lastUpdateId\":"), FLD(OP_INT, id), LIT(",\"bids\":"), {OP_BIDS, 0, 0, NULL},
+    LIT(",\"asks\":"), {OP_ASKS, 0, 0, NULL}, LIT("}"), {OP_END, 0, 0, NULL}};
+
+#define SCHEMA_MAX 32
+static litword words[5][SCHEMA_MAX];
+static const op *const schemas[5] = {schema_ticker, schema_trade, schema_agg, schema_depth,
+                                     schema_partial};
+
+__attribute__((constructor)) static void schema_init(void)
+{
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < SCHEMA_MAX && schemas[k][i].code != OP_END; i++) {
+            const op *o = &schemas[k][i];
+            if (o->code != OP_LIT || o->len > 8)
+                continue;
+            uint64_t w = 0;
+            memcpy(&w, o->lit, o->len);
+            words[k][i].word = w;
+            words[k][i].mask = o->len == 8 ? ~0ULL : (1ULL << (8 * o->len)) - 1;
+        }
+}
+
+static int run_schema(cur *c, zws_md_msg *m, int k)
+{
+    char *base = (char *)m;
+    const op *o = schemas[k];
+    const litword *w = words[k];
+    for (;; o++, w++) {
+        int r = 0;
+        switch (o->code) {
+        case OP_LIT:
+            if (o->len <= 8 && c->end - c->p >= 8) {
+                if ((load8(c->p) & w->mask) != w->word)
+                    return -1;
+            } else if ((size_t)(c->end - c->p) < o->len || memcmp(c->p, o->lit, o->len)) {
+                return -1;
+            }
+            c->p += o->len;
+            continue;
+        case OP_INT: r = integer(c, (int64_t *)(void *)(base + o->off), ""); break;
+        case OP_DEC: r = decimal(c, (int64_t *)(void *)(base + o->off), ""); break;
+        case OP_STR:
+            if (c->p >= c->end || *c->p != '"')
+                return -1;
+            c->p++;
+            r = string_body(c, (zws_md_view *)(void *)(base + o->off));
+            break;
+        case OP_BOOL: {
+            int b;
+            if (c->p < c->end && *c->p != 't' && *c->p != 'f')
+                return -1;
+            r = boolean(c, &b, "");
+            if (!r && o->off != 0xffff)
+                *(int *)(void *)(base + o->off) = b;
+            break;
+        }
+        case OP_BIDS:
+            if (c->p >= c->end || *c->p != '[')
+                return -1;
+            r = levels(c, &m->bids, &m->nbids, "");
+            break;
+        case OP_ASKS:
+            if (c->p >= c->end || *c->p != '[')
+                return -1;
+            r = levels(c, &m->asks, &m->nasks, "");
+            break;
+        case OP_END: return 0;
+        }
+        if (r)
+            return -1;
+    }
+}
+
+/* 1 when the message was read by the fast path (m complete), else 0. */
+static int fast_path(cur *c, zws_md_msg *m)
+{
+    const char *p = c->p, *e = c->end;
+    if (e - p < 8 || *p != '{')
+        return 0;
+    int env = 0;
+    if (p[1] == '"' && p[2] == 's' && e - p > 11 && memcmp(p, "{\"stream\":\"", 11) == 0) {
+        c->p = p + 11;
+        if (string_body(c, &m->stream) || (size_t)(c->end - c->p) < 8 ||
+            memcmp(c->p, ",\"data\":", 8))
+            return 0;
+        c->p += 8;
+        p = c->p;
+        if (e - p < 8 || *p != '{')
+            return 0;
+        env = 1;
+    }
+    int o;
+    enum zws_md_kind kind;
+    if (p[2] == 'u') {
+        o = 0;
+        kind = ZWS_MD_BOOK_TICKER;
+    } else if (p[2] == 'l') {
+        o = 4;
+        kind = ZWS_MD_DEPTH_PARTIAL;
+    } else if (p[2] == 'e' && e - p > 8 && p[6] == 't') {
+        o = 1;
+        kind = ZWS_MD_TRADE;
+    } else if (p[2] == 'e' && e - p > 8 && p[6] == 'a') {
+        o = 2;
+        kind = ZWS_MD_AGG_TRADE;
+    } else if (p[2] == 'e' && e - p > 8 && p[6] == 'd') {
+        o = 3;
+        kind = ZWS_MD_DEPTH_UPDATE;
+    } else {
+        return 0;
+    }
+    c->p = p + 1;
+    if (run_schema(c, m, o))
+        return 0;
+    if (env && (c->p >= c->end || *c->p++ != '}'))
+        return 0;
+    if (c->p != c->end)
+        return 0; /* trailing bytes (even spaces): the general path decides */
+    m->kind = kind;
+    if (kind == ZWS_MD_BOOK_TICKER || kind == ZWS_MD_DEPTH_UPDATE)
+        m->id = m->last_id;
+    return 1;
+}
+
 void zws_md_parser_init(zws_md_parser *p, zws_md_level *storage, size_t nlevels)
 {
     p->decimals = 8;
@@ -890,6 +1067,16 @@ int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *
     m->buyer_order_id = m->seller_order_id = -1;
     p->what = NULL;
     p->at = 0;
+    if (fast_path(&c, m))
+        return 0;
+    /* not in the feed's own order: the general parser, from the start */
+    memset(m, 0, sizeof *m);
+    m->event_time = m->trade_time = m->id = m->first_id = m->last_id = -1;
+    m->buyer_order_id = m->seller_order_id = -1;
+    p->what = NULL;
+    p->at = 0;
+    c.p = c.start;
+    c.used = 0;
     if (peek(&c) != '{') {
         int r = skip_value(&c, 0);
         if (r)
