@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zws/frame.h"
 #include "zws/md.h"
 #include "zws/server.h"
 
@@ -34,7 +35,8 @@ static int is_partial(int t) { return t >= S_P5; }
 static int is_fast_speed(int t) { return t == S_DEPTH100 || (is_partial(t) && (t - S_P5) % 2); }
 
 #define TPL_N 256            /* pre-rendered frames per stream */
-#define FILL_HIGH (1u << 20) /* fast mode: refill a connection's output up to this */
+#define FILL_HIGH (4u << 20) /* fast mode: refill a connection's output up to this */
+#define FILL_CHUNK (64u << 10) /* fast mode: frames built and queued at a time */
 #define LAT_SLOTS (1u << 16)
 #define LAT_EVERY 64         /* one id in this many is noted for latency */
 #define MAX_REQ 65536
@@ -60,6 +62,10 @@ typedef struct fconn {
     char ping[24];
     size_t ping_len;
     int closing;
+    int dead;                /* closed: freed at the next tick (callers up the stack may hold it) */
+    struct fconn *gnext;
+    size_t replay_at;        /* the next record to send */
+    int64_t replay_t0;       /* ms the replay started for this connection */
     struct fconn *prev, *next;
 } fconn;
 
@@ -77,6 +83,8 @@ struct zws_md_feed {
     uint32_t (*subs)[2];     /* subscribers per stream and form */
     tpl **tpls;              /* [stream * 2 + combined], built on first use */
     fconn *conns;
+    fconn *graveyard;        /* closed connections, freed at the next tick */
+    size_t fill_high;        /* fast mode: refill output up to this */
     double carry;            /* paced: fractional steps left over */
     int64_t last_tick, next_100, next_1000, next_ping;
     uint64_t drop_count;
@@ -90,6 +98,10 @@ struct zws_md_feed {
         _Atomic uint64_t v;
     } st[sizeof(zws_md_feed_stats) / sizeof(uint64_t)];
     char errbuf[160];
+    /* replay: the recording and where each record starts */
+    uint8_t *rec;
+    size_t rec_len, nrec;
+    size_t *rec_off;
 };
 
 #define STAT(f, field) \
@@ -290,14 +302,15 @@ static void step_paced(zws_md_feed *f, size_t i, int64_t now_ms)
         publish(f, base + S_TICKER, f->scratch, n, zws_md_gen_update_id(f->gen, i));
 }
 
-static void depth_tick(zws_md_feed *f, int fast_speed, int64_t now_ms)
+static void depth_tick(zws_md_feed *f, int fast_speed, int64_t now_ms, int lossless)
 {
     for (size_t i = 0; i < f->nsym; i++) {
         uint32_t base = (uint32_t)(i * NTYPES);
         size_t n = zws_md_gen_depth_update(f->gen, i, fast_speed, now_ms, f->scratch,
                                            f->scratch_cap);
         uint32_t st = base + (fast_speed ? S_DEPTH100 : S_DEPTH);
-        if (n && f->o.drop_every > 0 && ++f->drop_count % (uint64_t)f->o.drop_every == 0) {
+        if (n && !lossless && f->o.drop_every > 0 &&
+            ++f->drop_count % (uint64_t)f->o.drop_every == 0) {
             STAT(f, dropped_events);
             n = 0; /* injected loss: the subscribers see a gap in U/u */
         }
@@ -338,7 +351,7 @@ static tpl *tpl_build(zws_md_feed *f, uint32_t st, int combined)
     size_t sym = st / NTYPES;
     const char *name = zws_md_gen_lower(f->gen, sym);
     zws_md_gen *g;
-    if (zws_md_gen_new(&g, &name, 1, f->o.seed + st, f->o.levels ? f->o.levels : 1000))
+    if (zws_md_gen_new(&g, &name, 1, f->o.seed + st, 100))
         return NULL;
     tpl *p = calloc(1, sizeof *p);
     size_t cap = (size_t)TPL_N * (is_partial(t) ? 1200 : 320), used = 0;
@@ -418,7 +431,7 @@ static tpl *tpl_get(zws_md_feed *f, uint32_t st, int combined)
 static void fill(fconn *c)
 {
     zws_md_feed *f = c->f;
-    if (c->closing || atomic_load(&f->paused))
+    if (c->closing || !c->ws || atomic_load(&f->paused))
         return;
     uint32_t fast[1024];
     uint32_t nf = 0;
@@ -434,35 +447,54 @@ static void fill(fconn *c)
         STAT(f, fills_starved);
     int64_t now = wall_ms();
     uint64_t sent[ZWS_MD_KIND_COUNT] = {0}, bytes = 0;
-    while (zws_ws_buffered(c->ws) < FILL_HIGH) {
-        uint32_t st = fast[c->rr++ % nf];
-        tpl *p = tpl_get(f, st, c->combined);
-        if (!p)
-            return;
-        uint32_t k = p->pos++ % TPL_N;
-        char *m = p->buf + p->off[k];
-        if (p->e_at[k] >= 0)
-            put_digits(m + p->e_at[k], (uint64_t)now, 13);
-        uint64_t id = p->next_id++;
-        int w = p->id_w[k];
-        if (p->id_at[k] >= 0 && w > 0 && w < 20) {
-            static const uint64_t p10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
-                                             1000000ULL, 10000000ULL, 100000000ULL,
-                                             1000000000ULL, 10000000000ULL, 100000000000ULL,
-                                             1000000000000ULL, 10000000000000ULL,
-                                             100000000000000ULL, 1000000000000000ULL,
-                                             10000000000000000ULL, 100000000000000000ULL,
-                                             1000000000000000000ULL, 10000000000000000000ULL};
-            if (id >= p10[w])
-                id = p->next_id = p10[w - 1]; /* keep the width */
-            put_digits(m + p->id_at[k], id, w);
+    static const uint64_t p10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+                                     1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+                                     10000000000ULL, 100000000000ULL, 1000000000000ULL,
+                                     10000000000000ULL, 100000000000000ULL,
+                                     1000000000000000ULL, 10000000000000000ULL,
+                                     100000000000000000ULL, 1000000000000000000ULL,
+                                     10000000000000000000ULL};
+    /* frames are built into the staging area, a chunk at a time, and
+     * queued in one call per chunk */
+    uint8_t *stage = (uint8_t *)f->scratch;
+    size_t cap = f->scratch_cap < FILL_CHUNK ? f->scratch_cap : FILL_CHUNK;
+    while (!c->closing && zws_ws_buffered(c->ws) < f->fill_high) {
+        size_t used = 0;
+        while (used + 2048 <= cap) {
+            uint32_t st = fast[c->rr++ % nf];
+            tpl *p = tpl_get(f, st, c->combined);
+            if (!p)
+                return;
+            uint32_t k = p->pos++ % TPL_N;
+            size_t len = p->len[k];
+            int h = zws_frame_write_header(stage + used, ZWS_OP_TEXT, 1, 0, len, NULL);
+            if (h < 0 || used + (size_t)h + len > cap)
+                break;
+            used += (size_t)h;
+            char *m = (char *)stage + used;
+            memcpy(m, p->buf + p->off[k], len);
+            if (p->e_at[k] >= 0)
+                put_digits(m + p->e_at[k], (uint64_t)now, 13);
+            uint64_t id = p->next_id++;
+            int w = p->id_w[k];
+            if (p->id_at[k] >= 0 && w > 0 && w < 20) {
+                if (id >= p10[w])
+                    id = p->next_id = p10[w - 1]; /* keep the width */
+                put_digits(m + p->id_at[k], id, w);
+            }
+            enum zws_md_kind kind = type_kind[st % NTYPES];
+            lat_note(f, kind, st / NTYPES, (int64_t)id);
+            used += len;
+            sent[kind]++;
+            bytes += len;
         }
-        enum zws_md_kind kind = type_kind[st % NTYPES];
-        lat_note(f, kind, st / NTYPES, (int64_t)id);
-        if (zws_ws_send(c->ws, ZWS_OP_TEXT, m, p->len[k]))
+        zws_buf *b = zws_buf_new_copy(stage, used);
+        if (!b)
             break;
-        sent[kind]++;
-        bytes += p->len[k];
+        int r = zws_ws_send_frames(c->ws, b);
+        zws_buf_unref(b);
+        if (r)
+            break;
     }
     for (int k = 0; k < ZWS_MD_KIND_COUNT; k++)
         if (sent[k])
@@ -532,6 +564,10 @@ static int parse_req(const char *p, size_t len, feed_req *r, const char **why)
             return 3;
         }
         p = skip_ws(p + 1, e);
+        if (p >= e) {
+            *why = "Invalid JSON: a value is missing";
+            return 3;
+        }
         if (kl == 6 && memcmp(k, "method", 6) == 0) {
             const char *s;
             size_t n;
@@ -628,6 +664,8 @@ static int parse_req(const char *p, size_t len, feed_req *r, const char **why)
 
 static void reply(fconn *c, const feed_req *r, const char *result, size_t rlen)
 {
+    if (!c->ws)
+        return; /* closed meanwhile (a refill passed the output limit) */
     char out[256 + 64 * 1024];
     int n = snprintf(out, sizeof out, "{\"result\":%.*s,\"id\":%.*s}", (int)rlen, result,
                      r->id ? (int)r->id_len : 4, r->id ? r->id : "null");
@@ -638,6 +676,8 @@ static void reply(fconn *c, const feed_req *r, const char *result, size_t rlen)
 static void reply_error(fconn *c, const feed_req *r, int code, const char *msg)
 {
     char out[512];
+    if (!c->ws)
+        return;
     int n = snprintf(out, sizeof out, "{\"error\":{\"code\":%d,\"msg\":\"%s\"},\"id\":%.*s}",
                      code, msg, r && r->id ? (int)r->id_len : 4, r && r->id ? r->id : "null");
     STAT(c->f, bad_requests);
@@ -714,6 +754,8 @@ static void handle_request(fconn *c, const uint8_t *data, size_t len)
 }
 
 /* ---- connections ---- */
+
+static void replay_fill(zws_md_feed *f, fconn *c, int64_t now);
 
 static int count_incoming(fconn *c)
 {
@@ -839,6 +881,9 @@ static void on_open(zws_ws *ws)
         f->conns->prev = c;
     f->conns = c;
     STAT(f, conns);
+    c->replay_t0 = now;
+    if (f->rec)
+        return; /* the refill timer starts the replay */
     if (f->o.rate <= 0)
         fill(c);
 }
@@ -846,7 +891,7 @@ static void on_open(zws_ws *ws)
 static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
 {
     fconn *c = zws_ws_user(ws);
-    if (count_incoming(c))
+    if (count_incoming(c) || c->f->rec)
         return;
     if (op != ZWS_OP_TEXT) {
         reply_error(c, NULL, 3, "Invalid JSON: requests are text");
@@ -876,7 +921,9 @@ static void on_pong(zws_ws *ws, const uint8_t *data, size_t len)
 static void on_drain(zws_ws *ws)
 {
     fconn *c = zws_ws_user(ws);
-    if (c->f->o.rate <= 0)
+    if (c->f->rec)
+        replay_fill(c->f, c, zws_loop_now(zws_ws_loop(ws)));
+    else if (c->f->o.rate <= 0)
         fill(c);
 }
 
@@ -899,8 +946,10 @@ static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
         if (c->next)
             c->next->prev = c->prev;
     }
-    free(c->streams);
-    free(c);
+    c->ws = NULL;
+    c->closing = c->dead = 1;
+    c->gnext = f->graveyard;
+    f->graveyard = c;
     zws_ws_set_user(ws, NULL);
 }
 
@@ -938,17 +987,28 @@ static void housekeeping(zws_md_feed *f, int64_t now)
     }
 }
 
+static void bury(zws_md_feed *f)
+{
+    while (f->graveyard) {
+        fconn *c = f->graveyard;
+        f->graveyard = c->gnext;
+        free(c->streams);
+        free(c);
+    }
+}
+
 static int tick(zws_loop *l, void *arg)
 {
     zws_md_feed *f = arg;
     if (!l)
         return 0;
+    bury(f);
     int64_t now = zws_loop_now(l);
     int64_t ms = wall_ms();
     int paused = atomic_load(&f->paused);
-    if (paused && !f->was_paused) { /* send what the book did before stopping */
-        depth_tick(f, 0, ms);
-        depth_tick(f, 1, ms);
+    if (paused && !f->was_paused) { /* send what the book did before stopping, all of it */
+        depth_tick(f, 0, ms, 1);
+        depth_tick(f, 1, ms, 1);
     }
     f->was_paused = paused;
     if (!paused) {
@@ -962,11 +1022,11 @@ static int tick(zws_loop *l, void *arg)
             for (size_t i = 0; i < f->nsym; i++)
                 step_paced(f, i, ms);
         if (now >= f->next_100) {
-            depth_tick(f, 1, ms);
+            depth_tick(f, 1, ms, 0);
             f->next_100 = now + 100;
         }
         if (now >= f->next_1000) {
-            depth_tick(f, 0, ms);
+            depth_tick(f, 0, ms, 0);
             f->next_1000 = now + 1000;
         }
     }
@@ -975,15 +1035,137 @@ static int tick(zws_loop *l, void *arg)
     return 10;
 }
 
+/* ---- replay ---- */
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads and indexes a recording: 0, or -1 with err set. */
+static int load_recording(zws_md_feed *f, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 20, n = 0;
+    uint8_t *b = malloc(cap);
+    for (;;) {
+        if (!b) {
+            fclose(fp);
+            snprintf(err, errlen, "out of memory reading %s", path);
+            return -1;
+        }
+        size_t k = fread(b + n, 1, cap - n, fp);
+        n += k;
+        if (k == 0)
+            break;
+        if (n == cap) {
+            if (cap >= ((size_t)1 << 32)) {
+                free(b);
+                fclose(fp);
+                snprintf(err, errlen, "%s is larger than 4 GiB", path);
+                return -1;
+            }
+            uint8_t *nb = realloc(b, cap * 2);
+            if (!nb)
+                free(b);
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    if (n < 8 || memcmp(b, "ZWSMDR1\n", 8)) {
+        free(b);
+        snprintf(err, errlen, "%s is not a zws md recording (no ZWSMDR1 header)", path);
+        return -1;
+    }
+    size_t nrec = 0, ncap = 1024;
+    size_t *off = malloc(ncap * sizeof *off);
+    for (size_t p = 8; off && p < n;) {
+        if (n - p < 16 || get_le(b + p + 8, 4) > n - p - 16) {
+            snprintf(err, errlen, "%s is cut short at byte %zu (record %zu)", path, p, nrec);
+            free(off);
+            free(b);
+            return -1;
+        }
+        if (nrec == ncap) {
+            size_t *no = realloc(off, ncap * 2 * sizeof *off);
+            if (!no) {
+                free(off);
+                off = NULL;
+                break;
+            }
+            off = no;
+            ncap *= 2;
+        }
+        off[nrec++] = p;
+        p += 16 + get_le(b + p + 8, 4);
+    }
+    if (!off) {
+        free(b);
+        snprintf(err, errlen, "out of memory indexing %s", path);
+        return -1;
+    }
+    f->rec = b;
+    f->rec_len = n;
+    f->rec_off = off;
+    f->nrec = nrec;
+    return 0;
+}
+
+static void replay_fill(zws_md_feed *f, fconn *c, int64_t now)
+{
+    if (c->closing)
+        return;
+    uint64_t t0 = f->nrec ? get_le(f->rec + f->rec_off[0], 8) : 0;
+    while (!c->closing && c->replay_at < f->nrec && zws_ws_buffered(c->ws) < f->fill_high) {
+        const uint8_t *r = f->rec + f->rec_off[c->replay_at];
+        uint64_t t = get_le(r, 8);
+        if (!f->o.replay_max && (int64_t)((t - t0) / 1000000) > now - c->replay_t0)
+            return; /* not yet: the recorded pace */
+        unsigned op = r[12] == ZWS_OP_BINARY ? ZWS_OP_BINARY : ZWS_OP_TEXT;
+        size_t len = (size_t)get_le(r + 8, 4);
+        if (zws_ws_send(c->ws, op, r + 16, len))
+            return;
+        STAT(f, sent[ZWS_MD_NONE]);
+        STAT_ADD(f, bytes, len);
+        c->replay_at++;
+    }
+    if (!c->closing && c->replay_at == f->nrec) {
+        c->closing = 1;
+        zws_ws_close(c->ws, ZWS_CLOSE_NORMAL, "replay over");
+    }
+}
+
 static int refill(zws_loop *l, void *arg)
 {
     zws_md_feed *f = arg;
     if (!l)
         return 0;
-    for (fconn *c = f->conns; c; c = c->next)
-        if (zws_ws_buffered(c->ws) < FILL_HIGH / 2)
+    for (fconn *c = f->conns, *next; c; c = next) {
+        next = c->next; /* a fill may close c, never another */
+        if (f->rec)
+            replay_fill(f, c, zws_loop_now(l));
+        else if (zws_ws_buffered(c->ws) < f->fill_high / 2)
             fill(c);
+    }
     return 1;
+}
+
+/* Replay: the pings, pong deadlines and lifetimes still apply. */
+static int tick_replay(zws_loop *l, void *arg)
+{
+    if (l) {
+        bury(arg);
+        housekeeping(arg, zws_loop_now(l));
+    }
+    return 1000;
 }
 
 static void on_loop(zws_loop *l, void *arg)
@@ -994,8 +1176,11 @@ static void on_loop(zws_loop *l, void *arg)
     f->next_100 = now + 100;
     f->next_1000 = now + 1000;
     f->next_ping = now + f->o.ping_ms;
-    zws_loop_timer(l, 10, tick, f);
-    if (f->o.rate <= 0)
+    if (!f->rec)
+        zws_loop_timer(l, 10, tick, f);
+    else
+        zws_loop_timer(l, 1000, tick_replay, f);
+    if (f->o.rate <= 0 || f->rec)
         zws_loop_timer(l, 1, refill, f);
 }
 
@@ -1029,6 +1214,12 @@ static void on_depth(void *ud, const zws_handshake_request *req, zws_http_reply 
     size_t vl;
     static char body[64];
     rep->content_type = "application/json";
+    if (f->rec) {
+        rep->status = 404;
+        rep->body = "{\"code\":-1000,\"msg\":\"No snapshots in a replay.\"}";
+        rep->body_len = strlen(rep->body);
+        return;
+    }
     if (!query_get(req->path, req->path_len, "symbol", &v, &vl)) {
         rep->status = 400;
         rep->body = "{\"code\":-1102,\"msg\":\"Mandatory parameter 'symbol' was not sent.\"}";
@@ -1122,6 +1313,10 @@ int zws_md_feed_new(zws_md_feed **out, const zws_md_feed_opts *o, char *err, siz
     }
     f->nsym = n;
     f->nstreams = (uint32_t)(n * NTYPES);
+    if (o->replay && load_recording(f, o->replay, err, errlen)) {
+        r = ZWS_EINVAL;
+        goto fail;
+    }
     f->subs = calloc(f->nstreams, sizeof *f->subs);
     f->tpls = calloc((size_t)f->nstreams * 2, sizeof *f->tpls);
     f->scratch_cap = 5000 * 2 * 48 + 256;
@@ -1154,7 +1349,10 @@ int zws_md_feed_new(zws_md_feed **out, const zws_md_feed_opts *o, char *err, siz
     }
     /* pings and the pong deadline are the feed's own; no idle timeout */
     zws_server_set_timeouts(f->srv, 0, 0, 30000);
-    zws_server_set_backpressure(f->srv, f->o.max_buffered, FILL_HIGH / 2, ZWS_BP_CLOSE);
+    /* fast mode keeps a client's output between half of fill_high and
+     * fill_high, well inside the limit past which it is closed */
+    f->fill_high = FILL_HIGH < f->o.max_buffered / 2 ? FILL_HIGH : f->o.max_buffered / 2;
+    zws_server_set_backpressure(f->srv, f->o.max_buffered, f->fill_high / 2, ZWS_BP_CLOSE);
     zws_server_on_loop(f->srv, on_loop, f);
     *out = f;
     return 0;
@@ -1168,6 +1366,7 @@ void zws_md_feed_free(zws_md_feed *f)
     if (!f)
         return;
     zws_server_free(f->srv);
+    bury(f);
     for (uint32_t i = 0; f->tpls && i < f->nstreams * 2; i++)
         if (f->tpls[i]) {
             free(f->tpls[i]->buf);
@@ -1178,6 +1377,8 @@ void zws_md_feed_free(zws_md_feed *f)
     free(f->scratch);
     free(f->env);
     free(f->lat);
+    free(f->rec);
+    free(f->rec_off);
     zws_md_gen_free(f->gen);
     free(f);
 }

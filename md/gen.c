@@ -131,7 +131,7 @@ int zws_md_gen_new(zws_md_gen **out, const char *const *symbols, size_t n, uint6
                    int levels)
 {
     if (!levels)
-        levels = 1000;
+        levels = 2000;
     if (levels < 10 || levels > 5000 || n == 0)
         return ZWS_MD_ERANGE;
     zws_md_gen *g = calloc(1, sizeof *g);

@@ -35,7 +35,7 @@ void cmd_feed_usage(FILE *f)
         "  -r, --rate N|max        book steps a second per symbol (default 1000); max:\n"
         "                          replay pre-rendered frames as fast as clients read\n"
         "      --seed N            the walk's seed (default 1)\n"
-        "      --levels N          book levels a side, 10..5000 (default 1000)\n"
+        "      --levels N          book levels a side, 10..5000 (default 2000)\n"
         "  -d, --duration S        stop after S seconds (default: until SIGINT)\n"
         "      --ping-interval S   ping every S seconds (default 20)\n"
         "      --pong-timeout S    close without a pong for S seconds (default 60)\n"
@@ -44,6 +44,9 @@ void cmd_feed_usage(FILE *f)
         "      --max-incoming N    incoming messages a second (default 5)\n"
         "      --max-buffer BYTES  unread output a client may leave (default 8m)\n"
         "      --drop-every N      drop one diff-depth event in N (tests gap handling)\n"
+        "      --replay FILE       serve a zws md --record file instead: every connection\n"
+        "                          gets every message in order, at the recorded pace\n"
+        "                          (or as fast as it reads, with --rate max), then a close\n"
         "      --cert FILE         TLS: certificate chain (PEM); needs --key\n"
         "      --key FILE          TLS: private key (PEM)\n"
         "      --json              the summary as JSON on stdout\n"
@@ -142,6 +145,7 @@ int cmd_feed(int argc, char **argv)
         {"max-streams", required_argument, NULL, 'm'}, {"max-incoming", required_argument, NULL, 'i'},
         {"max-buffer", required_argument, NULL, 'b'}, {"drop-every", required_argument, NULL, 'D'},
         {"cert", required_argument, NULL, 'C'},       {"key", required_argument, NULL, 'K'},
+        {"replay", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'j'},             {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     zws_md_feed_opts o;
@@ -227,6 +231,7 @@ int cmd_feed(int argc, char **argv)
                 return tool_usage_error(CMD, "bad --drop-every '%s'", optarg);
             o.drop_every = (int)v;
             break;
+        case 'R': o.replay = optarg; break;
         case 'C': o.cert = optarg; break;
         case 'K': o.key = optarg; break;
         case 'j': json = 1; break;
@@ -239,6 +244,7 @@ int cmd_feed(int argc, char **argv)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o.cert != !o.key)
         return tool_usage_error(CMD, "--cert and --key go together");
+    o.replay_max = o.rate <= 0;
     char err[512] = "";
     zws_md_feed *f;
     int r = zws_md_feed_new(&f, &o, err, sizeof err);

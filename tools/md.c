@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,7 @@ typedef struct md {
     int nstreams, per_conn, nconns, strategy, json, view, verify, quiet;
     double duration, rate;
     int drop_every, levels;
+    int64_t work_ns;
     uint64_t seed;
     const char *symbols;
     /* runtime */
@@ -406,6 +408,11 @@ static void compare_book(md *m, int s, const zws_md_msg *snap)
         same = ng == nw && memcmp(got, want, nw * sizeof *want) == 0;
     }
     y->verified = same ? 1 : -1;
+    if (!same)
+        fprintf(stderr, "zws md: %s: the book is at update %lld (%s), the snapshot at %lld\n",
+                y->name, (long long)zws_md_book_update_id(y->book),
+                zws_md_book_state(y->book) == ZWS_MD_BOOK_LIVE ? "live" : "resyncing",
+                (long long)snap->id);
 }
 
 static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int tag, int s)
@@ -470,7 +477,7 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
             zws_md_book_stats_get(y->book, &bs);
             if ((int64_t)bs.gaps != gaps_before)
                 bump(&m->gaps, 1);
-            if (st != ZWS_MD_BOOK_LIVE && m->phase == 0)
+            if (st != ZWS_MD_BOOK_LIVE)
                 request_snapshot(m, si, 1);
             zws_md_level l;
             if (st == ZWS_MD_BOOK_LIVE && zws_md_book_best(y->book, 1, &l))
@@ -498,6 +505,11 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
         atomic_store_explicit(&y->view_ask, y->ask, memory_order_relaxed);
     }
     note_latency(m, &msg, recv_ns);
+    if (m->work_ns) { /* the slow consumer of --work-ns */
+        int64_t until = tool_now_ns() + m->work_ns;
+        while (tool_now_ns() < until)
+            ;
+    }
 }
 
 static void process_item(md *m, item *it)
@@ -908,6 +920,12 @@ static void start(zws_loop *l, void *arg)
 
 /* ---- the summary ---- */
 
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_maxrss;
+}
+
 static void print_summary(md *m)
 {
     double secs = (double)(m->last_msg_ns - (m->first_msg_ns ? m->first_msg_ns : m->t0_ns)) / 1e9;
@@ -941,11 +959,12 @@ static void print_summary(md *m)
                 first = 0;
             }
         printf("},\"parse_errors\":%llu,\"reconnects\":%llu,\"gaps\":%llu,\"snapshots\":%llu,"
-               "\"ring_waits\":%llu,\"books_checked\":%d,\"books_equal\":%d,\"recorded\":%llu}\n",
+               "\"ring_waits\":%llu,\"books_checked\":%d,\"books_equal\":%d,\"recorded\":%llu,"
+               "\"max_rss_kb\":%ld}\n",
                (unsigned long long)ld(&m->parse_errors), (unsigned long long)ld(&m->reconnects),
                (unsigned long long)ld(&m->gaps), (unsigned long long)ld(&m->snapshots),
                (unsigned long long)ld(&m->ring_waits), checked, equal,
-               (unsigned long long)m->recorded);
+               (unsigned long long)m->recorded, max_rss_kb());
         return;
     }
     FILE *f = m->view ? stdout : stderr;
@@ -1006,6 +1025,8 @@ void cmd_md_usage(FILE *f)
         "                         host as http(s)://)\n"
         "      --record FILE      write every message with its receive time (format\n"
         "                         in README; zws feed --replay serves it)\n"
+        "      --work-ns N        spend N ns of CPU on each message after parsing it\n"
+        "                         (a consumer slower than its feed)\n"
         "      --no-view          no live view, only the summary\n"
         "      --json             the summary as one JSON object on stdout\n"
         "  -q, --quiet            no lines on stderr but errors\n"
@@ -1063,6 +1084,7 @@ int cmd_md(int argc, char **argv)
         {"rest", required_argument, NULL, 'R'},    {"record", required_argument, NULL, 'W'},
         {"no-view", no_argument, NULL, 'n'},       {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"work-ns", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0}};
     static md mm;
     md *m = &mm;
@@ -1135,6 +1157,11 @@ int cmd_md(int argc, char **argv)
         case 'R': m->rest = optarg; break;
         case 'W': m->record_path = optarg; break;
         case 'n': m->view = 0; break;
+        case 'w':
+            if (tool_parse_u64(optarg, 100000000, 0, &v))
+                return tool_usage_error(CMD, "bad --work-ns '%s'", optarg);
+            m->work_ns = (int64_t)v;
+            break;
         case 'j': m->json = 1; break;
         case 'q': m->quiet = 1; break;
         case 'h': cmd_md_usage(stdout); return TOOL_EXIT_OK;

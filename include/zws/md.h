@@ -185,7 +185,7 @@ void zws_md_book_stats_get(const zws_md_book *b, zws_md_book_stats *out);
 typedef struct zws_md_gen zws_md_gen;
 
 /* Symbols are given in either case ("btcusdt"); levels per side 10..5000
- * (0: 1000). Known symbols start at a plausible price and tick, others at
+ * (0: 2000). Known symbols start at a plausible price and tick, others at
  * 100.00 with a 0.01 tick. 0, ZWS_MD_ERANGE (bad levels or symbol) or -12. */
 int zws_md_gen_new(zws_md_gen **out, const char *const *symbols, size_t n, uint64_t seed,
                    int levels);
@@ -241,7 +241,7 @@ typedef struct zws_md_feed zws_md_feed;
 typedef struct zws_md_feed_opts {
     const char *symbols;   /* comma-separated; NULL: btcusdt,ethusdt,solusdt,bnbusdt */
     uint64_t seed;         /* the generator's seed (same seed, same book walk) */
-    int levels;            /* book levels a side (0: 1000) */
+    int levels;            /* book levels a side (0: 2000) */
     /* Generator steps a second per symbol (each step moves the book: a
      * bookTicker when the top changes, a trade and aggTrade when one
      * happens). 0: as fast as possible: trade, aggTrade, bookTicker and
@@ -256,6 +256,13 @@ typedef struct zws_md_feed_opts {
     int max_incoming;      /* incoming messages a second (0: 5) */
     size_t max_buffered;   /* output a client may leave unread (0: 8 MiB) */
     int drop_every;        /* tests: drop one diff-depth event in this many (0: none) */
+    /* Replay a recording of `zws md --record` instead of generating: every
+     * connection, whatever its path, gets every recorded message in order
+     * (requests are not answered: the recording holds the answers it got),
+     * at the recorded pace (replay_max = 0) or as fast as it reads, and a
+     * close (1000) at the end. */
+    const char *replay;
+    int replay_max;
     const char *cert, *key;/* PEM files: wss */
     int quiet;             /* no lines on stderr */
 } zws_md_feed_opts;

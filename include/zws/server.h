@@ -152,6 +152,13 @@ ZWS_EXTERN int zws_ws_send_part(zws_ws *ws, unsigned opcode, const void *data, s
 /* The same with the payload by reference: ws holds a reference to b until
  * it is written (a client's payload is masked into its own buffer). */
 ZWS_EXTERN int zws_ws_send_buf(zws_ws *ws, unsigned opcode, zws_buf *b);
+/* Frames built ahead (zws_frame_write_header and the payload after it, unmasked:
+ * server connections only), queued by reference as they are, so a sender
+ * that renders many small messages at once pays one call for all of them.
+ * zws does not parse them: they must be whole text or binary messages, not
+ * inside a fragmented one. 0, ZWS_ECLOSED, ZWS_ENOMEM, ZWS_EINVAL (a client
+ * connection). */
+ZWS_EXTERN int zws_ws_send_frames(zws_ws *ws, zws_buf *frames);
 ZWS_EXTERN int zws_ws_ping(zws_ws *ws, const void *data, size_t len);
 /* Starts the closing handshake (see zws_close for code and reason). The
  * close handler follows when it is over. */

@@ -380,6 +380,18 @@ int zws_ws_send(zws_ws *ws, unsigned opcode, const void *data, size_t len)
     return r;
 }
 
+int zws_ws_send_frames(zws_ws *ws, zws_buf *frames)
+{
+    if (ws->kind == ZWS__K_WS && ws->s.role != ZWS_ROLE_SERVER)
+        return ZWS_EINVAL; /* a client's frames are masked one by one */
+    int r = zws__ws_admit(ws, zws_buf_len(frames));
+    if (!r)
+        r = zws__session_send_frames(&ws->s, frames);
+    if (!r)
+        zws__ws_dirty(ws);
+    return r;
+}
+
 int zws_ws_send_part(zws_ws *ws, unsigned opcode, const void *data, size_t len, int more)
 {
     int r = zws__ws_admit(ws, len);

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The market-data commands end to end: `zws feed` checked from outside
+# (tests/md_probe.py), `zws md` against its in-process feed and against a
+# separate one. Every process started here is stopped by PID on the way out;
+# everything listens on 127.0.0.1.
+#
+#   md_test.sh ZWS_BINARY SCENARIO
+#     protocol   streams, envelopes, requests and their errors, REST depth
+#     limits     1024 streams a connection, 5 incoming messages a second
+#     pong       no pong closes a client; one that answers is kept
+#     lifetime   serverShutdown, then the close
+#     book       zws md --verify with injected gaps: every book equals the feed's
+#     reconnect  the feed killed and restarted: zws md comes back and resyncs
+#     slow       a stalled reader and a slow consumer: memory bounded both sides
+#     record     record, replay, record again: the same bytes
+#     strategies each handoff strategy runs, and inline allocates nothing
+set -euo pipefail
+
+zws=$1 scenario=$2
+python=/usr/bin/python3
+here=$(cd "$(dirname "$0")" && pwd)
+export NO_PROXY='*' no_proxy='*'
+startup_s=15
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-md.XXXXXX")
+pids=()
+
+cleanup() {
+    local st=$?
+    for pid in ${pids[@]+"${pids[@]}"}; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in ${pids[@]+"${pids[@]}"}; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+    exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+    echo "md_test: FAIL: $*" >&2
+    for f in "$tmp"/*.out "$tmp"/*.err; do
+        [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 20 "$f" >&2; }
+    done
+    exit 1
+}
+
+# start NAME CMD...: CMD in the background; waits for "listening on PORT"
+# and sets $port and $pid.
+start() {
+    local name=$1
+    shift
+    : >"$tmp/$name.out"
+    "$@" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    pids+=("$pid")
+    port=
+    for _ in $(seq $((startup_s * 20))); do
+        port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$tmp/$name.out" | head -n1)
+        [ -n "$port" ] && return 0
+        kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
+        sleep 0.05
+    done
+    fail "$name did not start listening"
+}
+
+json_get() { # json_get FILE EXPR: a Python expression over the object j
+    "$python" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+case $scenario in
+protocol)
+    start feed "$zws" feed -p 0 -q
+    timeout 60 "$python" "$here/md_probe.py" protocol "$port" || fail "protocol probe"
+    ;;
+limits)
+    syms=$(seq -f 's%03gusdt' 0 99 | paste -sd, -)
+    start feed "$zws" feed -p 0 -q --symbols "$syms" --rate 5 --levels 10
+    timeout 60 "$python" "$here/md_probe.py" limits "$port" || fail "limits probe"
+    ;;
+pong)
+    start feed "$zws" feed -p 0 -q --ping-interval 0.3 --pong-timeout 1
+    timeout 60 "$python" "$here/md_probe.py" pong "$port" || fail "pong probe"
+    ;;
+lifetime)
+    start feed "$zws" feed -p 0 -q --lifetime 1
+    timeout 30 "$python" "$here/md_probe.py" lifetime "$port" || fail "lifetime probe"
+    ;;
+book)
+    # one diff-depth event in 5 never arrives: each gap must be found, the
+    # book resynced from a snapshot, and at the end equal the feed's
+    timeout 60 "$zws" md -d 4 --no-view --json --verify --drop-every 5 \
+        -s btcusdt@depth@100ms,ethusdt@depth,solusdt@depth@100ms,bnbusdt@bookTicker \
+        >"$tmp/md.out" 2>"$tmp/md.err" || fail "zws md --verify exited $?"
+    [ "$(json_get "$tmp/md.out" 'j["books_checked"]')" = 3 ] || fail "three books checked"
+    [ "$(json_get "$tmp/md.out" 'j["books_equal"]')" = 3 ] || fail "books differ"
+    [ "$(json_get "$tmp/md.out" 'j["gaps"] > 0')" = True ] || fail "no gap was seen"
+    [ "$(json_get "$tmp/md.out" 'j["snapshots"] > 3')" = True ] || fail "no resync"
+    # and without injected loss: no gap at all
+    timeout 60 "$zws" md -d 2 --no-view --json --verify >"$tmp/md2.out" 2>"$tmp/md2.err" ||
+        fail "zws md --verify (no loss) exited $?"
+    [ "$(json_get "$tmp/md2.out" 'j["gaps"]')" = 0 ] || fail "gaps without loss"
+    [ "$(json_get "$tmp/md2.out" 'j["books_equal"]')" = 4 ] || fail "books differ (no loss)"
+    ;;
+reconnect)
+    start feed "$zws" feed -p 0 -q
+    feed_port=$port feed_pid=$pid
+    "$zws" md "ws://127.0.0.1:$feed_port" -d 7 --no-view --json \
+        -s btcusdt@depth@100ms,btcusdt@trade >"$tmp/md.out" 2>"$tmp/md.err" &
+    md_pid=$!
+    pids+=("$md_pid")
+    sleep 2
+    kill -TERM "$feed_pid"
+    wait "$feed_pid" 2>/dev/null || true
+    sleep 1
+    start feed2 "$zws" feed -p "$feed_port" -q --seed 2
+    wait "$md_pid" || fail "zws md exited $?"
+    [ "$(json_get "$tmp/md.out" 'j["reconnects"] >= 1')" = True ] || fail "no reconnect"
+    grep -q "back after" "$tmp/md.err" || fail "the gap was not reported"
+    # the new feed's book is another: the old one was dropped, a snapshot taken
+    [ "$(json_get "$tmp/md.out" 'j["snapshots"] >= 2')" = True ] || fail "no resync"
+    [ "$(json_get "$tmp/md.out" 'j["parse_errors"]')" = 0 ] || fail "parse errors"
+    ;;
+slow)
+    start feed "$zws" feed -p 0 -q --rate max --max-buffer 1m
+    timeout 30 "$python" "$here/md_probe.py" slow "$port" "$pid" || fail "slow probe"
+    # a consumer spending 20 us a message, four times slower than the feed
+    # could go: it takes what it can, and neither side's memory runs away
+    timeout 60 "$zws" md "ws://127.0.0.1:$port" -d 3 --no-view --json --work-ns 20000 \
+        -S copy -s btcusdt@bookTicker >"$tmp/md.out" 2>"$tmp/md.err" || fail "zws md exited $?"
+    rss=$(json_get "$tmp/md.out" 'j["max_rss_kb"]')
+    [ "$rss" -lt 262144 ] || fail "zws md grew to $rss KiB"
+    feed_rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    [ "$feed_rss" -lt 262144 ] || fail "the feed grew to $feed_rss KiB"
+    ;;
+record)
+    start feed "$zws" feed -p 0 -q --rate 3000
+    timeout 30 "$zws" md "ws://127.0.0.1:$port" -d 2 --no-view -q --record "$tmp/a.rec" \
+        -s btcusdt@trade,btcusdt@bookTicker,ethusdt@depth5 2>"$tmp/rec1.err" ||
+        fail "recording exited $?"
+    start replay "$zws" feed -p 0 -q --replay "$tmp/a.rec" --rate max
+    timeout 30 "$zws" md "ws://127.0.0.1:$port" -d 2 --no-view -q --record "$tmp/b.rec" \
+        -s btcusdt@trade 2>"$tmp/rec2.err" || fail "recording the replay exited $?"
+    "$python" - "$tmp/a.rec" "$tmp/b.rec" <<'EOF' || fail "the replay differs"
+import struct, sys
+def payloads(path):
+    b = open(path, "rb").read()
+    assert b[:8] == b"ZWSMDR1\n", "header"
+    p, out = 8, []
+    while p < len(b):
+        n = struct.unpack("<I", b[p + 8:p + 12])[0]
+        out.append((b[p + 12], b[p + 16:p + 16 + n]))
+        p += 16 + n
+    return out
+a, b = payloads(sys.argv[1]), payloads(sys.argv[2])
+assert len(a) > 1000, f"only {len(a)} messages recorded"
+# the replay starts over for each connection: its first len(a) messages
+assert b[:len(a)] == a, "the replayed messages are not the recorded ones"
+print(f"md_test: {len(a)} messages replayed byte for byte")
+EOF
+    ;;
+strategies)
+    for s in inline copy ref naive; do
+        timeout 60 "$zws" md -d 2 --no-view --json -r max -S "$s" -s btcusdt@bookTicker \
+            >"$tmp/$s.out" 2>"$tmp/$s.err" || fail "strategy $s exited $?"
+        [ "$(json_get "$tmp/$s.out" 'j["messages"] > 10000')" = True ] || fail "$s: few messages"
+        [ "$(json_get "$tmp/$s.out" 'j["parse_errors"]')" = 0 ] || fail "$s: parse errors"
+    done
+    [ "$(json_get "$tmp/inline.out" 'j["allocs_per_msg"] < 0.001')" = True ] ||
+        fail "inline allocates per message"
+    [ "$(json_get "$tmp/naive.out" 'j["allocs_per_msg"] >= 1')" = True ] ||
+        fail "naive should allocate per message"
+    # the live view draws on a terminal (script gives zws md a tty)
+    if command -v script >/dev/null; then
+        timeout 30 script -qec "$zws md -d 1.5 -s btcusdt@bookTicker,btcusdt@trade" \
+            "$tmp/view.out" >/dev/null 2>&1 || fail "the live view exited $?"
+        grep -q "bookTicker" "$tmp/view.out" || fail "the view shows no bookTicker line"
+        grep -q "BTCUSDT" "$tmp/view.out" || fail "the view shows no best bid/ask"
+    fi
+    ;;
+*)
+    fail "unknown scenario $scenario"
+    ;;
+esac
+echo "md_test: $scenario: ok"
