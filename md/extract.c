@@ -511,6 +511,8 @@ static int skip_object(cur *c, int depth)
             (r = skip_value(c, depth + 1)))
             return r;
         int ch = peek(c);
+        if (ch < 0)
+            return fail(c, ZWS_MD_ESYNTAX, "truncated");
         c->p++;
         if (ch == '}')
             return 0;
@@ -541,6 +543,8 @@ static int skip_value(cur *c, int depth)
             if ((r = skip_value(c, depth + 1)))
                 return r;
             ch = peek(c);
+            if (ch < 0)
+                return fail(c, ZWS_MD_ESYNTAX, "truncated");
             c->p++;
             if (ch == ']')
                 return 0;
@@ -609,6 +613,8 @@ static int levels(cur *c, const zws_md_level **out, size_t *n, const char *what)
             return r;
         k++;
         int ch = peek(c);
+        if (ch < 0)
+            return fail(c, ZWS_MD_ESYNTAX, "truncated");
         c->p++;
         if (ch == ']')
             break;

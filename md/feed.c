@@ -86,7 +86,7 @@ struct zws_md_feed {
     fconn *graveyard;        /* closed connections, freed at the next tick */
     size_t fill_high;        /* fast mode: refill output up to this */
     double carry;            /* paced: fractional steps left over */
-    int64_t last_tick, next_100, next_1000, next_ping;
+    int64_t last_tick, next_100, next_1000, next_ping, next_kick;
     uint64_t drop_count;
     atomic_int paused;
     int was_paused;
@@ -960,10 +960,18 @@ static void housekeeping(zws_md_feed *f, int64_t now)
     int ping = now >= f->next_ping;
     if (ping)
         f->next_ping = now + f->o.ping_ms;
+    int kick = f->o.kick_every_ms > 0 && now >= f->next_kick;
+    if (kick)
+        f->next_kick = now + f->o.kick_every_ms;
     for (fconn *c = f->conns, *next; c; c = next) {
         next = c->next;
         if (c->closing)
             continue;
+        if (kick) { /* injected: as a service restart would */
+            c->closing = 1;
+            zws_ws_close(c->ws, ZWS_CLOSE_SERVICE_RESTART, "restarting");
+            continue;
+        }
         if (now - c->opened >= f->o.lifetime_ms) {
             char ev[64];
             int n = snprintf(ev, sizeof ev, "{\"e\":\"serverShutdown\",\"E\":%lld}",
@@ -1176,6 +1184,7 @@ static void on_loop(zws_loop *l, void *arg)
     f->next_100 = now + 100;
     f->next_1000 = now + 1000;
     f->next_ping = now + f->o.ping_ms;
+    f->next_kick = now + f->o.kick_every_ms;
     if (!f->rec)
         zws_loop_timer(l, 10, tick, f);
     else

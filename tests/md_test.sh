@@ -9,9 +9,11 @@
 #     limits     1024 streams a connection, 5 incoming messages a second
 #     pong       no pong closes a client; one that answers is kept
 #     lifetime   serverShutdown, then the close
-#     book       zws md --verify with injected gaps: every book equals the feed's
+#     book       zws md --verify with injected gaps and reconnects: every book
+#                equals the feed's
 #     reconnect  the feed killed and restarted: zws md comes back and resyncs
 #     slow       a stalled reader and a slow consumer: memory bounded both sides
+#     tls        wss:// streams and https:// snapshots, an unknown CA refused
 #     record     record, replay, record again: the same bytes
 #     strategies each handoff strategy runs, and inline allocates nothing
 set -euo pipefail
@@ -99,6 +101,15 @@ book)
     [ "$(json_get "$tmp/md.out" 'j["books_equal"]')" = 3 ] || fail "books differ"
     [ "$(json_get "$tmp/md.out" 'j["gaps"] > 0')" = True ] || fail "no gap was seen"
     [ "$(json_get "$tmp/md.out" 'j["snapshots"] > 3')" = True ] || fail "no resync"
+    # the feed also closes every connection each 1.5 s (1012): the consumer
+    # reconnects, resubscribes, resyncs, and its books still end equal;
+    # four streams two a connection: two connections
+    timeout 60 "$zws" md -d 5 --no-view --json --verify --drop-every 7 --kick-every 1.5 \
+        --per-conn 2 -s btcusdt@depth@100ms,ethusdt@depth@100ms,btcusdt@trade,ethusdt@bookTicker \
+        >"$tmp/md3.out" 2>"$tmp/md3.err" || fail "zws md --verify --kick-every exited $?"
+    [ "$(json_get "$tmp/md3.out" 'j["connections"]')" = 2 ] || fail "not two connections"
+    [ "$(json_get "$tmp/md3.out" 'j["reconnects"] >= 4')" = True ] || fail "too few reconnects"
+    [ "$(json_get "$tmp/md3.out" 'j["books_equal"]')" = 2 ] || fail "books differ after reconnects"
     # and without injected loss: no gap at all
     timeout 60 "$zws" md -d 2 --no-view --json --verify >"$tmp/md2.out" 2>"$tmp/md2.err" ||
         fail "zws md --verify (no loss) exited $?"
@@ -135,6 +146,24 @@ slow)
     [ "$rss" -lt 262144 ] || fail "zws md grew to $rss KiB"
     feed_rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     [ "$feed_rss" -lt 262144 ] || fail "the feed grew to $feed_rss KiB"
+    ;;
+tls)
+    # wss:// and https:// snapshots, the feed's certificate trusted as a CA
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || fail "openssl"
+    start feed "$zws" feed -p 0 -q --cert "$tmp/cert.pem" --key "$tmp/key.pem"
+    timeout 60 "$zws" md "wss://127.0.0.1:$port" --ca "$tmp/cert.pem" -d 2 --no-view --json \
+        -s btcusdt@depth@100ms,btcusdt@bookTicker >"$tmp/md.out" 2>"$tmp/md.err" ||
+        fail "zws md over wss exited $?"
+    [ "$(json_get "$tmp/md.out" 'j["messages"] > 100')" = True ] || fail "few messages over wss"
+    [ "$(json_get "$tmp/md.out" 'j["snapshots"] >= 1')" = True ] || fail "no https snapshot"
+    # without the CA: the handshake fails, and it says so
+    if timeout 30 "$zws" md "wss://127.0.0.1:$port" -d 1 --no-view -s btcusdt@trade \
+        >"$tmp/bad.out" 2>"$tmp/bad.err"; then
+        fail "an unknown CA was accepted"
+    fi
+    grep -qi "certificate" "$tmp/bad.err" || fail "no word of the certificate"
     ;;
 record)
     start feed "$zws" feed -p 0 -q --rate 3000

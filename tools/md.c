@@ -144,7 +144,8 @@ typedef struct md {
     char **streams;
     int nstreams, per_conn, nconns, strategy, json, view, verify, quiet;
     double duration, rate;
-    int drop_every, levels;
+    int drop_every, levels, kick_ms, insecure;
+    const char *ca;
     int64_t work_ns;
     uint64_t seed;
     const char *symbols;
@@ -341,6 +342,12 @@ static void *rest_main(void *arg)
             curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
             curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
             curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+            if (m->ca)
+                curl_easy_setopt(c, CURLOPT_CAINFO, m->ca);
+            if (m->insecure) {
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+            }
             r = curl_easy_perform(c);
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         }
@@ -960,11 +967,11 @@ static void print_summary(md *m)
             }
         printf("},\"parse_errors\":%llu,\"reconnects\":%llu,\"gaps\":%llu,\"snapshots\":%llu,"
                "\"ring_waits\":%llu,\"books_checked\":%d,\"books_equal\":%d,\"recorded\":%llu,"
-               "\"max_rss_kb\":%ld}\n",
+               "\"max_rss_kb\":%ld,\"connections\":%d}\n",
                (unsigned long long)ld(&m->parse_errors), (unsigned long long)ld(&m->reconnects),
                (unsigned long long)ld(&m->gaps), (unsigned long long)ld(&m->snapshots),
                (unsigned long long)ld(&m->ring_waits), checked, equal,
-               (unsigned long long)m->recorded, max_rss_kb());
+               (unsigned long long)m->recorded, max_rss_kb(), m->nshards);
         return;
     }
     FILE *f = m->view ? stdout : stderr;
@@ -1019,6 +1026,10 @@ void cmd_md_usage(FILE *f)
         "                         second per symbol; max: as fast as possible)\n"
         "      --seed N           the in-process feed's seed\n"
         "      --drop-every N     the in-process feed drops one depth event in N\n"
+        "      --kick-every S     the in-process feed closes every connection each S\n"
+        "                         seconds (1012), as a restarting service would\n"
+        "      --ca FILE          trust this CA for wss:// and https:// too\n"
+        "  -k, --insecure         do not verify the server's certificate\n"
         "      --verify           at the end, pause the feed and check each book's top\n"
         "                         1000 levels against its snapshot (in-process feed)\n"
         "      --rest URL         REST base for snapshots (default: the stream URL's\n"
@@ -1085,6 +1096,9 @@ int cmd_md(int argc, char **argv)
         {"no-view", no_argument, NULL, 'n'},       {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"work-ns", required_argument, NULL, 'w'},
+        {"kick-every", required_argument, NULL, 'K'},
+        {"ca", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
     static md mm;
     md *m = &mm;
@@ -1100,7 +1114,7 @@ int cmd_md(int argc, char **argv)
     optind = 1;
     for (;;) {
         int prev = optind;
-        int c = getopt_long(argc, argv, ":s:S:c:d:r:qh", longs, NULL);
+        int c = getopt_long(argc, argv, ":s:S:c:d:r:kqh", longs, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -1157,6 +1171,16 @@ int cmd_md(int argc, char **argv)
         case 'R': m->rest = optarg; break;
         case 'W': m->record_path = optarg; break;
         case 'n': m->view = 0; break;
+        case 'K': {
+            char *end;
+            double secs = strtod(optarg, &end);
+            if (*end || !(secs > 0) || secs > 1e6)
+                return tool_usage_error(CMD, "bad --kick-every '%s'", optarg);
+            m->kick_ms = (int)(secs * 1000);
+            break;
+        }
+        case 'A': m->ca = optarg; break;
+        case 'k': m->insecure = 1; break;
         case 'w':
             if (tool_parse_u64(optarg, 100000000, 0, &v))
                 return tool_usage_error(CMD, "bad --work-ns '%s'", optarg);
@@ -1172,8 +1196,9 @@ int cmd_md(int argc, char **argv)
         m->url = argv[optind++];
     if (optind < argc)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (m->verify && m->url)
-        return tool_usage_error(CMD, "--verify checks against the in-process feed: no URL");
+    if ((m->verify || m->kick_ms || m->drop_every) && m->url)
+        return tool_usage_error(CMD, "--verify, --kick-every and --drop-every are for the "
+                                     "in-process feed: no URL");
     if (m->verify && m->duration == 0)
         return tool_usage_error(CMD, "--verify needs a --duration");
     if (m->view < 0)
@@ -1234,7 +1259,8 @@ int cmd_md(int argc, char **argv)
     char urlbuf[256], restbuf[256];
     if (!m->url) {
         zws_md_feed_opts fo = {.symbols = symlist, .seed = m->seed, .rate = m->rate,
-                               .drop_every = m->drop_every, .quiet = 1};
+                               .drop_every = m->drop_every, .kick_every_ms = m->kick_ms,
+                               .quiet = 1};
         if (zws_md_feed_new(&m->feed, &fo, err, sizeof err) ||
             zws_md_feed_listen(m->feed, "127.0.0.1", 0, err, sizeof err)) {
             fprintf(stderr, "zws %s: the in-process feed: %s\n", CMD, err);
@@ -1279,6 +1305,11 @@ int cmd_md(int argc, char **argv)
     zws_opts *o;
     zws_opts_new(&o);
     zws_opts_set_limits(o, 64u << 20, 64u << 20);
+    if (m->ca && zws_opts_set_ca_file(o, m->ca)) {
+        fprintf(stderr, "zws %s: cannot use the CA file %s\n", CMD, m->ca);
+        return TOOL_EXIT_USAGE;
+    }
+    zws_opts_set_insecure(o, m->insecure);
     int r = zws_server_new(&m->srv, o, err, sizeof err);
     zws_opts_free(o);
     if (r) {
@@ -1355,6 +1386,17 @@ int cmd_md(int argc, char **argv)
     zws_md_feed_free(m->feed);
     for (int i = 0; i < m->nsyms; i++)
         zws_md_book_free(m->syms[i].book);
+    for (int i = 0; i < m->nshards; i++)
+        free(m->shards[i].streams);
+    free(m->shards);
+    for (int i = 0; i < m->nstreams; i++)
+        free(m->streams[i]);
+    free(m->streams);
+    for (int i = 0; i < nsyms; i++)
+        free(syms[i]);
+    free(syms);
+    free(m->levels_buf);
+    free(m->ring);
     curl_global_cleanup();
     (void)r;
     return code;

@@ -256,6 +256,7 @@ typedef struct zws_md_feed_opts {
     int max_incoming;      /* incoming messages a second (0: 5) */
     size_t max_buffered;   /* output a client may leave unread (0: 8 MiB) */
     int drop_every;        /* tests: drop one diff-depth event in this many (0: none) */
+    int kick_every_ms;     /* tests: close every connection (1012) this often (0: never) */
     /* Replay a recording of `zws md --record` instead of generating: every
      * connection, whatever its path, gets every recorded message in order
      * (requests are not answered: the recording holds the answers it got),
