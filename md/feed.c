@@ -89,6 +89,7 @@ struct zws_md_feed {
     int64_t last_tick, next_100, next_1000, next_ping, next_kick;
     uint64_t drop_count;
     atomic_int paused;
+    atomic_int drop_every;   /* o.drop_every, changed by zws_md_feed_set_loss */
     int was_paused;
     char *scratch;           /* rendering buffer */
     size_t scratch_cap;
@@ -137,9 +138,18 @@ static uint64_t lat_key(enum zws_md_kind k, const char *sym, size_t len, int64_t
     return h | 1; /* 0 marks an empty slot */
 }
 
+/* Which messages are noted: one id in LAT_EVERY, and every depth message
+ * while paced (they come ten a second, and their ids are not consecutive). */
+static int lat_noted(const zws_md_feed *f, enum zws_md_kind k, int64_t id)
+{
+    if (k == ZWS_MD_DEPTH_PARTIAL || k == ZWS_MD_DEPTH_UPDATE)
+        return f->o.rate > 0 || id % LAT_EVERY == 0;
+    return id % LAT_EVERY == 0;
+}
+
 static void lat_note(zws_md_feed *f, enum zws_md_kind k, size_t sym, int64_t id)
 {
-    if (id % LAT_EVERY)
+    if (!lat_noted(f, k, id))
         return;
     const char *s = zws_md_gen_symbol(f->gen, sym);
     uint64_t key = lat_key(k, s, strlen(s), id);
@@ -152,7 +162,7 @@ static void lat_note(zws_md_feed *f, enum zws_md_kind k, size_t sym, int64_t id)
 int64_t zws_md_feed_sent_ns(const zws_md_feed *f, enum zws_md_kind kind, zws_md_view symbol,
                             int64_t id)
 {
-    if (id < 0 || id % LAT_EVERY)
+    if (id < 0 || !lat_noted(f, kind, id))
         return -1;
     uint64_t key = lat_key(kind, symbol.p, symbol.len, id);
     struct lat_slot *sl = &f->lat[key & (LAT_SLOTS - 1)];
@@ -309,8 +319,8 @@ static void depth_tick(zws_md_feed *f, int fast_speed, int64_t now_ms, int lossl
         size_t n = zws_md_gen_depth_update(f->gen, i, fast_speed, now_ms, f->scratch,
                                            f->scratch_cap);
         uint32_t st = base + (fast_speed ? S_DEPTH100 : S_DEPTH);
-        if (n && !lossless && f->o.drop_every > 0 &&
-            ++f->drop_count % (uint64_t)f->o.drop_every == 0) {
+        int every = atomic_load_explicit(&f->drop_every, memory_order_relaxed);
+        if (n && !lossless && every > 0 && ++f->drop_count % (uint64_t)every == 0) {
             STAT(f, dropped_events);
             n = 0; /* injected loss: the subscribers see a gap in U/u */
         }
@@ -1322,6 +1332,7 @@ int zws_md_feed_new(zws_md_feed **out, const zws_md_feed_opts *o, char *err, siz
     }
     f->nsym = n;
     f->nstreams = (uint32_t)(n * NTYPES);
+    atomic_store(&f->drop_every, o->drop_every);
     if (o->replay && load_recording(f, o->replay, err, errlen)) {
         r = ZWS_EINVAL;
         goto fail;
@@ -1403,6 +1414,10 @@ uint16_t zws_md_feed_port(const zws_md_feed *f) { return zws_server_port(f->srv)
 int zws_md_feed_run(zws_md_feed *f) { return zws_server_run(f->srv, 1); }
 void zws_md_feed_stop(zws_md_feed *f) { zws_server_stop(f->srv); }
 void zws_md_feed_pause(zws_md_feed *f, int on) { atomic_store(&f->paused, on ? 1 : 0); }
+void zws_md_feed_set_loss(zws_md_feed *f, int drop_every)
+{
+    atomic_store(&f->drop_every, drop_every > 0 ? drop_every : 0);
+}
 
 void zws_md_feed_stats_get(const zws_md_feed *f, zws_md_feed_stats *out)
 {

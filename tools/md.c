@@ -379,13 +379,16 @@ static void *rest_main(void *arg)
 
 /* ---- processing (on the parsing thread) ---- */
 
-static void note_latency(md *m, const zws_md_msg *msg, int64_t recv_ns)
+/* symbol: in upper case, as the feed keys its notes (a partial
+ * depth message names it only in its stream, in lower case). */
+static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol, int64_t recv_ns)
 {
     int64_t lat = -1;
     if (m->feed) {
-        if (msg->id % 64)
+        if (msg->id % 64 && msg->kind != ZWS_MD_DEPTH_PARTIAL &&
+            msg->kind != ZWS_MD_DEPTH_UPDATE)
             return;
-        int64_t sent = zws_md_feed_sent_ns(m->feed, msg->kind, msg->symbol, msg->id);
+        int64_t sent = zws_md_feed_sent_ns(m->feed, msg->kind, symbol, msg->id);
         if (sent < 0)
             return;
         lat = tool_now_ns() - sent;
@@ -511,7 +514,7 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
         atomic_store_explicit(&y->view_bid, y->bid, memory_order_relaxed);
         atomic_store_explicit(&y->view_ask, y->ask, memory_order_relaxed);
     }
-    note_latency(m, &msg, recv_ns);
+    note_latency(m, &msg, y ? (zws_md_view){y->name, y->len} : msg.symbol, recv_ns);
     if (m->work_ns) { /* the slow consumer of --work-ns */
         int64_t until = tool_now_ns() + m->work_ns;
         while (tool_now_ns() < until)
@@ -875,6 +878,11 @@ static int control(zws_loop *l, void *arg)
     update_latency(m);
     if (m->view)
         draw(m, 0);
+    /* the last injected loss must be followed by events that reveal it:
+     * none in the final 1.5 s of a check (the slowest stream comes once a
+     * second) */
+    if (m->feed && m->verify && m->duration > 0 && now >= m->t_end_ms - 1500)
+        zws_md_feed_set_loss(m->feed, 0);
     if (m->phase == 0 && m->duration > 0 && now >= m->t_end_ms) {
         if (m->verify && m->feed) {
             zws_md_feed_pause(m->feed, 1);

@@ -288,11 +288,15 @@ void zws_md_feed_stop(zws_md_feed *f);
  * sends out the pending diff-depth changes, so the book a snapshot shows
  * then is the one the streams lead to. */
 void zws_md_feed_pause(zws_md_feed *f, int on);
+/* Changes drop_every from any thread (0: no more injected loss). A loss
+ * just before a pause would go unseen (no later event shows the hole), so a
+ * check stops the loss a while before it pauses. */
+void zws_md_feed_set_loss(zws_md_feed *f, int drop_every);
 /* Counters so far (any thread; each counter is read atomically). */
 void zws_md_feed_stats_get(const zws_md_feed *f, zws_md_feed_stats *out);
 /* For a consumer in the same process: when the feed queued the message of
  * this kind, symbol and id (monotonic ns, CLOCK_MONOTONIC), or -1 if it did
- * not note it (one id in 64 is noted). */
+ * not note it (one id in 64 is noted, and every depth message when paced). */
 int64_t zws_md_feed_sent_ns(const zws_md_feed *f, enum zws_md_kind kind, zws_md_view symbol,
                             int64_t id);
 
