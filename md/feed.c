@@ -394,8 +394,21 @@ static tpl *tpl_build(zws_md_feed *f, uint32_t st, int combined)
             size_t nl = stream_name(f, st, sn, sizeof sn);
             pre = (size_t)snprintf(env, sizeof env, "{\"stream\":\"%.*s\",\"data\":", (int)nl, sn);
         }
-        if (used + pre + n + 1 > cap)
-            break;
+        if (n == 0)
+            n = zws_md_gen_depth(g, 0, 5, one, 8192); /* never: a step always comes */
+        if (used + pre + n + 1 > cap) {
+            size_t ncap = (used + pre + n + 1) * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                free(one);
+                free(p);
+                zws_md_gen_free(g);
+                return NULL;
+            }
+            buf = nb;
+            cap = ncap;
+        }
         p->off[k] = (uint32_t)used;
         memcpy(buf + used, env, pre);
         memcpy(buf + used + pre, one, n);

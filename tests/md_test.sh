@@ -193,7 +193,7 @@ EOF
     ;;
 strategies)
     for s in inline copy ref naive; do
-        timeout 60 "$zws" md -d 2 --no-view --json -r max -S "$s" -s btcusdt@bookTicker \
+        timeout 60 "$zws" md -d 2 --no-view --json -r max -S "$s" -s btcusdt@bookTicker,ethusdt@depth20,solusdt@trade \
             >"$tmp/$s.out" 2>"$tmp/$s.err" || fail "strategy $s exited $?"
         [ "$(json_get "$tmp/$s.out" 'j["messages"] > 10000')" = True ] || fail "$s: few messages"
         [ "$(json_get "$tmp/$s.out" 'j["parse_errors"]')" = 0 ] || fail "$s: parse errors"
