@@ -175,6 +175,7 @@ typedef struct md {
     pthread_cond_t qcond;
     nnode *qhead, *qtail;
     atomic_int stop_parser;
+    atomic_int sleeping; /* the ring's parser waits on qcond */
     pthread_t parser_thread;
     int have_parser;
     /* snapshots over HTTP */
@@ -535,6 +536,15 @@ static void process_item(md *m, item *it)
 
 /* ---- handoff ---- */
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 static void ring_push(md *m, item it)
 {
     uint64_t h = atomic_load_explicit(&m->head, memory_order_relaxed);
@@ -543,7 +553,14 @@ static void ring_push(md *m, item it)
         sched_yield();
     }
     m->ring[h & (RING - 1)] = it;
-    atomic_store_explicit(&m->head, h + 1, memory_order_release);
+    atomic_store_explicit(&m->head, h + 1, memory_order_seq_cst);
+    /* the parser sleeps when it found the ring empty: wake it (it set
+     * sleeping before looking once more, so one of us sees the other) */
+    if (atomic_load_explicit(&m->sleeping, memory_order_seq_cst)) {
+        pthread_mutex_lock(&m->qlock);
+        pthread_cond_signal(&m->qcond);
+        pthread_mutex_unlock(&m->qlock);
+    }
 }
 
 static void queue_push(md *m, item it)
@@ -595,10 +612,27 @@ static void *parser_main(void *arg)
         if (t == h) {
             if (atomic_load(&m->stop_parser))
                 break;
-            if (++idle > 64) /* spin a little, then give the core back */
-                usleep(50);
-            else
-                sched_yield();
+            if (++idle < 200) { /* a short spin: the next batch is often near */
+                cpu_relax();
+                continue;
+            }
+            /* then sleep until the loop pushes (or a millisecond passes) */
+            pthread_mutex_lock(&m->qlock);
+            atomic_store_explicit(&m->sleeping, 1, memory_order_seq_cst);
+            if (atomic_load_explicit(&m->head, memory_order_seq_cst) == t &&
+                !atomic_load(&m->stop_parser)) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&m->qcond, &m->qlock, &ts);
+            }
+            atomic_store_explicit(&m->sleeping, 0, memory_order_relaxed);
+            pthread_mutex_unlock(&m->qlock);
+            idle = 0;
             continue;
         }
         idle = 0;
