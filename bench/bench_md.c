@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "md_corpus.h"
 #include "zws/buf.h"
 #include "zws/md.h"
 
@@ -19,36 +20,28 @@
 typedef struct corpus {
     char *bytes;
     size_t off[NMSG], len[NMSG];
-    size_t total;
+    size_t total, n;
 } corpus;
 
-/* NMSG messages of one kind from the generator (0 bookTicker, 1 trade,
- * 2 depth20). */
+static void add_msg(const char *msg, size_t len, void *ud)
+{
+    corpus *c = ud;
+    size_t i = c->n;
+    c->off[i] = c->total;
+    c->len[i] = len;
+    memcpy(c->bytes + c->total, msg, len);
+    c->total += len;
+    c->n++;
+}
+
+/* NMSG messages of one kind (bench/md_corpus.c). */
 static void make_corpus(corpus *c, int kind)
 {
-    const char *syms[] = {"btcusdt", "ethusdt"};
-    zws_md_gen *g;
-    zws_md_gen_new(&g, syms, 2, 9, 1000);
     c->bytes = malloc((size_t)NMSG * 1400);
     c->total = 0;
-    char one[4096];
-    for (int i = 0; i < NMSG; i++) {
-        size_t s = (size_t)i % 2, n = 0;
-        while (!n) {
-            int what = zws_md_gen_step(g, s, 1700000000000 + i);
-            if (kind == 0 && (what & ZWS_MD_GEN_TOP))
-                n = zws_md_gen_book_ticker(g, s, one, sizeof one);
-            else if (kind == 1 && (what & ZWS_MD_GEN_TRADE))
-                n = zws_md_gen_trade(g, s, 1700000000000 + i, one, sizeof one);
-            else if (kind == 2)
-                n = zws_md_gen_depth(g, s, 20, one, sizeof one);
-        }
-        c->off[i] = c->total;
-        c->len[i] = n;
-        memcpy(c->bytes + c->total, one, n);
-        c->total += n;
-    }
-    zws_md_gen_free(g);
+    c->n = 0;
+    if (md_corpus(kind, NMSG, add_msg, c))
+        abort();
 }
 
 typedef struct pctx {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "md_corpus.h"
 #include "zws/md.h"
 
 namespace {
@@ -23,26 +24,15 @@ struct Corpus {
 };
 
 Corpus make_corpus(int kind) {
-    const char *syms[] = {"btcusdt", "ethusdt"};
-    zws_md_gen *g = nullptr;
-    zws_md_gen_new(&g, syms, 2, 9, 1000);
     Corpus c;
-    char one[4096];
-    for (int i = 0; i < kMsgs; i++) {
-        size_t s = (size_t)i % 2, n = 0;
-        while (!n) {
-            int what = zws_md_gen_step(g, s, 1700000000000 + i);
-            if (kind == 0 && (what & ZWS_MD_GEN_TOP))
-                n = zws_md_gen_book_ticker(g, s, one, sizeof one);
-            else if (kind == 1 && (what & ZWS_MD_GEN_TRADE))
-                n = zws_md_gen_trade(g, s, 1700000000000 + i, one, sizeof one);
-            else if (kind == 2)
-                n = zws_md_gen_depth(g, s, 20, one, sizeof one);
-        }
-        c.msgs.emplace_back(one, n);
-        c.bytes += n;
-    }
-    zws_md_gen_free(g);
+    md_corpus(
+        kind, kMsgs,
+        [](const char *msg, size_t len, void *ud) {
+            Corpus *cc = static_cast<Corpus *>(ud);
+            cc->msgs.emplace_back(msg, len);
+            cc->bytes += len;
+        },
+        &c);
     return c;
 }
 

@@ -350,55 +350,47 @@ static void put_str(out *o, const char *s)
 
 static size_t done(out *o, char *buf) { return o->full ? 0 : (size_t)(o->p - buf); }
 
-size_t zws_md_gen_trade(const zws_md_gen *g, size_t i, int64_t now_ms, char *buf, size_t cap)
+/* A trade, or (agg) an aggregate trade of that one trade: the same fields
+ * but the id's name, and the first and last trade ids of the aggregate. */
+static size_t render_trade(const zws_md_gen *g, size_t i, int64_t now_ms, char *buf,
+                           size_t cap, int agg)
 {
     const sym *s = &g->s[i];
     out o = {buf, buf + cap, 0};
-    PUT(&o, "{\"e\":\"trade\",\"E\":");
+    if (agg)
+        PUT(&o, "{\"e\":\"aggTrade\",\"E\":");
+    else
+        PUT(&o, "{\"e\":\"trade\",\"E\":");
     put_i64(&o, now_ms);
     PUT(&o, ",\"s\":");
     put_str(&o, s->upper);
-    PUT(&o, ",\"t\":");
-    put_i64(&o, s->trade_id);
+    put_str_raw(&o, agg ? ",\"a\":" : ",\"t\":");
+    put_i64(&o, agg ? s->agg_id : s->trade_id);
     PUT(&o, ",\"p\":");
     put_dec(&o, s->last_px);
     PUT(&o, ",\"q\":");
     put_dec(&o, s->last_qty);
+    if (agg) {
+        PUT(&o, ",\"f\":");
+        put_i64(&o, s->trade_id);
+        PUT(&o, ",\"l\":");
+        put_i64(&o, s->trade_id);
+    }
     PUT(&o, ",\"T\":");
     put_i64(&o, now_ms);
-    if (s->last_maker)
-        PUT(&o, ",\"m\":true,\"M\":true}");
-    else
-        PUT(&o, ",\"m\":false,\"M\":true}");
+    put_str_raw(&o, s->last_maker ? ",\"m\":true,\"M\":true}" : ",\"m\":false,\"M\":true}");
     return done(&o, buf);
+}
+
+size_t zws_md_gen_trade(const zws_md_gen *g, size_t i, int64_t now_ms, char *buf, size_t cap)
+{
+    return render_trade(g, i, now_ms, buf, cap, 0);
 }
 
 size_t zws_md_gen_agg_trade(const zws_md_gen *g, size_t i, int64_t now_ms, char *buf,
                             size_t cap)
 {
-    const sym *s = &g->s[i];
-    out o = {buf, buf + cap, 0};
-    PUT(&o, "{\"e\":\"aggTrade\",\"E\":");
-    put_i64(&o, now_ms);
-    PUT(&o, ",\"s\":");
-    put_str(&o, s->upper);
-    PUT(&o, ",\"a\":");
-    put_i64(&o, s->agg_id);
-    PUT(&o, ",\"p\":");
-    put_dec(&o, s->last_px);
-    PUT(&o, ",\"q\":");
-    put_dec(&o, s->last_qty);
-    PUT(&o, ",\"f\":");
-    put_i64(&o, s->trade_id);
-    PUT(&o, ",\"l\":");
-    put_i64(&o, s->trade_id);
-    PUT(&o, ",\"T\":");
-    put_i64(&o, now_ms);
-    if (s->last_maker)
-        PUT(&o, ",\"m\":true,\"M\":true}");
-    else
-        PUT(&o, ",\"m\":false,\"M\":true}");
-    return done(&o, buf);
+    return render_trade(g, i, now_ms, buf, cap, 1);
 }
 
 size_t zws_md_gen_book_ticker(const zws_md_gen *g, size_t i, char *buf, size_t cap)

@@ -21,50 +21,8 @@ export NO_PROXY='*' no_proxy='*'
 startup_s=15 # a sanitizer build starts slower
 limit_s=30   # any one client run
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-cli.XXXXXX")
-pids=()
-
-cleanup() {
-    local st=$?
-    for pid in ${pids[@]+"${pids[@]}"}; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in ${pids[@]+"${pids[@]}"}; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-    exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-    echo "cli_test: FAIL: $*" >&2
-    for f in "$tmp"/*.out "$tmp"/*.err; do
-        [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
-}
-
-# start NAME CMD...: runs CMD in the background, output in $tmp/NAME.out and
-# .err; waits for "listening on PORT" on its stdout and sets $port.
-start() {
-    local name=$1
-    shift
-    : >"$tmp/$name.out"
-    "$@" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    local pid=$!
-    port=
-    for _ in $(seq $((startup_s * 20))); do
-        port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p;T;q' "$tmp/$name.out")
-        [ -n "$port" ] && return 0
-        kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
-        sleep 0.05
-    done
-    fail "no 'listening on PORT' from $name in $startup_s s"
-}
+test_name=cli_test
+. "$(dirname "$0")/proc.sh"
 
 # stop_last: SIGTERM to the last process started; it must exit with 0.
 stop_last() {

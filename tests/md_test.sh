@@ -24,50 +24,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 export NO_PROXY='*' no_proxy='*'
 startup_s=15
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-md.XXXXXX")
-pids=()
-
-cleanup() {
-    local st=$?
-    for pid in ${pids[@]+"${pids[@]}"}; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in ${pids[@]+"${pids[@]}"}; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-    exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-    echo "md_test: FAIL: $*" >&2
-    for f in "$tmp"/*.out "$tmp"/*.err; do
-        [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
-}
-
-# start NAME CMD...: CMD in the background; waits for "listening on PORT"
-# and sets $port and $pid.
-start() {
-    local name=$1
-    shift
-    : >"$tmp/$name.out"
-    "$@" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    port=
-    for _ in $(seq $((startup_s * 20))); do
-        port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$tmp/$name.out" | head -n1)
-        [ -n "$port" ] && return 0
-        kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
-        sleep 0.05
-    done
-    fail "$name did not start listening"
-}
+test_name=md_test
+. "$(dirname "$0")/proc.sh"
 
 json_get() { # json_get FILE EXPR: a Python expression over the object j
     "$python" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
