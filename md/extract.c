@@ -943,10 +943,14 @@ static int fast_path(cur *c, zws_md_msg *m)
     if (e - p < 8 || *p != '{')
         return 0;
     int env = 0;
-    if (p[1] == '"' && p[2] == 's' && e - p > 11 && memcmp(p, "{\"stream\":\"", 11) == 0) {
+    /* the envelope, compared a word at a time: {"stream" ... ":" ,"data": */
+    uint64_t w_stream, w_data;
+    memcpy(&w_stream, "{\"stream\"", 8);
+    memcpy(&w_data, ",\"data\":", 8);
+    if (p[2] == 's' && e - p > 11 && load8(p) == w_stream && p[8] == '"' && p[9] == ':' &&
+        p[10] == '"') {
         c->p = p + 11;
-        if (string_body(c, &m->stream) || (size_t)(c->end - c->p) < 8 ||
-            memcmp(c->p, ",\"data\":", 8))
+        if (string_body(c, &m->stream) || c->end - c->p < 8 || load8(c->p) != w_data)
             return 0;
         c->p += 8;
         p = c->p;
@@ -994,6 +998,7 @@ void zws_md_parser_init(zws_md_parser *p, zws_md_level *storage, size_t nlevels)
     p->cap = storage ? nlevels : 0;
     p->what = NULL;
     p->at = 0;
+    p->fast = 0;
 }
 
 /* The fields each type needs. */
@@ -1073,7 +1078,8 @@ int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *
     m->buyer_order_id = m->seller_order_id = -1;
     p->what = NULL;
     p->at = 0;
-    if (fast_path(&c, m))
+    p->fast = fast_path(&c, m);
+    if (p->fast)
         return 0;
     /* not in the feed's own order: the general parser, from the start */
     memset(m, 0, sizeof *m);

@@ -426,7 +426,7 @@ static void test_differential(void **st)
     zws_md_gen *g;
     assert_int_equal(zws_md_gen_new(&g, syms, 3, 42, 200), 0);
     static char buf[65536], wrapped[65536 + 64];
-    long ok = 0, rejected_both = 0, kinds[ZWS_MD_KIND_COUNT] = {0};
+    long ok = 0, rejected_both = 0, fast = 0, kinds[ZWS_MD_KIND_COUNT] = {0};
     /* ASCII only: the payload of a text frame is valid UTF-8 (zws checked it) */
     static const char *const junk = "{}[]\",:\\0123456789.-etrufalsn \x01";
     for (long n = 0; n < total; n++) {
@@ -473,6 +473,14 @@ static void test_differential(void **st)
         zws_md_parser p;
         zws_md_parser_init(&p, storage, sizeof storage / sizeof storage[0]);
         int r = zws_md_parse(&p, (const uint8_t *)msg, len, &m);
+        /* the feed's own order, bare or in the envelope, takes the fast
+         * path; a space after the brace never does */
+        int plain = !mutated && msg[1] != ' ' && m.kind != ZWS_MD_RESULT;
+        if (r == 0 && plain && !p.fast)
+            fail_msg("a generated message missed the fast path: %.*s", (int)len, msg);
+        if (r == 0 && msg[1] == ' ' && p.fast)
+            fail_msg("the fast path took a message out of its order: %.*s", (int)len, msg);
+        fast += p.fast;
         json_error_t je;
         json_t *root = json_loadb(msg, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK * 0,
                                   &je);
@@ -503,6 +511,7 @@ static void test_differential(void **st)
     assert_true(kinds[ZWS_MD_RESULT] > 0);
     assert_true(ok > total / 2);
     assert_true(rejected_both > 0);
+    assert_true(fast > total / 3);
     zws_md_gen_free(g);
 }
 

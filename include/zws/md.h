@@ -94,6 +94,9 @@ typedef struct zws_md_parser {
     /* After a failure: what and where (byte offset into the payload). */
     const char *what;
     size_t at;
+    /* 1 when the last message was read by the fast path (its members in
+     * the feed's own order), 0 when by the general parser. */
+    int fast;
 } zws_md_parser;
 
 /* Ready to parse with storage for nlevels price levels (bids and asks
