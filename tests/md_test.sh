@@ -15,7 +15,8 @@
 #     slow       a stalled reader and a slow consumer: memory bounded both sides
 #     tls        wss:// streams and https:// snapshots, an unknown CA refused
 #     record     record, replay, record again: the same bytes
-#     strategies each handoff strategy runs, and inline allocates nothing
+#     strategies each handoff strategy runs, inline allocates nothing; the
+#                live view; usage errors (1) and no feed (2)
 set -euo pipefail
 
 zws=$1 scenario=$2
@@ -160,6 +161,16 @@ strategies)
         fail "inline allocates per message"
     [ "$(json_get "$tmp/naive.out" 'j["allocs_per_msg"] >= 1')" = True ] ||
         fail "naive should allocate per message"
+    # usage errors exit 1, a feed that is not there 2, each with its line
+    st=0; "$zws" md -s nosuch -d 1 --no-view 2>"$tmp/u1.err" || st=$?
+    [ "$st" = 1 ] && grep -q "bad stream 'nosuch'" "$tmp/u1.err" || fail "bad stream: $st"
+    st=0; "$zws" md -c 1 --per-conn 1 -s a@trade,b@trade -d 1 2>"$tmp/u2.err" || st=$?
+    [ "$st" = 1 ] && grep -q "do not fit" "$tmp/u2.err" || fail "too many streams: $st"
+    st=0; "$zws" md ws://127.0.0.1:9 --verify -d 1 2>"$tmp/u3.err" || st=$?
+    [ "$st" = 1 ] || fail "--verify with a URL: $st"
+    st=0; timeout 30 "$zws" md ws://127.0.0.1:9 -d 1.5 --no-view -q -s btcusdt@trade \
+        >/dev/null 2>"$tmp/u4.err" || st=$?
+    [ "$st" = 2 ] && grep -q "no messages" "$tmp/u4.err" || fail "no feed: $st"
     # the live view draws on a terminal (script gives zws md a tty)
     if command -v script >/dev/null; then
         timeout 30 script -qec "$zws md -d 1.5 -s btcusdt@bookTicker,btcusdt@trade" \

@@ -200,6 +200,7 @@ typedef struct md {
     uint64_t recorded;
     int exit_code;
     double clock_ns; /* clock_pair_ns() */
+    int rest_thread_started;
 } md;
 
 static md *the_md; /* for the signal handler */
@@ -1056,7 +1057,7 @@ static void print_summary(md *m)
     if (m->verify)
         fprintf(f, "  book check: %d of %d books equal the feed's (top 1000 levels a side)\n",
                 equal, checked);
-    if (m->record)
+    if (m->record_path)
         fprintf(f, "  recorded %llu messages to %s\n", (unsigned long long)m->recorded,
                 m->record_path);
 }
@@ -1268,11 +1269,15 @@ int cmd_md(int argc, char **argv)
     if (m->view < 0)
         m->view = !m->json && isatty(1);
     /* the streams, and the symbols they name */
+    int code = 0; /* past here, every exit goes through out: (frees what was made) */
     const char *symlist = m->symbols ? m->symbols : "btcusdt,ethusdt,solusdt,bnbusdt";
     char **syms;
     int nsyms = split(symlist, &syms);
-    if (nsyms <= 0)
+    if (nsyms <= 0) {
+        if (nsyms == 0)
+            free(syms);
         return tool_usage_error(CMD, "bad --symbols '%s'", symlist);
+    }
     if (streams) {
         m->nstreams = split(streams, &m->streams);
     } else {
@@ -1286,17 +1291,28 @@ int cmd_md(int argc, char **argv)
             }
     }
     if (m->nstreams <= 0)
-        return tool_usage_error(CMD, "no streams");
+        {
+            code = tool_usage_error(CMD, "no streams");
+            goto out;
+        }
     for (int i = 0; i < m->nstreams; i++) {
         const char *s = m->streams[i], *at = strchr(s, '@');
         if (!at || at == s)
-            return tool_usage_error(CMD, "bad stream '%s' (<symbol>@<type>)", s);
+            {
+                code = tool_usage_error(CMD, "bad stream '%s' (<symbol>@<type>)", s);
+                goto out;
+            }
         int si = sym_add(m, s, (size_t)(at - s));
         if (si < 0)
-            return tool_usage_error(CMD, "too many symbols");
+            {
+                code = tool_usage_error(CMD, "too many symbols");
+                goto out;
+            }
         if (strncmp(at + 1, "depth", 5) == 0 && (at[6] == 0 || at[6] == '@') &&
-            !m->syms[si].book && zws_md_book_new(&m->syms[si].book))
-            return TOOL_EXIT_CONNECT;
+            !m->syms[si].book && zws_md_book_new(&m->syms[si].book)) {
+            code = TOOL_EXIT_CONNECT;
+            goto out;
+        }
     }
     /* shards */
     m->nshards = m->nconns ? m->nconns : (m->nstreams + m->per_conn - 1) / m->per_conn;
@@ -1312,9 +1328,11 @@ int cmd_md(int argc, char **argv)
         s->streams[s->nstreams++] = m->streams[i];
     }
     for (int i = 0; i < m->nshards; i++)
-        if (m->shards[i].nstreams > m->per_conn)
-            return tool_usage_error(CMD, "%d streams do not fit %d connections of %d", m->nstreams,
-                                    m->nshards, m->per_conn);
+        if (m->shards[i].nstreams > m->per_conn) {
+            code = tool_usage_error(CMD, "%d streams do not fit %d connections of %d",
+                                    m->nstreams, m->nshards, m->per_conn);
+            goto out;
+        }
     /* the parser's level storage: a snapshot of 5000 levels a side */
     m->levels_buf = malloc(10000 * sizeof *m->levels_buf);
     zws_md_parser_init(&m->parser, m->levels_buf, 10000);
@@ -1322,6 +1340,36 @@ int cmd_md(int argc, char **argv)
     m->clock_ns = clock_pair_ns();
     char err[512] = "";
     char urlbuf[256], restbuf[256];
+    zws_opts *o;
+    int r = zws_opts_new(&o);
+    if (r) {
+        code = TOOL_EXIT_CONNECT;
+        goto out;
+    }
+    zws_opts_set_limits(o, 64u << 20, 64u << 20);
+    if (m->ca && zws_opts_set_ca_file(o, m->ca)) {
+        fprintf(stderr, "zws %s: cannot use the CA file %s\n", CMD, m->ca);
+        zws_opts_free(o);
+        code = TOOL_EXIT_USAGE;
+        goto out;
+    }
+    zws_opts_set_insecure(o, m->insecure);
+    r = zws_server_new(&m->srv, o, err, sizeof err);
+    zws_opts_free(o);
+    if (r) {
+        fprintf(stderr, "zws %s: %s\n", CMD, *err ? err : zws_strerror(r));
+        code = TOOL_EXIT_CONNECT;
+        goto out;
+    }
+    if (m->record_path) {
+        m->record = fopen(m->record_path, "wb");
+        if (!m->record) {
+            fprintf(stderr, "zws %s: cannot open %s: %s\n", CMD, m->record_path, strerror(errno));
+            code = TOOL_EXIT_OUTPUT;
+            goto out;
+        }
+        fwrite("ZWSMDR1\n", 1, 8, m->record);
+    }
     if (!m->url) {
         zws_md_feed_opts fo = {.symbols = symlist, .seed = m->seed, .rate = m->rate,
                                .drop_every = m->drop_every, .kick_every_ms = m->kick_ms,
@@ -1329,7 +1377,8 @@ int cmd_md(int argc, char **argv)
         if (zws_md_feed_new(&m->feed, &fo, err, sizeof err) ||
             zws_md_feed_listen(m->feed, "127.0.0.1", 0, err, sizeof err)) {
             fprintf(stderr, "zws %s: the in-process feed: %s\n", CMD, err);
-            return TOOL_EXIT_CONNECT;
+            code = TOOL_EXIT_CONNECT;
+            goto out;
         }
         snprintf(urlbuf, sizeof urlbuf, "ws://127.0.0.1:%u", zws_md_feed_port(m->feed));
         m->url = urlbuf;
@@ -1347,39 +1396,18 @@ int cmd_md(int argc, char **argv)
         snprintf(restbuf, sizeof restbuf, "%s://%s", tls ? "https" : "http", host);
         m->rest = restbuf;
     }
-    if (m->record_path) {
-        m->record = fopen(m->record_path, "wb");
-        if (!m->record) {
-            fprintf(stderr, "zws %s: cannot open %s: %s\n", CMD, m->record_path, strerror(errno));
-            return TOOL_EXIT_OUTPUT;
-        }
-        fwrite("ZWSMDR1\n", 1, 8, m->record);
-    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&m->rlock, NULL);
     pthread_cond_init(&m->rcond, NULL);
     pthread_mutex_init(&m->qlock, NULL);
     pthread_cond_init(&m->qcond, NULL);
     pthread_create(&m->rest_thread, NULL, rest_main, m);
+    m->rest_thread_started = 1;
     if (m->strategy != ST_INLINE) {
         if (m->strategy != ST_NAIVE)
             m->ring = malloc(RING * sizeof *m->ring);
         pthread_create(&m->parser_thread, NULL, parser_main, m);
         m->have_parser = 1;
-    }
-    zws_opts *o;
-    zws_opts_new(&o);
-    zws_opts_set_limits(o, 64u << 20, 64u << 20);
-    if (m->ca && zws_opts_set_ca_file(o, m->ca)) {
-        fprintf(stderr, "zws %s: cannot use the CA file %s\n", CMD, m->ca);
-        return TOOL_EXIT_USAGE;
-    }
-    zws_opts_set_insecure(o, m->insecure);
-    int r = zws_server_new(&m->srv, o, err, sizeof err);
-    zws_opts_free(o);
-    if (r) {
-        fprintf(stderr, "zws %s: %s\n", CMD, *err ? err : zws_strerror(r));
-        return TOOL_EXIT_CONNECT;
     }
     zws_server_set_timeouts(m->srv, 0, 30000, 30000);
     zws_server_on_loop(m->srv, start, m);
@@ -1423,13 +1451,13 @@ int cmd_md(int argc, char **argv)
         fprintf(stderr, "zws %s: cannot write %s: %s\n", CMD, m->record_path, strerror(errno));
         m->exit_code = TOOL_EXIT_OUTPUT;
     }
-    m->record = m->record_path && m->recorded ? m->record : NULL;
+    m->record = NULL;
     print_summary(m);
     if (m->feed && !m->json)
         tool_feed_summary(m->view ? stdout : stderr, &fst, feed_secs, 0);
     if (tool_flush_stdout(CMD) && !m->exit_code)
         m->exit_code = TOOL_EXIT_OUTPUT;
-    int code = m->exit_code;
+    code = m->exit_code;
     if (!code && ld(&m->msgs) == 0) {
         fprintf(stderr, "zws %s: no messages%s%s\n", CMD, m->first_error[0] ? ": " : "",
                 m->first_error);
@@ -1447,6 +1475,9 @@ int cmd_md(int argc, char **argv)
                 code = TOOL_EXIT_PROTOCOL;
             }
     }
+out:
+    if (m->record) /* an early exit */
+        fclose(m->record);
     zws_server_free(m->srv);
     zws_md_feed_free(m->feed);
     for (int i = 0; i < m->nsyms; i++)
@@ -1462,7 +1493,7 @@ int cmd_md(int argc, char **argv)
     free(syms);
     free(m->levels_buf);
     free(m->ring);
-    curl_global_cleanup();
-    (void)r;
+    if (m->rest_thread_started)
+        curl_global_cleanup();
     return code;
 }
