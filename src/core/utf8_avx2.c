@@ -84,9 +84,13 @@ AVX2 static size_t finish(const struct tables *t, const uint8_t *p, size_t len,
     if (len >= 96) {
         /* The last 64 bytes again, with the 32 before them as context:
          * bytes checked twice are checked the same way. */
-        prev = _mm256_loadu_si256((const __m256i *)(p + len - 96));
         a = _mm256_loadu_si256((const __m256i *)(p + len - 64));
         b = _mm256_loadu_si256((const __m256i *)(p + len - 32));
+        /* the common tail of a text message: ASCII after a finished
+         * sequence (the 64 bytes cover everything from i on) */
+        if (_mm256_testz_si256(pending, pending) && is_ascii(_mm256_or_si256(a, b)))
+            return len;
+        prev = _mm256_loadu_si256((const __m256i *)(p + len - 96));
         if (step64(t, a, b, &prev, &pending))
             return zws__utf8_resume(p, len - 64);
         /* The last block must not leave a sequence open. */
@@ -99,6 +103,8 @@ AVX2 static size_t finish(const struct tables *t, const uint8_t *p, size_t len,
     memcpy(last, p + i, len - i);
     a = _mm256_loadu_si256((const __m256i *)last);
     b = _mm256_loadu_si256((const __m256i *)(last + 32));
+    if (_mm256_testz_si256(pending, pending) && is_ascii(_mm256_or_si256(a, b)))
+        return len;
     if (step64(t, a, b, &prev, &pending))
         return zws__utf8_resume(p, i);
     return len;

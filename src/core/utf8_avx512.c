@@ -103,6 +103,8 @@ AVX512 size_t zws__utf8_vec_avx512(const uint8_t *p, size_t len)
     /* The tail, zero-filled by the masked load: at least one zero follows
      * the data, so a sequence cut short at the end shows as an error. */
     __m512i cur = _mm512_maskz_loadu_epi8(~0ull >> (64 - (len - i)), p + i);
+    if (!nonzero(pending) && !_mm512_movepi8_mask(cur))
+        return len; /* an ASCII tail after a finished sequence */
     if (block(&t, cur, &prev, &pending))
         return zws__utf8_resume(p, i);
     return len;
