@@ -862,7 +862,9 @@ static void draw(md *m, int final)
         if (!v)
             continue;
         fprintf(f, "\033[2K  %-12s %12llu  %10.0f/s\n", zws_md_kind_name(k),
-                (unsigned long long)v, dt > 0 ? (double)(v - prev_kind[k]) / dt : 0);
+                (unsigned long long)v,
+                final ? (secs > 0 ? (double)v / secs : 0) /* the last frame: the run's mean */
+                      : (dt > 0 ? (double)(v - prev_kind[k]) / dt : 0));
         prev_kind[k] = v;
         lines++;
     }
@@ -891,7 +893,6 @@ static void draw(md *m, int final)
                 (int)al, a);
         lines++;
     }
-    (void)final;
     m->view_lines = lines;
     fflush(f);
 }
