@@ -821,132 +821,21 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
  * the values are read straight into place: no key dispatch, no duplicate
  * bookkeeping (a fixed sequence has none), no type check afterwards. Any
  * difference, even a space, and the general parser starts over on the
- * message, so the result and every error are the general parser's. */
-enum { OP_LIT, OP_INT, OP_DEC, OP_STR, OP_BOOL, OP_BIDS, OP_ASKS, OP_END };
-typedef struct op {
-    uint8_t code;
-    uint8_t len;      /* OP_LIT */
-    uint16_t off;     /* destination in zws_md_msg */
-    const char *lit;
-} op;
-
-/* A literal of up to 8 bytes as a word and a mask over its bytes, so it is
- * compared in one instruction (schema_init fills them in). */
-typedef struct litword {
-    uint64_t word, mask;
-} litword;
-
-#define LIT(s) {OP_LIT, sizeof s - 1, 0, s}
-#define FLD(code, field) {code, 0, (uint16_t)offsetof(zws_md_msg, field), NULL}
-
-static const op schema_ticker[] = {
-    LIT("\"u\":"), FLD(OP_INT, last_id), LIT(",\"s\":"), FLD(OP_STR, symbol),
-    LIT(",\"b\":"), FLD(OP_DEC, bid_px), LIT(",\"B\":"), FLD(OP_DEC, bid_qty),
-    LIT(",\"a\":"), FLD(OP_DEC, ask_px), LIT(",\"A\":"), FLD(OP_DEC, ask_qty),
-    LIT("}"), {OP_END, 0, 0, NULL}};
-static const op schema_trade[] = {
-    LIT("\"e\":\"trade\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
-    FLD(OP_STR, symbol), LIT(",\"t\":"), FLD(OP_INT, id), LIT(",\"p\":"), FLD(OP_DEC, px),
-    LIT(",\"q\":"), FLD(OP_DEC, qty), LIT(",\"T\":"), FLD(OP_INT, trade_time),
-    LIT(",\"m\":"), FLD(OP_BOOL, buyer_maker), LIT(",\"M\":"), {OP_BOOL, 0, 0xffff, NULL},
-    LIT("}"), {OP_END, 0, 0, NULL}};
-static const op schema_agg[] = {
-    LIT("\"e\":\"aggTrade\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
-    FLD(OP_STR, symbol), LIT(",\"a\":"), FLD(OP_INT, id), LIT(",\"p\":"), FLD(OP_DEC, px),
-    LIT(",\"q\":"), FLD(OP_DEC, qty), LIT(",\"f\":"), FLD(OP_INT, first_id),
-    LIT(",\"l\":"), FLD(OP_INT, last_id), LIT(",\"T\":"), FLD(OP_INT, trade_time),
-    LIT(",\"m\":"), FLD(OP_BOOL, buyer_maker), LIT(",\"M\":"), {OP_BOOL, 0, 0xffff, NULL},
-    LIT("}"), {OP_END, 0, 0, NULL}};
-static const op schema_depth[] = {
-    LIT("\"e\":\"depthUpdate\",\"E\":"), FLD(OP_INT, event_time), LIT(",\"s\":"),
-    FLD(OP_STR, symbol), LIT(",\"U\":"), FLD(OP_INT, first_id), LIT(",\"u\":"),
-    FLD(OP_INT, last_id), LIT(",\"b\":"), {OP_BIDS, 0, 0, NULL}, LIT(",\"a\":"),
-    {OP_ASKS, 0, 0, NULL}, LIT("}"), {OP_END, 0, 0, NULL}};
-static const op schema_partial[] = {
-    LIT("\"lastUpdateId\":"), FLD(OP_INT, id), LIT(",\"bids\":"), {OP_BIDS, 0, 0, NULL},
-    LIT(",\"asks\":"), {OP_ASKS, 0, 0, NULL}, LIT("}"), {OP_END, 0, 0, NULL}};
-
-#define SCHEMA_MAX 32
-static litword words[5][SCHEMA_MAX];
-static const op *const schemas[5] = {schema_ticker, schema_trade, schema_agg, schema_depth,
-                                     schema_partial};
-
-__attribute__((constructor)) static void schema_init(void)
-{
-    for (int k = 0; k < 5; k++)
-        for (int i = 0; i < SCHEMA_MAX && schemas[k][i].code != OP_END; i++) {
-            const op *o = &schemas[k][i];
-            if (o->code != OP_LIT || o->len > 8)
-                continue;
-            uint64_t w = 0;
-            memcpy(&w, o->lit, o->len);
-            words[k][i].word = w;
-            words[k][i].mask = o->len == 8 ? ~0ULL : (1ULL << (8 * o->len)) - 1;
-        }
-}
-
-static int run_schema(cur *c, zws_md_msg *m, int k)
-{
-    char *base = (char *)m;
-    const op *o = schemas[k];
-    const litword *w = words[k];
-    for (;; o++, w++) {
-        int r = 0;
-        switch (o->code) {
-        case OP_LIT:
-            if (o->len <= 8 && c->end - c->p >= 8) {
-                if ((load8(c->p) & w->mask) != w->word)
-                    return -1;
-            } else if ((size_t)(c->end - c->p) < o->len || memcmp(c->p, o->lit, o->len)) {
-                return -1;
-            }
-            c->p += o->len;
-            continue;
-        case OP_INT: r = integer(c, (int64_t *)(void *)(base + o->off), ""); break;
-        case OP_DEC: r = decimal(c, (int64_t *)(void *)(base + o->off), ""); break;
-        case OP_STR:
-            if (c->p >= c->end || *c->p != '"')
-                return -1;
-            c->p++;
-            r = string_body(c, (zws_md_view *)(void *)(base + o->off));
-            break;
-        case OP_BOOL: {
-            int b;
-            if (c->p < c->end && *c->p != 't' && *c->p != 'f')
-                return -1;
-            r = boolean(c, &b, "");
-            if (!r && o->off != 0xffff)
-                *(int *)(void *)(base + o->off) = b;
-            break;
-        }
-        case OP_BIDS:
-            if (c->p >= c->end || *c->p != '[')
-                return -1;
-            r = levels(c, &m->bids, &m->nbids, "");
-            break;
-        case OP_ASKS:
-            if (c->p >= c->end || *c->p != '[')
-                return -1;
-            r = levels(c, &m->asks, &m->nasks, "");
-            break;
-        case OP_END: return 0;
-        }
-        if (r)
-            return -1;
-    }
-}
-
-/* ---- the two commonest types, as straight code ----
- * bookTicker and trade are most of a feed: their sequences are written out
- * so no dispatch runs between the values. The literals are constants, so
+ * message, so the result and every error are the general parser's. Each
+ * type is written out as straight code; the literals are constants, so
  * lit() folds into one load, a mask and a compare. */
 static inline __attribute__((always_inline)) int lit(cur *c, const char *s, size_t n)
 {
-    if (n <= 8 && c->end - c->p >= 8) {
-        uint64_t w, mask = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
-        memcpy(&w, s, 8); /* s is padded with zeros to 8 bytes at least (L) */
-        if ((load8(c->p) & mask) != (w & mask))
-            return 0;
+    size_t words = (n + 7) / 8;
+    if ((size_t)(c->end - c->p) >= 8 * words) {
+        /* s is padded with zeros past n (L), so whole words can be read */
+        for (size_t k = 0; k < words; k++) {
+            size_t left = n - 8 * k;
+            uint64_t w, mask = left >= 8 ? ~0ULL : (1ULL << (8 * left)) - 1;
+            memcpy(&w, s + 8 * k, 8);
+            if ((load8(c->p + 8 * k) & mask) != (w & mask))
+                return 0;
+        }
     } else if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n)) {
         return 0;
     }
@@ -976,18 +865,6 @@ static inline __attribute__((always_inline)) int plain_str(cur *c, zws_md_view *
     return string_body(c, v);
 }
 
-static int fast_ticker(cur *c, zws_md_msg *m)
-{
-    return L(c, "{\"u\":") && !integer(c, &m->last_id, "") && L(c, ",\"s\":\"") &&
-                   !plain_str(c, &m->symbol) && L(c, ",\"b\":") &&
-                   !decimal(c, &m->bid_px, "") && L(c, ",\"B\":") &&
-                   !decimal(c, &m->bid_qty, "") && L(c, ",\"a\":") &&
-                   !decimal(c, &m->ask_px, "") && L(c, ",\"A\":") &&
-                   !decimal(c, &m->ask_qty, "") && L(c, "}")
-               ? 0
-               : -1;
-}
-
 static int fast_bool(cur *c, int *out)
 {
     if (L(c, "true")) {
@@ -1001,18 +878,60 @@ static int fast_bool(cur *c, int *out)
     return 0;
 }
 
+/* Level arrays: levels() after its opening bracket was checked. */
+static int fast_levels(cur *c, const zws_md_level **out, size_t *n)
+{
+    return c->p < c->end && *c->p == '[' && !levels(c, out, n, "");
+}
+
+/* Each returns 1 when the message was its type in the feed's order. */
+static int fast_ticker(cur *c, zws_md_msg *m)
+{
+    return L(c, "{\"u\":") && !integer(c, &m->last_id, "") && L(c, ",\"s\":\"") &&
+           !plain_str(c, &m->symbol) && L(c, ",\"b\":") && !decimal(c, &m->bid_px, "") &&
+           L(c, ",\"B\":") && !decimal(c, &m->bid_qty, "") && L(c, ",\"a\":") &&
+           !decimal(c, &m->ask_px, "") && L(c, ",\"A\":") && !decimal(c, &m->ask_qty, "") &&
+           L(c, "}");
+}
+
 static int fast_trade(cur *c, zws_md_msg *m)
 {
     int ignore;
     return L(c, "{\"e\":\"trade\",\"E\":") && !integer(c, &m->event_time, "") &&
-                   L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"t\":") &&
-                   !integer(c, &m->id, "") && L(c, ",\"p\":") && !decimal(c, &m->px, "") &&
-                   L(c, ",\"q\":") && !decimal(c, &m->qty, "") && L(c, ",\"T\":") &&
-                   !integer(c, &m->trade_time, "") && L(c, ",\"m\":") &&
-                   fast_bool(c, &m->buyer_maker) && L(c, ",\"M\":") && fast_bool(c, &ignore) &&
-                   L(c, "}")
-               ? 0
-               : -1;
+           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"t\":") &&
+           !integer(c, &m->id, "") && L(c, ",\"p\":") && !decimal(c, &m->px, "") &&
+           L(c, ",\"q\":") && !decimal(c, &m->qty, "") && L(c, ",\"T\":") &&
+           !integer(c, &m->trade_time, "") && L(c, ",\"m\":") && fast_bool(c, &m->buyer_maker) &&
+           L(c, ",\"M\":") && fast_bool(c, &ignore) && L(c, "}");
+}
+
+static int fast_agg(cur *c, zws_md_msg *m)
+{
+    int ignore;
+    return L(c, "{\"e\":\"aggTrade\",\"E\":") && !integer(c, &m->event_time, "") &&
+           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"a\":") &&
+           !integer(c, &m->id, "") && L(c, ",\"p\":") && !decimal(c, &m->px, "") &&
+           L(c, ",\"q\":") && !decimal(c, &m->qty, "") && L(c, ",\"f\":") &&
+           !integer(c, &m->first_id, "") && L(c, ",\"l\":") && !integer(c, &m->last_id, "") &&
+           L(c, ",\"T\":") && !integer(c, &m->trade_time, "") && L(c, ",\"m\":") &&
+           fast_bool(c, &m->buyer_maker) && L(c, ",\"M\":") && fast_bool(c, &ignore) &&
+           L(c, "}");
+}
+
+static int fast_depth(cur *c, zws_md_msg *m)
+{
+    return L(c, "{\"e\":\"depthUpdate\",\"E\":") && !integer(c, &m->event_time, "") &&
+           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"U\":") &&
+           !integer(c, &m->first_id, "") && L(c, ",\"u\":") && !integer(c, &m->last_id, "") &&
+           L(c, ",\"b\":") && fast_levels(c, &m->bids, &m->nbids) && L(c, ",\"a\":") &&
+           fast_levels(c, &m->asks, &m->nasks) && L(c, "}");
+}
+
+static int fast_partial(cur *c, zws_md_msg *m)
+{
+    return L(c, "{\"lastUpdateId\":") && !integer(c, &m->id, "") && L(c, ",\"bids\":") &&
+           fast_levels(c, &m->bids, &m->nbids) && L(c, ",\"asks\":") &&
+           fast_levels(c, &m->asks, &m->nasks) && L(c, "}");
 }
 
 /* 1 when the message was read by the fast path (m complete), else 0. */
@@ -1022,61 +941,37 @@ static int fast_path(cur *c, zws_md_msg *m)
     if (e - p < 8 || *p != '{')
         return 0;
     int env = 0;
-    /* the envelope, compared a word at a time: {"stream" ... ":" ,"data": */
-    uint64_t w_stream, w_data;
-    memcpy(&w_stream, "{\"stream\"", 8);
-    memcpy(&w_data, ",\"data\":", 8);
-    if (p[2] == 's' && e - p > 11 && load8(p) == w_stream && p[8] == '"' && p[9] == ':' &&
-        p[10] == '"') {
-        c->p = p + 11;
-        if (plain_str(c, &m->stream) || c->end - c->p < 8 || load8(c->p) != w_data)
+    /* the envelope: {"stream":"<name>","data":{...}} */
+    if (p[2] == 's') {
+        if (!L(c, "{\"stream\":\"") || plain_str(c, &m->stream) || !L(c, ",\"data\":"))
             return 0;
-        c->p += 8;
         p = c->p;
         if (e - p < 8 || *p != '{')
             return 0;
         env = 1;
     }
-    int o;
+    /* the type by its first member: "u", "lastUpdateId", or "e":"<t...>" */
     enum zws_md_kind kind;
-    if (p[2] == 'u' || (p[2] == 'e' && e - p > 8 && p[6] == 't')) { /* the straight ones */
-        int trade = p[2] == 'e';
-        c->p = p;
-        if (trade ? fast_trade(c, m) : fast_ticker(c, m))
-            return 0;
-        if (env && (c->p >= c->end || *c->p++ != '}'))
-            return 0;
-        if (c->p != c->end)
-            return 0;
-        m->kind = trade ? ZWS_MD_TRADE : ZWS_MD_BOOK_TICKER;
-        if (!trade)
-            m->id = m->last_id;
-        return 1;
-    }
+    int ok;
     if (p[2] == 'u') {
-        o = 0;
         kind = ZWS_MD_BOOK_TICKER;
+        ok = fast_ticker(c, m);
     } else if (p[2] == 'l') {
-        o = 4;
         kind = ZWS_MD_DEPTH_PARTIAL;
-    } else if (p[2] == 'e' && e - p > 8 && p[6] == 't') {
-        o = 1;
+        ok = fast_partial(c, m);
+    } else if (p[2] == 'e' && p[6] == 't') {
         kind = ZWS_MD_TRADE;
-    } else if (p[2] == 'e' && e - p > 8 && p[6] == 'a') {
-        o = 2;
+        ok = fast_trade(c, m);
+    } else if (p[2] == 'e' && p[6] == 'a') {
         kind = ZWS_MD_AGG_TRADE;
-    } else if (p[2] == 'e' && e - p > 8 && p[6] == 'd') {
-        o = 3;
+        ok = fast_agg(c, m);
+    } else if (p[2] == 'e' && p[6] == 'd') {
         kind = ZWS_MD_DEPTH_UPDATE;
+        ok = fast_depth(c, m);
     } else {
         return 0;
     }
-    c->p = p + 1;
-    if (run_schema(c, m, o))
-        return 0;
-    if (env && (c->p >= c->end || *c->p++ != '}'))
-        return 0;
-    if (c->p != c->end)
+    if (!ok || (env && !L(c, "}")) || c->p != c->end)
         return 0; /* trailing bytes (even spaces): the general path decides */
     m->kind = kind;
     if (kind == ZWS_MD_BOOK_TICKER || kind == ZWS_MD_DEPTH_UPDATE)
