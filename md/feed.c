@@ -477,24 +477,43 @@ static void fill(fconn *c)
                                      1000000000000000ULL, 10000000000000000ULL,
                                      100000000000000000ULL, 1000000000000000000ULL,
                                      10000000000000000000ULL};
-    /* frames are built into the staging area, a chunk at a time, and
-     * queued in one call per chunk */
-    uint8_t *stage = (uint8_t *)f->scratch;
-    size_t cap = f->scratch_cap < FILL_CHUNK ? f->scratch_cap : FILL_CHUNK;
+    /* A chunk at a time: the frames are chosen and their sizes added up
+     * first, then written straight into one buffer of that size, queued
+     * by reference in one call. */
+    enum { PLAN = 1024 };
+    struct {
+        tpl *p;
+        uint32_t st, k;
+    } plan[PLAN];
     while (!c->closing && zws_ws_buffered(c->ws) < f->fill_high) {
-        size_t used = 0;
-        while (used + 2048 <= cap) {
-            uint32_t st = fast[c->rr++ % nf];
+        size_t total = 0;
+        int n = 0;
+        while (n < PLAN) {
+            uint32_t st = fast[c->rr % nf];
             tpl *p = tpl_get(f, st, c->combined);
             if (!p)
                 return;
-            uint32_t k = p->pos++ % TPL_N;
-            size_t len = p->len[k];
-            int h = zws_frame_write_header(stage + used, ZWS_OP_TEXT, 1, 0, len, NULL);
-            if (h < 0 || used + (size_t)h + len > cap)
+            uint32_t k = p->pos % TPL_N;
+            size_t size = zws_frame_header_size(p->len[k], 0) + p->len[k];
+            if (n && total + size > FILL_CHUNK)
                 break;
-            used += (size_t)h;
-            char *m = (char *)stage + used;
+            c->rr++;
+            p->pos++;
+            plan[n].p = p;
+            plan[n].st = st;
+            plan[n++].k = k;
+            total += size;
+        }
+        zws_buf *b = zws_buf_new(total);
+        if (!b)
+            break;
+        uint8_t *out = zws_buf_mut(b);
+        for (int i = 0; i < n; i++) {
+            tpl *p = plan[i].p;
+            uint32_t k = plan[i].k;
+            size_t len = p->len[k];
+            out += zws_frame_write_header(out, ZWS_OP_TEXT, 1, 0, len, NULL);
+            char *m = (char *)out;
             memcpy(m, p->buf + p->off[k], len);
             if (p->e_at[k] >= 0)
                 put_digits(m + p->e_at[k], (uint64_t)now, 13);
@@ -505,15 +524,12 @@ static void fill(fconn *c)
                     id = p->next_id = p10[w - 1]; /* keep the width */
                 put_digits(m + p->id_at[k], id, w);
             }
-            enum zws_md_kind kind = type_kind[st % NTYPES];
-            lat_note(f, kind, st / NTYPES, (int64_t)id);
-            used += len;
+            enum zws_md_kind kind = type_kind[plan[i].st % NTYPES];
+            lat_note(f, kind, plan[i].st / NTYPES, (int64_t)id);
+            out += len;
             sent[kind]++;
             bytes += len;
         }
-        zws_buf *b = zws_buf_new_copy(stage, used);
-        if (!b)
-            break;
         int r = zws_ws_send_frames(c->ws, b);
         zws_buf_unref(b);
         if (r)
