@@ -110,6 +110,7 @@ typedef struct sym {
     int64_t bid, ask, bid_qty, ask_qty;
     _Atomic int64_t view_bid, view_ask;
     int verified; /* --verify: 1 equal, -1 different */
+    uint64_t gaps; /* the book's gap count, as last added to md.gaps */
 } sym;
 
 typedef struct shard {
@@ -128,7 +129,6 @@ typedef struct item {
     zws_buf *b;       /* copy and ref */
     uint8_t *raw;     /* naive */
     size_t len;
-    int64_t recv_ns;
     int tag;          /* 0 a message; 1 a snapshot for sym; 2 a verify snapshot */
     int sym;
 } item;
@@ -403,7 +403,7 @@ static void *rest_main(void *arg)
 
 /* symbol: in upper case, as the feed keys its notes (a partial
  * depth message names it only in its stream, in lower case). */
-static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol, int64_t recv_ns)
+static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol)
 {
     int64_t lat = -1;
     if (m->feed) {
@@ -414,7 +414,6 @@ static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol, int64
         if (sent < 0)
             return;
         lat = tool_now_ns() - sent;
-        (void)recv_ns;
     } else if (msg->event_time > 0) {
         if ((ld(&m->msgs) & 63) != 0)
             return;
@@ -447,7 +446,7 @@ static void compare_book(md *m, int s, const zws_md_msg *snap)
                 (long long)snap->id);
 }
 
-static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int tag, int s)
+static void process(md *m, const uint8_t *data, size_t len, int tag, int s)
 {
     zws_md_msg msg;
     int timed = (ld(&m->msgs) & 15) == 0;
@@ -501,14 +500,13 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
         break;
     case ZWS_MD_DEPTH_UPDATE:
         if (y && y->book) {
-            int64_t gaps_before;
+            int st = zws_md_book_event(y->book, &msg);
             zws_md_book_stats bs;
             zws_md_book_stats_get(y->book, &bs);
-            gaps_before = (int64_t)bs.gaps;
-            int st = zws_md_book_event(y->book, &msg);
-            zws_md_book_stats_get(y->book, &bs);
-            if ((int64_t)bs.gaps != gaps_before)
-                bump(&m->gaps, 1);
+            if (bs.gaps != y->gaps) { /* the book saw a gap: the view's total follows */
+                bump(&m->gaps, bs.gaps - y->gaps);
+                y->gaps = bs.gaps;
+            }
             if (st != ZWS_MD_BOOK_LIVE)
                 request_snapshot(m, si, 1);
             zws_md_level l;
@@ -536,7 +534,7 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
         atomic_store_explicit(&y->view_bid, y->bid, memory_order_relaxed);
         atomic_store_explicit(&y->view_ask, y->ask, memory_order_relaxed);
     }
-    note_latency(m, &msg, y ? (zws_md_view){y->name, y->len} : msg.symbol, recv_ns);
+    note_latency(m, &msg, y ? (zws_md_view){y->name, y->len} : msg.symbol);
     if (m->work_ns) { /* the slow consumer of --work-ns */
         int64_t until = tool_now_ns() + m->work_ns;
         while (tool_now_ns() < until)
@@ -547,10 +545,10 @@ static void process(md *m, const uint8_t *data, size_t len, int64_t recv_ns, int
 static void process_item(md *m, item *it)
 {
     if (it->b) {
-        process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->recv_ns, it->tag, it->sym);
+        process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
         zws_buf_unref(it->b);
     } else {
-        process(m, it->raw, it->len, it->recv_ns, it->tag, it->sym);
+        process(m, it->raw, it->len, it->tag, it->sym);
         free(it->raw);
     }
 }
@@ -775,7 +773,7 @@ static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
     if (m->record)
         record(m, s->index, op, data, len);
     if (m->strategy == ST_INLINE) {
-        process(m, data, len, 0, 0, 0);
+        process(m, data, len, 0, 0);
         return;
     }
     item it = {.len = len};
