@@ -569,7 +569,7 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
     }
     int n = zws_handshake_build_request((char *)c->rbuf, c->rcap, host, u->port, u->secure,
                                         target, key, (const char *const *)c->o->protos,
-                                        c->o->nprotos, NULL, NULL, c->o->headers,
+                                        c->o->nprotos, NULL, c->o->origin, c->o->headers,
                                         c->o->nheaders);
     if (n < 0) {
         zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(n));

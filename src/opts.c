@@ -2,9 +2,9 @@
  * client connection) so callers may free theirs at once; a listener's copy
  * is shared by reference with the connections it accepts. */
 #include <string.h>
-#include <strings.h>
 
 #include "internal/alloc.h"
+#include "internal/http.h"
 #include "internal/opts.h"
 
 static char *dup_str(const char *s)
@@ -61,6 +61,7 @@ void zws_opts_free(zws_opts *o)
     zws__free(o->cert_file);
     zws__free(o->key_file);
     zws__free(o->proxy);
+    zws__free(o->origin);
     zws__free(o);
 }
 
@@ -80,10 +81,12 @@ static int push(char ***v, size_t n, char *s)
     return 0;
 }
 
+/* Outside what a header value may hold (CTLs but HTAB, and DEL), as the
+ * handshake builders check it. */
 static int bad_text(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 && *s != '\t')
+        if (!zws__is_vchar_ws((unsigned char)*s))
             return 1;
     return 0;
 }
@@ -104,29 +107,28 @@ static int sync_headers(zws_opts *o)
     return 0;
 }
 
-/* Headers the handshake writes itself. */
-static int reserved(const char *name)
+const char *zws_opts_header_refusal(const char *name, const char *value)
 {
-    static const char *const names[] = {"host", "upgrade", "connection",
-                                        "content-length", "transfer-encoding"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return 1;
-    return strncasecmp(name, "sec-websocket-", 14) == 0;
-}
-
-static int token(const char *s)
-{
-    for (; *s; s++)
-        if (!strchr("!#$%&'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') ||
-            (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-            return 0;
-    return 1;
+    if (!name || !*name)
+        return "no header name";
+    size_t n = strlen(name);
+    if (!zws__is_token(name, n))
+        return "not an HTTP token";
+    /* The options serve a client's request and a server's 101 alike. */
+    const char *why = zws__header_reserved(name, n, ZWS__HDR_REQUEST | ZWS__HDR_RESPONSE |
+                                                    ZWS__HDR_OPTS);
+    if (why)
+        return why;
+    if (!value)
+        return "no header value";
+    if (bad_text(value))
+        return "value contains a control character";
+    return NULL;
 }
 
 int zws_opts_add_header(zws_opts *o, const char *name, const char *value)
 {
-    if (!name || !value || !*name || !token(name) || bad_text(value) || reserved(name))
+    if (zws_opts_header_refusal(name, value))
         return ZWS_EINVAL;
     char *n = dup_str(name), *v = dup_str(value);
     if (!n || !v || push(&o->hnames, o->nheaders, n)) {
@@ -151,7 +153,7 @@ int zws_opts_add_header(zws_opts *o, const char *name, const char *value)
 
 int zws_opts_add_subprotocol(zws_opts *o, const char *name)
 {
-    if (!name || !*name || bad_text(name) || strpbrk(name, " ,;\"()<>@:/[]?={}\\"))
+    if (!name || !zws__is_token(name, strlen(name))) /* as the handshake wants */
         return ZWS_EINVAL;
     char *s = dup_str(name);
     if (!s || push(&o->protos, o->nprotos, s)) {
@@ -209,6 +211,13 @@ int zws_opts_set_proxy(zws_opts *o, const char *url)
     return set_str(&o->proxy, url ? url : "");
 }
 
+int zws_opts_set_origin(zws_opts *o, const char *origin)
+{
+    if (origin && bad_text(origin))
+        return ZWS_EINVAL;
+    return set_str(&o->origin, origin && *origin ? origin : NULL);
+}
+
 void zws_opts_set_origin_check(zws_opts *o, int (*check)(void *, const char *),
                                void *ud)
 {
@@ -254,6 +263,8 @@ int zws__opts_copy(zws_opts **out, const zws_opts *src)
         r = set_str(&o->key_file, src->key_file);
     if (!r)
         r = set_str(&o->proxy, src->proxy);
+    if (!r)
+        r = set_str(&o->origin, src->origin);
     if (r) {
         zws_opts_free(o);
         o = NULL;

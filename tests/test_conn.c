@@ -279,6 +279,122 @@ static void test_subprotocol_and_headers(void **state)
     stop(&s);
 }
 
+/* ---- options: headers and Origin ---- */
+
+/* Every name a handshake builder writes itself, in several spellings. */
+static const char *const builder_names[] = {
+    "Host", "origin", "ORIGIN", "Upgrade", "connection", "Content-Length",
+    "transfer-encoding", "Sec-WebSocket-Key", "sec-websocket-accept",
+    "Sec-WebSocket-Version", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions",
+};
+
+static int request_takes(const char *name, const char *value)
+{
+    char out[1024], key[ZWS_HANDSHAKE_KEY_LEN + 1];
+    zws_http_header h = {name, strlen(name), value, strlen(value)};
+    assert_int_equal(zws_handshake_client_key(key), 0);
+    return zws_handshake_build_request(out, sizeof out, "h", 80, 0, "/", key, NULL, 0, NULL,
+                                       NULL, &h, 1) > 0;
+}
+
+static int response_takes(const char *name, const char *value)
+{
+    char out[1024];
+    zws_http_header h = {name, strlen(name), value, strlen(value)};
+    return zws_handshake_build_response(out, sizeof out, "dGhlIHNhbXBsZSBub25jZQ==", 24, NULL,
+                                        NULL, &h, 1) > 0;
+}
+
+static void test_header_refusals(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    for (size_t i = 0; i < sizeof builder_names / sizeof builder_names[0]; i++) {
+        assert_int_equal(zws_opts_add_header(o, builder_names[i], "x"), ZWS_EINVAL);
+        assert_non_null(zws_opts_header_refusal(builder_names[i], "x"));
+    }
+    assert_int_equal(zws_opts_add_header(o, "Sec-WebSocket-Anything", "x"), ZWS_EINVAL);
+    /* A header the options take is one both handshakes send, and a name or
+     * value either refuses is refused by the options too. */
+    const char *const names[] = {"X-Client", "Content-Type", "Allow", "Authorization",
+                                 "Cookie", "User-Agent", "Bad Name", "Bad:Name", "Ä"};
+    const char *const values[] = {"plain", "tab\there", "", "del\x7f", "cr\rlf", "nl\n",
+                                  "obs-text \xc3\xa9"};
+    for (size_t i = 0; i < sizeof builder_names / sizeof builder_names[0]; i++)
+        assert_false(request_takes(builder_names[i], "x") && response_takes(builder_names[i], "x"));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
+            int opts = zws_opts_add_header(o, names[i], values[j]) == 0;
+            int both = request_takes(names[i], values[j]) && response_takes(names[i], values[j]);
+            if (opts != both)
+                fail_msg("'%s: %s': options %d, handshakes %d", names[i], values[j], opts, both);
+            assert_int_equal(opts, zws_opts_header_refusal(names[i], values[j]) == NULL);
+        }
+    /* The reasons. */
+    assert_null(zws_opts_header_refusal("X-Client", "ok"));
+    assert_string_equal(zws_opts_header_refusal("Origin", "https://a.example"),
+                        "Origin is set with zws_opts_set_origin");
+    assert_string_equal(zws_opts_header_refusal("host", "h"), "Host is derived from the URL");
+    assert_string_equal(zws_opts_header_refusal("Sec-WebSocket-Protocol", "p"),
+                        "subprotocols are set with zws_opts_add_subprotocol");
+    assert_string_equal(zws_opts_header_refusal("Bad Name", "v"), "not an HTTP token");
+    assert_string_equal(zws_opts_header_refusal("", "v"), "no header name");
+    assert_string_equal(zws_opts_header_refusal(NULL, "v"), "no header name");
+    assert_string_equal(zws_opts_header_refusal("X-A", NULL), "no header value");
+    assert_string_equal(zws_opts_header_refusal("X-A", "a\r\nX-B: b"),
+                        "value contains a control character");
+    /* Subprotocols are tokens, as both handshakes want them. */
+    assert_int_equal(zws_opts_add_subprotocol(o, "v1.zws"), 0);
+    assert_int_equal(zws_opts_add_subprotocol(o, "v\xc3\xa9"), ZWS_EINVAL);
+    assert_int_equal(zws_opts_add_subprotocol(o, "a\x7f"), ZWS_EINVAL);
+    assert_int_equal(zws_opts_add_subprotocol(o, ""), ZWS_EINVAL);
+    zws_opts_free(o);
+}
+
+/* Written by the server's thread, read once it has been joined. */
+static char seen_origin[2][128];
+static int seen_origins;
+
+static int record_origin(void *ud, const char *origin)
+{
+    (void)ud;
+    if (seen_origins < 2)
+        snprintf(seen_origin[seen_origins], sizeof seen_origin[0], "%s",
+                 origin ? origin : "(none)");
+    seen_origins++;
+    return 1;
+}
+
+/* The client's Origin reaches the server's check; unset, none is sent. */
+static void test_origin(void **state)
+{
+    (void)state;
+    zws_opts *so;
+    zws_opts_new(&so);
+    zws_opts_set_origin_check(so, record_origin, NULL);
+    seen_origins = 0;
+    server s;
+    start(&s, echo, 2, so);
+    zws_opts_free(so);
+    zws_opts *o;
+    zws_opts_new(&o);
+    assert_int_equal(zws_opts_set_origin(o, "https://a.example\r\nX-Evil: 1"), ZWS_EINVAL);
+    assert_int_equal(zws_opts_set_origin(o, "https://app.example"), 0);
+    zws_conn *c = client(s.url, o);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    assert_int_equal(zws_opts_set_origin(o, ""), 0); /* unset */
+    c = client(s.url, o);
+    zws_opts_free(o);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(seen_origins, 2);
+    assert_string_equal(seen_origin[0], "https://app.example");
+    assert_string_equal(seen_origin[1], "(none)");
+}
+
 /* ---- refused and malformed handshakes ---- */
 
 static int raw_connect(uint16_t port)
@@ -863,6 +979,8 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_closes_1007),
         cmocka_unit_test(test_read_timeout),
         cmocka_unit_test(test_subprotocol_and_headers),
+        cmocka_unit_test(test_header_refusals),
+        cmocka_unit_test(test_origin),
         cmocka_unit_test(test_bad_handshakes),
         cmocka_unit_test(test_slowloris),
         cmocka_unit_test(test_client_errors),

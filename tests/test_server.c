@@ -786,6 +786,54 @@ static void test_graceful_stop(void **state)
     zws_server_free(F.srv);
 }
 
+/* ---- client connections ---- */
+
+static char loop_origin[128];
+static atomic_int loop_origin_seen, loop_client_opened;
+
+static int record_origin(void *ud, const char *origin)
+{
+    (void)ud;
+    snprintf(loop_origin, sizeof loop_origin, "%s", origin ? origin : "(none)");
+    atomic_store(&loop_origin_seen, 1); /* publishes loop_origin */
+    return 1;
+}
+
+static void client_open(zws_ws *ws)
+{
+    atomic_store(&loop_client_opened, 1);
+    zws_ws_close(ws, 1000, NULL);
+}
+
+static const zws_handlers client_handlers = {.open = client_open};
+
+static void connect_task(zws_loop *l, void *arg)
+{
+    assert_int_equal(zws_loop_connect(l, arg, &client_handlers, NULL), 0);
+}
+
+/* A loop's client connection sends the options' Origin (the server here is
+ * the same one, so its check sees it). */
+static void test_loop_client_origin(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    assert_int_equal(zws_opts_set_origin(o, "https://loop.example"), 0);
+    zws_opts_set_origin_check(o, record_origin, NULL);
+    atomic_store(&loop_origin_seen, 0);
+    atomic_store(&loop_client_opened, 0);
+    start_with(NULL, o);
+    zws_opts_free(o);
+    static char url[128];
+    snprintf(url, sizeof url, "%s/origin", F.url);
+    assert_int_equal(zws_loop_post(zws_server_loop(F.srv, 0), connect_task, url), 0);
+    wait_for(&loop_origin_seen, 1, 5000);
+    assert_string_equal(loop_origin, "https://loop.example");
+    wait_for(&loop_client_opened, 1, 5000);
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_graceful_stop),
+        cmocka_unit_test(test_loop_client_origin),
     };
     if (getenv("ZWS_TEST_FILTER")) /* e.g. ZWS_TEST_FILTER=test_drain */
         cmocka_set_test_filter(getenv("ZWS_TEST_FILTER"));

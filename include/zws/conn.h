@@ -50,14 +50,29 @@ enum zws_timeout {
 /* ms 0 means no timeout. */
 ZWS_EXTERN void zws_opts_set_timeout(zws_opts *o, enum zws_timeout which, int ms);
 
-/* Extra request (client) or response (server) header. ZWS_EINVAL for names
- * that are not HTTP tokens, values with control characters (CR, LF, NUL),
- * or names zws sets itself (Host, Upgrade, Connection, Content-Length,
- * Transfer-Encoding, Sec-WebSocket-*). */
+/* Extra request (client) or response (server) header, copied. 0,
+ * ZWS_ENOMEM, or ZWS_EINVAL when zws_opts_header_refusal(name, value) gives
+ * a reason: names that are not HTTP tokens, values with control characters
+ * (CR, LF, NUL, DEL...; HTAB is allowed), and names zws writes itself: Host,
+ * Origin (see zws_opts_set_origin), Upgrade, Connection, Content-Length,
+ * Transfer-Encoding, Sec-WebSocket-*. A header this call accepts is one
+ * the handshake sends. */
 ZWS_EXTERN int zws_opts_add_header(zws_opts *o, const char *name, const char *value);
+/* Why zws_opts_add_header would refuse name: value, as a short line for a
+ * person ("not an HTTP token", "Host is derived from the URL", "value
+ * contains a control character"...), or NULL when it would add it. The
+ * string is static. */
+ZWS_EXTERN const char *zws_opts_header_refusal(const char *name, const char *value);
+/* Client (zws_connect, and zws_loop_connect with the server's options): the
+ * request's Origin header, copied; NULL or "" sends none (the default).
+ * 0, ZWS_ENOMEM, or ZWS_EINVAL for a value with control characters (as
+ * zws_opts_add_header checks values). Servers ignore it: their check is
+ * zws_opts_set_origin_check. */
+ZWS_EXTERN int zws_opts_set_origin(zws_opts *o, const char *origin);
 /* Client: subprotocols to offer, in order. Server: subprotocols supported,
  * in the server's order of preference: the first of them that the client
- * offered is chosen; none offered or none in common, none is chosen. */
+ * offered is chosen; none offered or none in common, none is chosen.
+ * Copied. 0, ZWS_ENOMEM, or ZWS_EINVAL when name is not an HTTP token. */
 ZWS_EXTERN int zws_opts_add_subprotocol(zws_opts *o, const char *name);
 /* Largest frame and message accepted (default 16 MiB each). */
 ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t max_message);

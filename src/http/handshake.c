@@ -288,21 +288,62 @@ static int opt_ok(const char *v) { return !v || value_ok(v, strlen(v)); }
 
 static int is_set(const char *v) { return v && *v; }
 
+#define REQ ZWS__HDR_REQUEST
+#define RESP ZWS__HDR_RESPONSE
+#define ERR ZWS__HDR_ERROR
+static const struct reserved_header {
+    const char *name;
+    unsigned prefix; /* 1: every name starting with this one */
+    unsigned in;
+    const char *why;
+} reserved_headers[] = {
+    {"Host", 0, REQ, "Host is derived from the URL"},
+    {"Origin", 0, REQ, "Origin is set with zws_opts_set_origin"},
+    {"Upgrade", 0, REQ | RESP | ERR, "Upgrade is written by the handshake"},
+    {"Connection", 0, REQ | RESP | ERR, "Connection is written by the handshake"},
+    {"Content-Length", 0, REQ | RESP | ERR, "a handshake has no body of the caller's"},
+    {"Transfer-Encoding", 0, REQ | RESP | ERR, "a handshake has no body of the caller's"},
+    {"Content-Type", 0, ERR, "an error answer's body is text/plain"},
+    {"Allow", 0, ERR, "Allow is written with a 405"},
+    {"Sec-WebSocket-Key", 0, REQ, "Sec-WebSocket-Key is written by the handshake"},
+    {"Sec-WebSocket-Accept", 0, RESP, "Sec-WebSocket-Accept is written by the handshake"},
+    {"Sec-WebSocket-Version", 0, REQ | ERR, "Sec-WebSocket-Version is written by the handshake"},
+    {"Sec-WebSocket-Protocol", 0, REQ | RESP,
+     "subprotocols are set with zws_opts_add_subprotocol"},
+    {"Sec-WebSocket-Extensions", 0, REQ | RESP, "extensions are negotiated by zws"},
+    /* Any other Sec-WebSocket-* header would be a handshake field zws does
+     * not know: not one an application sets through the options. */
+    {"Sec-WebSocket-", 1, ZWS__HDR_OPTS, "Sec-WebSocket-* headers belong to the handshake"},
+};
+#undef REQ
+#undef RESP
+#undef ERR
+
+const char *zws__header_reserved(const char *name, size_t n, unsigned which)
+{
+    for (size_t i = 0; i < sizeof reserved_headers / sizeof reserved_headers[0]; i++) {
+        const struct reserved_header *r = &reserved_headers[i];
+        if (!(r->in & which))
+            continue;
+        size_t len = strlen(r->name);
+        if (r->prefix ? n >= len && zws__ieq_n(name, r->name, len) : zws__ieq(name, n, r->name))
+            return r->why;
+    }
+    return NULL;
+}
+
 /* Extra headers: token names, injection-free values, and none of the names
  * the builder owns (a second Upgrade or Content-Length would change what the
  * peer understands). */
-static int extra_ok(const zws_http_header *x, size_t n, const char *const *reserved)
+static int extra_ok(const zws_http_header *x, size_t n, unsigned which)
 {
     if (n && !x)
         return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!x[i].name || !zws__is_token(x[i].name, x[i].name_len) ||
-            !value_ok(x[i].value, x[i].value_len))
+            !value_ok(x[i].value, x[i].value_len) ||
+            zws__header_reserved(x[i].name, x[i].name_len, which))
             return 0;
-        for (const char *const *r = reserved; *r; r++)
-            if (zws__ieq(x[i].name, x[i].name_len, *r))
-                return 0;
-    }
     return 1;
 }
 
@@ -320,12 +361,9 @@ int zws_handshake_build_response(char *out, size_t cap, const char *key, size_t 
                                  const char *protocol, const char *extensions,
                                  const zws_http_header *extra, size_t n_extra)
 {
-    static const char *const reserved[] = {
-        "Upgrade", "Connection", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol",
-        "Sec-WebSocket-Extensions", "Content-Length", "Transfer-Encoding", NULL};
     char accept[ZWS_HANDSHAKE_ACCEPT_LEN + 1];
     if ((!out && cap) || !key || (is_set(protocol) && !zws__is_token(protocol, strlen(protocol))) ||
-        !opt_ok(extensions) || !extra_ok(extra, n_extra, reserved))
+        !opt_ok(extensions) || !extra_ok(extra, n_extra, ZWS__HDR_RESPONSE))
         return ZWS_EINVAL;
     int r = zws_handshake_accept_key(key, key_len, accept);
     if (r < 0)
@@ -347,10 +385,8 @@ int zws_handshake_build_response(char *out, size_t cap, const char *key, size_t 
 int zws_handshake_build_error(char *out, size_t cap, int status, const char *detail,
                               const zws_http_header *extra, size_t n_extra)
 {
-    static const char *const reserved[] = {
-        "Content-Type", "Content-Length", "Transfer-Encoding", "Connection",
-        "Allow", "Upgrade", "Sec-WebSocket-Version", NULL};
-    if ((!out && cap) || status < 200 || status > 599 || !extra_ok(extra, n_extra, reserved))
+    if ((!out && cap) || status < 200 || status > 599 ||
+        !extra_ok(extra, n_extra, ZWS__HDR_ERROR))
         return ZWS_EINVAL;
     const char *text = zws_http_status_text(status);
     char code[12];
@@ -449,13 +485,9 @@ int zws_handshake_build_request(char *out, size_t cap, const char *host, uint16_
                                 const char *extensions, const char *origin,
                                 const zws_http_header *extra, size_t n_extra)
 {
-    static const char *const reserved[] = {
-        "Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-        "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Origin",
-        "Content-Length", "Transfer-Encoding", NULL};
     int bracket = 0;
     if ((!out && cap) || !request_args_ok(host, &bracket, path, key, protocols, n_protocols) ||
-        !opt_ok(extensions) || !opt_ok(origin) || !extra_ok(extra, n_extra, reserved))
+        !opt_ok(extensions) || !opt_ok(origin) || !extra_ok(extra, n_extra, ZWS__HDR_REQUEST))
         return ZWS_EINVAL;
     wbuf w = {out, cap, 0};
     put_str(&w, "GET ");

@@ -58,6 +58,16 @@ static inline int zws__ieq(const char *a, size_t n, const char *b)
     return b[i] == '\0';
 }
 
+/* Header names the handshake writes itself, one table for every builder
+ * (handshake.c) and for zws_opts_add_header, so they cannot disagree. */
+#define ZWS__HDR_REQUEST 1u  /* refused by zws_handshake_build_request */
+#define ZWS__HDR_RESPONSE 2u /* refused by zws_handshake_build_response */
+#define ZWS__HDR_ERROR 4u    /* refused by zws_handshake_build_error */
+#define ZWS__HDR_OPTS 8u     /* refused by zws_opts_add_header only */
+/* Why name[0..n) may not be an extra header of any of the builders in
+ * which (ZWS__HDR_* bits), or NULL when it may. The text is static. */
+const char *zws__header_reserved(const char *name, size_t n, unsigned which);
+
 /* 1 if s[0..n) is a non-empty token. */
 static inline int zws__is_token(const char *s, size_t n)
 {

@@ -26,6 +26,7 @@ struct zws_opts {
     char *cert_file, *key_file;
     char *proxy;             /* with proxy_set: "" = none */
     int proxy_set;
+    char *origin;            /* client: the request's Origin, or NULL */
     int (*origin_check)(void *, const char *);
     void *origin_ud;
     int (*upgrade_hook)(void *, zws_upgrade *);

@@ -87,7 +87,7 @@ static void send_request(zws_ws *ws)
     if (!n)
         n = zws_handshake_build_request(req, sizeof req, c->host, c->port, c->secure, c->target,
                                         c->key, (const char *const *)srv->o->protos,
-                                        srv->o->nprotos, NULL, NULL, srv->o->headers,
+                                        srv->o->nprotos, NULL, srv->o->origin, srv->o->headers,
                                         srv->o->nheaders);
     if (n < 0 || zws__ws_start_session(ws, ZWS_ROLE_CLIENT) ||
         zws__writer_append(ws->s.w, req, (size_t)n, 1)) {
