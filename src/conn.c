@@ -60,6 +60,7 @@ struct zws_listener {
     uint16_t port;
     zws_opts *o;
     SSL_CTX *tls;
+    char *unix_path; /* the socket file to remove when done, or NULL */
 };
 
 static int timeout_of(const zws_conn *c, enum zws_timeout which)
@@ -448,6 +449,14 @@ int zws_ping(zws_conn *c, const void *data, size_t len)
     return r ? r : write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
+int zws_pong(zws_conn *c, const void *data, size_t len)
+{
+    if (c->state != ST_OPEN)
+        return ZWS_ECLOSED;
+    int r = zws__session_pong(&c->s, data, len);
+    return r ? r : write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
+}
+
 int zws_close(zws_conn *c, uint16_t code, const char *reason)
 {
     if (c->state != ST_OPEN)
@@ -490,6 +499,12 @@ static struct {
 
 static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen)
 {
+    if (o->cert_file) { /* a client certificate: a context of its own */
+        int r = zws__tls_client_ctx(out, o->ca_file, o->insecure, err, errlen);
+        if (!r)
+            r = zws__tls_client_cert(out, o->cert_file, o->key_file, err, errlen);
+        return r ? r : 1;
+    }
     pthread_mutex_lock(&ctx_lock);
     size_t i;
     for (i = 0; i < 8 && ctx_cache[i].ctx; i++) {
@@ -514,6 +529,13 @@ static int client_ctx(SSL_CTX **out, const zws_opts *o, char *err, size_t errlen
     }
     pthread_mutex_unlock(&ctx_lock);
     return r;
+}
+
+/* A TLS record (handshake or alert, TLS 1.0-1.3 versions) where an HTTP
+ * response was due: a ws:// URL to a port that speaks TLS. */
+static int looks_like_tls(const uint8_t *p, size_t n)
+{
+    return n >= 3 && (p[0] == 0x15 || p[0] == 0x16) && p[1] == 0x03 && p[2] <= 0x04;
 }
 
 /* Appends ": <printable start of the body>" to err. */
@@ -583,6 +605,10 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
     zws_http_response res;
     zws_http_header hdrs[MAX_HEADERS];
     int head = read_head(c, deadline, 1, &res, hdrs);
+    if (head < 0 && looks_like_tls(c->rbuf, c->rlen)) {
+        zws__errf(err, errlen, "the server answered in TLS: use wss:// for this port");
+        return ZWS_EHANDSHAKE;
+    }
     if (head < 0) {
         if (head == ZWS_EHTTP || head == ZWS_ETOOBIG)
             zws__errf(err, errlen, "malformed HTTP response: %s",
@@ -662,9 +688,11 @@ int zws_connect(zws_conn **out, const char *url, const zws_opts *o, char *err,
 
 /* ---- server ---- */
 
-int zws_listen(zws_listener **out, const char *host, uint16_t port, const zws_opts *o,
-               char *err, size_t errlen)
+/* The listener of zws_listen and zws_listen_unix (path not NULL). */
+static int listen_at(zws_listener **out, const char *host, uint16_t port,
+                     const char *path, const zws_opts *o, char *err, size_t errlen)
 {
+    zws__errf(err, errlen, "%s", "");
     zws_listener *l = zws__malloc(sizeof *l);
     if (!l)
         return ZWS_ENOMEM;
@@ -673,14 +701,35 @@ int zws_listen(zws_listener **out, const char *host, uint16_t port, const zws_op
     int r = zws__opts_copy(&l->o, o);
     if (!r && l->o->cert_file)
         r = zws__tls_server_ctx(&l->tls, l->o->cert_file, l->o->key_file, err, errlen);
-    if (!r)
+    if (!r && path) {
+        r = zws__unix_listen(&l->fd, path, err, errlen);
+        if (!r && !(l->unix_path = zws__strndup(path, strlen(path))))
+            r = ZWS_ENOMEM;
+    } else if (!r) {
         r = zws__tcp_listen(&l->fd, host, port, 0, &l->port, err, errlen);
+    }
     if (r) {
         zws_listener_free(l);
         return r;
     }
     *out = l;
     return 0;
+}
+
+int zws_listen(zws_listener **out, const char *host, uint16_t port, const zws_opts *o,
+               char *err, size_t errlen)
+{
+    return listen_at(out, host, port, NULL, o, err, errlen);
+}
+
+int zws_listen_unix(zws_listener **out, const char *path, const zws_opts *o, char *err,
+                    size_t errlen)
+{
+    if (!path) {
+        zws__errf(err, errlen, "listen: no socket path");
+        return ZWS_EINVAL;
+    }
+    return listen_at(out, NULL, 0, path, o, err, errlen);
 }
 
 uint16_t zws_listener_port(const zws_listener *l) { return l->port; }
@@ -693,6 +742,10 @@ void zws_listener_free(zws_listener *l)
         return;
     if (l->fd >= 0)
         close(l->fd);
+    if (l->unix_path) {
+        (void)unlink(l->unix_path);
+        zws__free(l->unix_path);
+    }
     if (l->tls)
         zws__tls_ctx_free(l->tls);
     zws_opts_free(l->o);

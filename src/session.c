@@ -194,6 +194,13 @@ int zws__session_ping(zws__session *s, const void *data, size_t len)
     return zws_writer_put(s->w, ZWS_OP_PING, data, len, 0);
 }
 
+int zws__session_pong(zws__session *s, const void *data, size_t len)
+{
+    if (s->state != ZWS__S_OPEN)
+        return ZWS_ECLOSED;
+    return zws_writer_put(s->w, ZWS_OP_PONG, data, len, 0);
+}
+
 int zws__session_close(zws__session *s, uint16_t code, const char *reason, size_t rlen)
 {
     if ((code && !zws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||

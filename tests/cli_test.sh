@@ -7,6 +7,16 @@
 #   cli_test.sh ZWS_BINARY SCENARIO
 #     echo     -c (one and several), stdin lines, --binary, --ping, -H, -s
 #     print    a server without --echo prints what it receives
+#     listen   ... and sends its stdin lines to every client (numbered when
+#              several), over TCP and a unix socket
+#     modes    slash commands, -x/-w, --binary chunks (1,000,000 random bytes
+#              through an echo server), -P, --ping-interval, the default wait
+#              of -c, http:// as an alias
+#     exits    a closed stdout (4), the server's 1009 (5), lines not sent (6)
+#     refusals ws:// to a TLS port, a 200 from a web server, headers refused
+#     peers    --origin, --auth, -H Origin and mutual TLS (--cert/--key)
+#              against Python's websockets
+#     tty      on a terminal: "> " and "< " marks, colour, NO_COLOR, --no-color
 #     errors   usage errors (1), connection refused (2), a refused handshake
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
@@ -74,7 +84,9 @@ echo_scenario() {
     run 0 lines client "$url" --linger 1000
     expect_out lines 'line 1\nline 2\n\nlast line without newline\n'
     run 0 binary client "$url" --binary -c 'AZ'
-    expect_out binary '415a\n'
+    expect_out binary '[binary 2 bytes] 415a\n' # never mistaken for the text 415a
+    run 0 base64 client "$url" --binary --base64 -c 'AZ'
+    expect_out base64 '[binary 2 bytes, base64] QVo=\n'
     run 0 raw client "$url" --binary --raw -c 'AZ'
     expect_out raw 'AZ' # the bytes as they are, nothing added
     run 0 ping client "$url" --ping -c x
@@ -122,12 +134,12 @@ print_scenario() {
     start server "$zws" server --host 127.0.0.1 --port 0
     printf 'to the server\nsecond\n' >"$tmp/text.in"
     run 0 text client "ws://127.0.0.1:$port/" --linger 0
-    printf 'AZ\n' >"$tmp/bin.in"
+    printf 'AZ' >"$tmp/bin.in" # --binary: stdin's bytes as they are
     run 0 bin client "ws://127.0.0.1:$port/" --binary --linger 0
     # Each client ended with a completed closing handshake, which the server
     # read after the messages: they are printed by now.
     stop_last
-    expect_out server 'listening on %s\nto the server\nsecond\n415a\n' "$port"
+    expect_out server 'listening on %s\nto the server\nsecond\n[binary 2 bytes] 415a\n' "$port"
 }
 
 errors_scenario() {
@@ -175,7 +187,9 @@ s.serve_forever()'
     expect_err notfound 'no websockets here, X-Test=from the command line'
 }
 
-tls_scenario() {
+# make_certs: a CA, a server certificate for 127.0.0.1 and localhost, and a
+# client certificate (CN "zws cli client"), all in $tmp.
+make_certs() {
     command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
     local o=$tmp/openssl.log
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -186,6 +200,52 @@ tls_scenario() {
     printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tmp/ext.cnf"
     openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
         -CAcreateserial -days 2 -extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>>"$o"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=zws cli client" \
+        -keyout "$tmp/client.key" -out "$tmp/client.csr" 2>>"$o"
+    printf 'extendedKeyUsage=clientAuth\n' >"$tmp/cext.cnf"
+    openssl x509 -req -in "$tmp/client.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+        -CAcreateserial -days 2 -extfile "$tmp/cext.cnf" -out "$tmp/client.pem" 2>>"$o"
+}
+
+# wait_for FILE PATTERN: until FILE has a line matching the extended regex.
+wait_for() {
+    for _ in $(seq $((startup_s * 20))); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "no '$2' in $(basename "$1") after $startup_s s"
+}
+
+# bg NAME ARGS...: zws ARGS in the background (stdin from $tmp/NAME.fifo
+# when it exists), output in $tmp/NAME.out/.err; sets $bgpid.
+bg() {
+    local name=$1 in=/dev/null
+    shift
+    [ -p "$tmp/$name.fifo" ] && in=$tmp/$name.fifo
+    # The test's own fifo ends (fds 3-9) stay here, or no stdin would end.
+    "$zws" "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    bgpid=$!
+    pids+=("$bgpid")
+}
+
+# bg_wait PID WANT NAME: the background client PID exits with WANT in time.
+bg_wait() {
+    local st=0
+    for _ in $(seq $((limit_s * 20))); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$1" || st=$?
+    local keep=() p
+    for p in "${pids[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    pids=("${keep[@]}")
+    [ "$st" -eq "$2" ] || fail "$3: exited with $st, expected $2"
+}
+
+tls_scenario() {
+    make_certs
 
     run 2 badkey server --host 127.0.0.1 --port 0 --cert "$tmp/server.pem" --key "$tmp/no-such.key"
     start server "$zws" server --host 127.0.0.1 --port 0 --echo \
@@ -264,11 +324,281 @@ second ✓
     exec 6>&-
 }
 
+# Without --echo the server is a listen mode: stdin lines go to every
+# client, clients' messages to stdout, numbered while several are connected.
+listen_scenario() {
+    mkfifo "$tmp/srv.in"
+    exec 8<>"$tmp/srv.in"
+    start_in=$tmp/srv.in
+    start server "$zws" server --host 127.0.0.1 --port 0
+    start_in=
+    local url=ws://127.0.0.1:$port/
+    run 0 solo client "$url" -c alone -w 0.3 # nobody answers: -w ends the wait
+    expect_out solo ''
+    expect_err solo '1 reply not received in time'
+    mkfifo "$tmp/a.fifo" "$tmp/b.fifo"
+    exec 3<>"$tmp/a.fifo" 4<>"$tmp/b.fifo"
+    bg a client "$url" --linger 2000
+    local apid=$bgpid
+    bg b client "$url" --linger 2000
+    local bpid=$bgpid
+    wait_for "$tmp/server.err" '^\[3\] .* connected'
+    wait_for "$tmp/server.err" '^\[2\] .* connected'
+    printf 'from a\n' >&3
+    printf 'from b\n' >&4
+    wait_for "$tmp/server.out" 'from a'
+    wait_for "$tmp/server.out" 'from b'
+    printf 'to all ✓\n\xff\n' >&8 # the second line is not UTF-8: not sent
+    wait_for "$tmp/a.out" 'to all'
+    wait_for "$tmp/b.out" 'to all'
+    exec 3>&- 4>&-
+    bg_wait "$apid" 0 a
+    bg_wait "$bpid" 0 b
+    expect_out a 'to all ✓\n'
+    expect_out b 'to all ✓\n'
+    expect_err server 'stdin line 2 is not valid UTF-8, not sent'
+    stop_last
+    exec 8>&-
+    head -2 "$tmp/server.out" | cmp -s - <(printf 'listening on %s\nalone\n' "$port") ||
+        fail "server: $(head -2 "$tmp/server.out")"
+    grep -Eq '^\[[23]\] from a$' "$tmp/server.out" || fail "no numbered 'from a'"
+    grep -Eq '^\[[23]\] from b$' "$tmp/server.out" || fail "no numbered 'from b'"
+
+    # A unix domain socket: echo, a stale socket file replaced, a live one
+    # refused, the file removed at the end.
+    local sock=$tmp/app.sock
+    "$python" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$sock"
+    bg userver server --unix "$sock" --echo
+    local upid=$bgpid
+    wait_for "$tmp/userver.out" "^listening on $sock\$"
+    run 0 unix client "ws+unix://$sock:/chat?x=1" -c 'over a unix socket'
+    expect_out unix 'over a unix socket\n'
+    expect_err userver 'unix socket connected, path /chat\?x=1'
+    run 2 inuse server --unix "$sock"
+    expect_err inuse 'in use'
+    run 1 unixport server --unix "$sock" --port 1
+    expect_err unixport 'excludes --port'
+    run 2 nosock client "ws+unix://$tmp/none.sock" -c x
+    expect_err nosock 'none.sock'
+    kill -TERM "$upid"
+    bg_wait "$upid" 0 userver
+    [ ! -e "$sock" ] || fail "the socket file is still there"
+}
+
+# Slash commands, -x/-w, binary chunks, pings and pongs, aliases.
+modes_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo
+    local url=ws://127.0.0.1:$port/
+    printf '/ping hi\n/binary 41 5a\n//slash\n/nope\nplain\n/pong beat\n' >"$tmp/slash.in"
+    run 0 slash client "$url" --slash --linger 1000
+    expect_out slash '[binary 2 bytes] 415a\n/slash\nplain\n'
+    expect_err slash '^pong: [0-9]+\.[0-9]+ ms$'
+    expect_err slash "unknown command '/nope'"
+    printf '/ping\n' >"$tmp/noslash.in" # piped: a line like any other
+    run 0 noslash client "$url" --linger 1000
+    expect_out noslash '/ping\n'
+    printf 'first\n/close 4000 done here\n' >"$tmp/close.in"
+    run 0 close client "$url" --slash
+    run 0 execute client "$url" -x one -x two -w 0.5 -P --ping-interval 0.1
+    head -2 "$tmp/execute.out" | cmp -s - <(printf 'one\ntwo\n') ||
+        fail "execute: $(cat "$tmp/execute.out")"
+    grep -Eq '^\[pong 8 bytes\] [0-9a-f]{16}$' "$tmp/execute.out" ||
+        fail "execute: no pong shown: $(cat "$tmp/execute.out")"
+    run 0 alias client "http://127.0.0.1:$port/" -c 'http:// is ws://'
+    expect_out alias 'http:// is ws://\n'
+    head -c 1000000 /dev/urandom >"$tmp/chunks.in"
+    run 0 chunks client "$url" --binary --raw --linger 2000
+    cmp -s "$tmp/chunks.in" "$tmp/chunks.out" ||
+        fail "chunks: $(wc -c <"$tmp/chunks.out") bytes came back, not the same 1000000"
+    stop_last
+    expect_err server 'closed: 4000 done here'
+
+    # -c against a server that never answers: the default wait, then 0.
+    start server "$zws" server --host 127.0.0.1 --port 0
+    local t0 t1
+    t0=$(date +%s%N)
+    run 0 silent client "ws://127.0.0.1:$port/" -c 'anyone?'
+    t1=$(date +%s%N)
+    expect_err silent 'reply not received in time'
+    local ms=$(((t1 - t0) / 1000000))
+    [ "$ms" -ge 4500 ] && [ "$ms" -lt 15000 ] || fail "silent: waited $ms ms, expected 5 s"
+    stop_last
+}
+
+# Exit statuses that never hide lost data.
+exits_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo --max-message 16
+    local url=ws://127.0.0.1:$port/
+    # A closed pipe on stdout: 4 (not 141 from SIGPIPE), closing with 1001.
+    local ps=(0 0 0)
+    seq 1 300000 | "$zws" client "$url" 2>"$tmp/pipe.err" | head -1 >/dev/null ||
+        ps=("${PIPESTATUS[@]}")
+    local st=${ps[1]}
+    [ "$st" -eq 4 ] || fail "pipe: exit $st with stdout closed, expected 4"
+    expect_err pipe 'writing stdout: Broken pipe'
+    run 5 toobig client "$url" -c 'more than sixteen bytes'
+    expect_err toobig '^closed: 1009'
+    printf 'ok\n\xff\xfe\nalso ok\n' >"$tmp/unsent.in"
+    run 6 unsent client "$url" --linger 500
+    expect_out unsent 'ok\nalso ok\n'
+    expect_err unsent 'line 2 is not valid UTF-8'
+    expect_err unsent '1 line not sent'
+    stop_last
+    expect_err server 'closed: 1001'
+    run 0 help client --help
+    grep -q '5 the server closed with a code other than 1000 or 1001' "$tmp/help.out" ||
+        fail "--help does not document exit status 5"
+}
+
+# What the client says when the other end is not what the URL promised.
+refusals_scenario() {
+    make_certs
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo \
+        --cert "$tmp/server.pem" --key "$tmp/server.key"
+    run 2 plaintotls client "ws://127.0.0.1:$port/" -c x
+    expect_err plaintotls 'the port speaks TLS: use wss://'
+    stop_last
+    start web "$python" -u -c '
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html>a web page</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("listening on", s.server_address[1], flush=True)
+s.serve_forever()'
+    run 2 web client "ws://127.0.0.1:$port/" -c x
+    expect_err web 'server answered 200 OK, not 101 Switching Protocols'
+    run 1 hostheader client "ws://127.0.0.1:$port/" -H 'Host: elsewhere' -c x
+    expect_err hostheader "-H 'Host: elsewhere': "
+    run 1 keyheader client "ws://127.0.0.1:$port/" -H 'Sec-WebSocket-Key: x' -c x
+    expect_err keyheader "-H 'Sec-WebSocket-Key: x': "
+    run 1 badauth client "ws://127.0.0.1:$port/" --auth nocolon -c x
+    expect_err badauth 'expected USER:PASS'
+}
+
+# --origin, --auth, -H Origin, pings from the server (-P) and mutual TLS,
+# against Python's websockets, which reports what it saw.
+peers_scenario() {
+    "$python" -c 'import websockets' 2>/dev/null ||
+        fail "python3-websockets not found (apt-get install python3-websockets)"
+    make_certs
+    cat >"$tmp/peer.py" <<'PY'
+import asyncio, signal, ssl, sys
+import websockets
+
+async def handler(ws, path=None):
+    h = ws.request_headers
+    cert = ws.transport.get_extra_info("peercert")
+    cn = dict(x[0] for x in cert["subject"]).get("commonName", "") if cert else ""
+    await ws.send("origin=%s auth=%s cn=%s" % (h.get("Origin"), h.get("Authorization"), cn))
+    async for m in ws:
+        await ws.send(m)
+
+async def main():
+    ctx = None
+    if len(sys.argv) > 1:
+        d = sys.argv[1]
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(d + "/server.pem", d + "/server.key")
+        ctx.load_verify_locations(d + "/ca.pem")
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    stop = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    async with websockets.serve(handler, "127.0.0.1", 0, ssl=ctx, ping_interval=0.2) as s:
+        print("listening on", s.sockets[0].getsockname()[1], flush=True)
+        await stop
+
+asyncio.run(main())
+PY
+    start peer "$python" -u "$tmp/peer.py"
+    local url=ws://127.0.0.1:$port/
+    run 0 origin client "$url" --origin http://app.example --auth 'user:pa:ss' -x hi -w 0.7 -P
+    head -2 "$tmp/origin.out" | cmp -s - \
+        <(printf 'origin=http://app.example auth=Basic dXNlcjpwYTpzcw== cn=\nhi\n') ||
+        fail "origin: $(cat "$tmp/origin.out")"
+    grep -Eq '^\[ping 4 bytes\] [0-9a-f]{8}$' "$tmp/origin.out" ||
+        fail "origin: the server's pings are not shown: $(cat "$tmp/origin.out")"
+    run 0 horigin client "$url" -H 'Origin: http://h.example' -c x
+    expect_out horigin 'origin=http://h.example auth=None cn=\n'
+    stop_last
+    start peer "$python" -u "$tmp/peer.py" "$tmp"
+    url=wss://127.0.0.1:$port/
+    run 0 mtls client "$url" --ca "$tmp/ca.pem" --cert "$tmp/client.pem" \
+        --key "$tmp/client.key" -c x
+    expect_out mtls 'origin=None auth=None cn=zws cli client\n'
+    local st=0
+    timeout -k 5 "$limit_s" "$zws" client "$url" --ca "$tmp/ca.pem" -c x \
+        >"$tmp/nocert.out" 2>"$tmp/nocert.err" || st=$?
+    [ "$st" -ne 0 ] && [ "$st" -ne 124 ] || fail "nocert: exit $st without a client certificate"
+    run 1 halfcert client "$url" --cert "$tmp/client.pem" -c x
+    expect_err halfcert '--cert and --key go together'
+    run 2 badcert client "$url" --cert "$tmp/none.pem" --key "$tmp/client.key" -c x
+    expect_err badcert 'none.pem'
+}
+
+# On a terminal: marks, colour, the prompt, slash commands by default.
+tty_scenario() {
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo
+    local url=ws://127.0.0.1:$port/ mode
+    for mode in color NO_COLOR no-color; do
+        "$python" - "$zws" "$url" "$mode" >"$tmp/tty_$mode.log" 2>&1 <<'PY' ||
+import os, pty, select, sys, time
+zws, url, mode = sys.argv[1:4]
+env = dict(os.environ, TERM="xterm")
+env.pop("NO_COLOR", None)
+args = [zws, "client", url]
+if mode == "NO_COLOR":
+    env["NO_COLOR"] = "1"
+if mode == "no-color":
+    args.append("--no-color")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(zws, args, env)
+out = b""
+def until(want, secs=10):
+    global out
+    end = time.time() + secs
+    while want not in out:
+        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+        if not r:
+            sys.exit("no %r in %r" % (want, out))
+        out += os.read(fd, 4096)
+colour = mode == "color"
+prompt = b"\x1b[32m> \x1b[0m" if colour else b"> "
+got = b"\x1b[36m< \x1b[0m" if colour else b"< "
+until(prompt)
+os.write(fd, b"hello\n")
+until(got + b"hello\r\n")
+os.write(fd, b"/binary 415a\n")
+until(got + b"[binary 2 bytes] 415a\r\n")
+os.write(fd, b"/close\n")
+_, st = os.waitpid(pid, 0)
+if not colour and b"\x1b[3" in out:
+    sys.exit("colour with %s: %r" % (mode, out))
+if os.waitstatus_to_exitcode(st) != 0:
+    sys.exit("exit %d: %r" % (os.waitstatus_to_exitcode(st), out))
+PY
+            fail "tty $mode: $(cat "$tmp/tty_$mode.log")"
+    done
+    stop_last
+}
+
 case $scenario in
 serve) serve_scenario ;;
 idle) idle_scenario ;;
 echo) echo_scenario ;;
 print) print_scenario ;;
+listen) listen_scenario ;;
+modes) modes_scenario ;;
+exits) exits_scenario ;;
+refusals) refusals_scenario ;;
+peers) peers_scenario ;;
+tty) tty_scenario ;;
 errors) errors_scenario ;;
 tls) tls_scenario ;;
 *) echo "cli_test: unknown scenario '$scenario'" >&2; exit 2 ;;

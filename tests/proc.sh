@@ -29,12 +29,13 @@ fail() {
 }
 
 # start NAME CMD...: runs CMD in the background, output in $tmp/NAME.out and
-# .err; waits for "listening on PORT" on its stdout and sets $port and $pid.
+# .err, stdin from $start_in (default /dev/null); waits for "listening on
+# PORT" on its stdout and sets $port and $pid.
 start() {
     local name=$1
     shift
     : >"$tmp/$name.out"
-    "$@" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$@" <"${start_in:-/dev/null}" >>"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids+=("$pid")
     port=

@@ -855,7 +855,8 @@ static void test_validate_response_failures(void **state)
     (void)state;
     expect_client_failure("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n", NULL, 0, NULL,
                           "server answered 404 Not Found");
-    expect_client_failure("HTTP/1.1 200 OK\x80\r\n\r\n", NULL, 0, NULL, "server answered 200 OK?");
+    expect_client_failure("HTTP/1.1 200 OK\x80\r\n\r\n", NULL, 0, NULL, "server answered 200 OK?, not 101 Switching Protocols: the URL is not a "
+                          "WebSocket endpoint");
     expect_client_failure("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n" RES_ACCEPT
                           "\r\n", NULL, 0, NULL, "server response lacks 'Upgrade: websocket'");
     expect_client_failure("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" RES_ACCEPT

@@ -1,4 +1,4 @@
-/* zws client: stdin lines become messages, received messages go to stdout.
+/* zws client: stdin becomes messages, received messages go to stdout.
  *
  * One thread: poll() on stdin and the socket. OpenSSL must not see an
  * SSL_read and an SSL_write at once from two threads, and one thread also
@@ -6,13 +6,18 @@
  *
  * The blocking zws_recv is made safe to call from the poll loop with a 1 ms
  * read timeout: when the socket holds only part of a frame, zws_recv keeps
- * what it read and returns ZWS_ETIMEDOUT instead of blocking stdin out. */
+ * what it read and returns ZWS_ETIMEDOUT instead of blocking stdin out.
+ *
+ * On a terminal the output is marked ("< " for what arrived, "> " for what
+ * was sent or the prompt) and slash commands are read; piped, lines are
+ * plain, so scripts see exactly the messages. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -20,19 +25,32 @@
 #include "zws/utf8.h"
 
 #define CMD "client"
-#define READ_CHUNK (64u << 10)     /* stdin bytes read per wake-up */
-#define LINE_MAX_BYTES (32u << 20) /* longer stdin lines are dropped (zws's
+#define READ_CHUNK (64u << 10)     /* stdin bytes read per wake-up: in binary
+                                      mode, the largest message sent */
+#define LINE_MAX_BYTES (32u << 20) /* longer stdin lines are not sent (zws's
                                       writer takes frames up to 64 MiB) */
 #define DRAIN_MAX 256              /* events per wake-up before stdin's turn */
 #define DEFAULT_LINGER_MS 500
+#define DEFAULT_COMMAND_WAIT_MS 5000 /* -c without -w: longest wait for replies */
+#define PROBE_TIMEOUT_MS 2000      /* the TLS check after a silent ws:// port */
+
+/* Marks and colours on a terminal. */
+#define C_IN "\033[36m"  /* "< ": what arrived */
+#define C_OUT "\033[32m" /* "> ": what we sent, and the prompt */
+#define C_CTL "\033[33m" /* pings, pongs, the close */
+#define C_OFF "\033[0m"
 
 typedef struct args {
     const char *url;
-    const char **headers, **protos, **msgs; /* each room for argc entries */
-    size_t nheaders, nprotos, nmsgs;
-    const char *ca, *proxy;
-    int insecure, binary, raw, ping, verbose;
+    const char **headers, **protos, **msgs, **execs; /* each room for argc */
+    size_t nheaders, nprotos, nmsgs, nexecs;
+    const char *ca, *proxy, *origin, *auth, *cert, *key;
+    int insecure, binary, raw, base64, ping, verbose, show_pp;
+    int slash;    /* -1: on when stdin is a terminal */
+    int no_color;
     uint64_t timeout_ms, max_message, close_after, linger_ms;
+    int64_t wait_ms;       /* -w in ms; -1 when not given */
+    int64_t ping_every_ms; /* --ping-interval; 0: none */
     int have_timeout, have_max_message;
 } args;
 
@@ -40,39 +58,78 @@ typedef struct session {
     zws_conn *c;
     const args *a;
     uint64_t received;
-    size_t awaiting;    /* -c: replies still to print */
-    uint8_t ping_data[8];
-    int64_t ping_sent;  /* ns; 0 when no ping is outstanding */
-    int stalled;        /* zws_recv timed out mid-frame: wait for the socket */
+    size_t awaiting;      /* -c: replies still to print */
+    uint8_t ping_data[125];
+    size_t ping_len;
+    int64_t ping_sent;    /* ns; 0 when no ping of ours is outstanding */
+    int ping_report;      /* print the round trip of that ping */
+    int64_t next_ping;    /* ns: the next --ping-interval ping; 0: none */
+    int64_t wait_until;   /* ns: close then (-w, or -c's default); 0: none */
+    int stalled;          /* zws_recv timed out mid-frame: wait for the socket */
     int stdin_open;
-    int lingering;      /* stdin ended: waiting for the server to go quiet */
-    int64_t quiet_since; /* ns: the end of stdin or the last message since */
+    int lingering;        /* stdin ended: waiting for the server to go quiet */
+    int64_t quiet_since;  /* ns: the end of stdin or the last message since */
     uint64_t lineno;
-    int skipping;       /* dropping the rest of an over-long line */
-    char *buf;          /* stdin bytes not yet sent: a partial line */
+    uint64_t unsent;      /* lines not sent */
+    int bad_close;        /* the server closed with an error code */
+    int skipping;         /* dropping the rest of an over-long line */
+    int marks, color;     /* stdout is a terminal: "< " / "> ", coloured */
+    int prompt;           /* stdin and stdout are terminals: show "> " */
+    int prompt_shown;     /* the prompt is on screen, nothing after it */
+    int slash;            /* slash commands are read */
+    char *buf;            /* stdin bytes not yet sent: a partial line */
     size_t len, cap;
 } session;
 
 void cmd_client_usage(FILE *f)
 {
-    fprintf(f,
+    fputs(
         "Usage: zws client URL [options]\n\n"
-        "Connects to URL (ws:// or wss://). Each line of stdin is sent as a text\n"
-        "message (without its newline); each message received is printed on stdout,\n"
-        "one per line: text as is, binary as lowercase hex. At the end of stdin, waits\n"
-        "until no message has come for --linger ms, closes (1000) and exits.\n\n"
+        "Connects to URL: ws://, wss://, http:// and https:// (aliases of ws:// and\n"
+        "wss://), or ws+unix:///path/to.sock:/request-path for a unix domain socket.\n"
+        "Each line of stdin is sent as a text message (without its newline); each\n"
+        "message received is printed on stdout, one per line: text as is, binary as\n"
+        "\"[binary N bytes] \" and lowercase hex. At the end of stdin, waits until no\n"
+        "message has come for --linger ms (or for -w seconds), closes (1000), exits.\n\n"
+        "On a terminal, what arrived is marked \"< \" and what was sent \"> \" (the\n"
+        "prompt, when stdin is a terminal too), in colour unless --no-color or the\n"
+        "NO_COLOR variable is set; and lines starting with '/' are commands:\n"
+        "  /ping [TEXT]  /pong [TEXT]  /close [CODE [REASON]]  /binary HEX  /help\n"
+        "('//' at the start sends a line that starts with '/').\n\n", f);
+    fprintf(f,
         "Options:\n"
         "  -c, --command MSG        send MSG, print the reply, close and exit; repeatable:\n"
-        "                           all are sent, as many replies printed (stdin unused)\n"
-        "  -H, --header 'NAME: VALUE'  extra request header (repeatable)\n"
+        "                           all are sent, as many replies printed (stdin unused;\n"
+        "                           waits up to -w, default %d s, for the replies)\n"
+        "  -x, --execute MSG        send MSG once connected and keep printing until the\n"
+        "                           server closes, -w passes or a signal (repeatable;\n"
+        "                           stdin unused)\n"
+        "  -w, --wait S             after the last message sent (the end of stdin, or\n"
+        "                           every -c or -x sent), wait up to S seconds (decimals\n"
+        "                           allowed) for replies, then close with 1000, exit 0\n"
+        "  -H, --header 'NAME: VALUE'  extra request header (repeatable; Origin is\n"
+        "                           the same as --origin)\n"
+        "      --origin ORIGIN      send the Origin header, e.g. http://example.com\n"
+        "      --auth USER:PASS     HTTP Basic authentication\n"
         "  -s, --subprotocol P      offer subprotocol P (repeatable, in order)\n"
         "      --ca FILE            also trust the CA certificates in FILE (PEM)\n"
         "  -k, --insecure           do not verify the server's certificate\n"
-        "  -b, --binary             send stdin lines (and -c) as binary messages\n"
+        "      --cert FILE          client certificate chain (PEM) for servers that\n"
+        "                           ask for one (mutual TLS); needs --key\n"
+        "      --key FILE           the client certificate's private key (PEM)\n"
+        "  -b, --binary             send stdin as binary messages, a chunk as read at a\n"
+        "                           time (up to 64 KiB each; no line splitting, every\n"
+        "                           byte sent); -c and -x messages as binary too\n"
         "  -r, --raw                print binary messages as their raw bytes, with\n"
-        "                           no newline after them\n"
+        "                           no marker and no newline after them\n"
+        "      --base64             print binary messages in base64, not hex\n"
+        "  -P, --show-ping-pong     print the server's pings and pongs\n"
         "      --ping               send a ping once connected; print the round trip\n"
         "                           time on stderr when the pong comes\n"
+        "      --ping-interval S    send a ping every S seconds\n"
+        "      --slash, --no-slash  read slash commands, or not (default: only when\n"
+        "                           stdin is a terminal)\n"
+        "      --no-color           no colour on a terminal\n"
         "      --close-after N      close after receiving N messages\n"
         "      --linger MS          after the end of stdin, wait until no message has\n"
         "                           come for MS ms (default %d; 0: close at once)\n"
@@ -83,31 +140,51 @@ void cmd_client_usage(FILE *f)
         "      --max-message BYTES  largest message accepted (suffix k, m, g;\n"
         "                           default 16m)\n"
         "  -v, --verbose            report the connection and our close on stderr\n"
-        "  -h, --help               show this help\n\n"
-        "When the server closes, \"closed: CODE REASON\" goes to stderr and the exit\n"
-        "status is 0 whatever the code: the closing handshake completed.\n"
+        "  -h, --help               show this help\n\n",
+        DEFAULT_COMMAND_WAIT_MS / 1000, DEFAULT_LINGER_MS);
+    fputs(
+        "When the server closes, \"closed: CODE REASON\" goes to stderr.\n"
         "SIGINT or SIGTERM closes with 1001 (a second one kills).\n\n"
         "Exit status: 0 done; 1 usage error; 2 could not connect, or the handshake\n"
         "was refused (the HTTP status and the start of the body are printed); 3 the\n"
         "server broke the protocol (the close code and reason we sent are printed),\n"
         "or the connection was lost without a closing handshake; 4 stdout could\n"
-        "not be written (the connection is closed with 1001).\n",
-        DEFAULT_LINGER_MS);
+        "not be written, a closed pipe included (the connection is closed with\n"
+        "1001); 5 the server closed with a code other than 1000 or 1001 (e.g. 1009:\n"
+        "a message was too big for it); 6 some input was not sent (a line that is\n"
+        "not valid UTF-8 without --binary, or longer than 32 MiB). When several\n"
+        "apply, the lowest but 0 wins.\n", f);
 }
 
 /* ---- command line ---- */
 
-enum { OPT_CA = 256, OPT_PING, OPT_CLOSE_AFTER, OPT_LINGER, OPT_PROXY, OPT_MAX_MESSAGE };
+enum {
+    OPT_CA = 256, OPT_PING, OPT_CLOSE_AFTER, OPT_LINGER, OPT_PROXY, OPT_MAX_MESSAGE,
+    OPT_ORIGIN, OPT_AUTH, OPT_CERT, OPT_KEY, OPT_BASE64, OPT_PING_INTERVAL, OPT_SLASH,
+    OPT_NO_SLASH, OPT_NO_COLOR
+};
 
 static const struct option long_options[] = {
     {"command", required_argument, NULL, 'c'},
+    {"execute", required_argument, NULL, 'x'},
+    {"wait", required_argument, NULL, 'w'},
     {"header", required_argument, NULL, 'H'},
+    {"origin", required_argument, NULL, OPT_ORIGIN},
+    {"auth", required_argument, NULL, OPT_AUTH},
     {"subprotocol", required_argument, NULL, 's'},
     {"ca", required_argument, NULL, OPT_CA},
     {"insecure", no_argument, NULL, 'k'},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
     {"binary", no_argument, NULL, 'b'},
     {"raw", no_argument, NULL, 'r'},
+    {"base64", no_argument, NULL, OPT_BASE64},
+    {"show-ping-pong", no_argument, NULL, 'P'},
     {"ping", no_argument, NULL, OPT_PING},
+    {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+    {"slash", no_argument, NULL, OPT_SLASH},
+    {"no-slash", no_argument, NULL, OPT_NO_SLASH},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"close-after", required_argument, NULL, OPT_CLOSE_AFTER},
     {"linger", required_argument, NULL, OPT_LINGER},
     {"timeout", required_argument, NULL, 't'},
@@ -127,18 +204,47 @@ static int number(const char *opt, const char *s, uint64_t max, int suffixes,
                             (unsigned long long)max);
 }
 
+/* Seconds with decimals ("2", "0.25") into ms, at most a day. */
+static int seconds(const char *opt, const char *s, int64_t *ms)
+{
+    char *end = NULL;
+    double v = (*s >= '0' && *s <= '9') || *s == '.' ? strtod(s, &end) : -1;
+    if (v < 0 || *end || !(v <= 86400)) /* NaN fails the last test */
+        return tool_usage_error(CMD, "%s: '%s' is not a number of seconds (0 to 86400)",
+                                opt, s);
+    *ms = (int64_t)(v * 1000 + 0.5);
+    return -1;
+}
+
 /* One option; returns -1 to go on, or an exit status. */
 static int option(args *a, int c, char **argv, int prev_optind)
 {
     switch (c) {
     case 'c': a->msgs[a->nmsgs++] = optarg; return -1;
+    case 'x': a->execs[a->nexecs++] = optarg; return -1;
+    case 'w': return seconds("--wait", optarg, &a->wait_ms);
     case 'H': a->headers[a->nheaders++] = optarg; return -1;
     case 's': a->protos[a->nprotos++] = optarg; return -1;
+    case OPT_ORIGIN: a->origin = optarg; return -1;
+    case OPT_AUTH: a->auth = optarg; return -1;
     case OPT_CA: a->ca = optarg; return -1;
     case 'k': a->insecure = 1; return -1;
+    case OPT_CERT: a->cert = optarg; return -1;
+    case OPT_KEY: a->key = optarg; return -1;
     case 'b': a->binary = 1; return -1;
     case 'r': a->raw = 1; return -1;
+    case OPT_BASE64: a->base64 = 1; return -1;
+    case 'P': a->show_pp = 1; return -1;
     case OPT_PING: a->ping = 1; return -1;
+    case OPT_PING_INTERVAL: {
+        int st = seconds("--ping-interval", optarg, &a->ping_every_ms);
+        if (st < 0 && a->ping_every_ms == 0)
+            return tool_usage_error(CMD, "--ping-interval: must be more than 0");
+        return st;
+    }
+    case OPT_SLASH: a->slash = 1; return -1;
+    case OPT_NO_SLASH: a->slash = 0; return -1;
+    case OPT_NO_COLOR: a->no_color = 1; return -1;
     case 'v': a->verbose = 1; return -1;
     case OPT_PROXY: a->proxy = optarg; return -1;
     case OPT_CLOSE_AFTER:
@@ -160,16 +266,19 @@ static int parse_args(args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
     a->linger_ms = DEFAULT_LINGER_MS;
-    a->headers = calloc(3 * (size_t)argc, sizeof *a->headers);
+    a->wait_ms = -1;
+    a->slash = -1;
+    a->headers = calloc(4 * (size_t)argc, sizeof *a->headers);
     if (!a->headers) {
         fprintf(stderr, "zws %s: out of memory\n", CMD);
         return TOOL_EXIT_USAGE;
     }
     a->protos = a->headers + argc;
     a->msgs = a->protos + argc;
+    a->execs = a->msgs + argc;
     opterr = 0;
     int c, prev = optind;
-    while ((c = getopt_long(argc, argv, ":c:H:s:kbrt:vh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:x:w:H:s:kbrPt:vh", long_options, NULL)) != -1) {
         int st = option(a, c, argv, prev);
         if (st >= 0)
             return st;
@@ -180,10 +289,19 @@ static int parse_args(args *a, int argc, char **argv)
     if (optind + 1 < argc)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
     a->url = argv[optind];
-    for (size_t i = 0; i < a->nmsgs && !a->binary; i++)
-        if (!zws_utf8_valid((const uint8_t *)a->msgs[i], strlen(a->msgs[i])))
-            return tool_usage_error(CMD, "-c '%s' is not valid UTF-8 (use --binary)",
-                                    a->msgs[i]);
+    if (a->nmsgs && a->nexecs)
+        return tool_usage_error(CMD, "-c and -x exclude each other (-c waits for replies, "
+                                     "-x keeps printing)");
+    if (!a->cert != !a->key)
+        return tool_usage_error(CMD, "--cert and --key go together");
+    if (a->auth && !strchr(a->auth, ':'))
+        return tool_usage_error(CMD, "--auth '%s': expected USER:PASS", a->auth);
+    for (size_t i = 0; i < a->nmsgs + a->nexecs && !a->binary; i++) {
+        const char *m = i < a->nmsgs ? a->msgs[i] : a->execs[i - a->nmsgs];
+        if (!zws_utf8_valid((const uint8_t *)m, strlen(m)))
+            return tool_usage_error(CMD, "%s '%s' is not valid UTF-8 (use --binary)",
+                                    i < a->nmsgs ? "-c" : "-x", m);
+    }
     return -1;
 }
 
@@ -195,14 +313,37 @@ static int add_header(zws_opts *o, const char *h)
         return tool_usage_error(CMD, "-H '%s': expected 'Name: value'", h);
     char *name = strndup(h, (size_t)(colon - h));
     const char *value = colon + 1 + strspn(colon + 1, " \t");
-    int r = name ? zws_opts_add_header(o, name, value) : ZWS_ENOMEM;
+    int r = ZWS_ENOMEM;
+    if (name && strcasecmp(name, "Origin") == 0) /* the option of its own */
+        r = zws_opts_set_origin(o, value);
+    else if (name)
+        r = zws_opts_add_header(o, name, value);
+    const char *why = r == ZWS_EINVAL && name ? zws_opts_header_refusal(name, value) : NULL;
     free(name);
     if (r == ZWS_EINVAL)
-        return tool_usage_error(CMD, "-H '%s': not a header zws can send", h);
+        return tool_usage_error(CMD, "-H '%s': %s", h, why ? why : "not a header zws can send");
     if (r) {
         fprintf(stderr, "zws %s: %s\n", CMD, zws_strerror(r));
         return TOOL_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* --auth USER:PASS as an Authorization header. */
+static int add_auth(zws_opts *o, const char *cred)
+{
+    size_t n = strlen(cred);
+    char *v = malloc(6 + 4 * ((n + 2) / 3) + 1);
+    if (!v) {
+        fprintf(stderr, "zws %s: out of memory\n", CMD);
+        return TOOL_EXIT_USAGE;
+    }
+    memcpy(v, "Basic ", 6);
+    tool_base64(v + 6, (const uint8_t *)cred, n);
+    int r = zws_opts_add_header(o, "Authorization", v);
+    free(v);
+    if (r)
+        return tool_usage_error(CMD, "--auth: %s", zws_strerror(r));
     return -1;
 }
 
@@ -213,12 +354,21 @@ static int fill_opts(const args *a, zws_opts *o)
         if (st >= 0)
             return st;
     }
+    if (a->origin && zws_opts_set_origin(o, a->origin))
+        return tool_usage_error(CMD, "--origin '%s': not a valid header value", a->origin);
+    if (a->auth) {
+        int st = add_auth(o, a->auth);
+        if (st >= 0)
+            return st;
+    }
     for (size_t i = 0; i < a->nprotos; i++)
         if (zws_opts_add_subprotocol(o, a->protos[i]))
             return tool_usage_error(CMD, "--subprotocol '%s': not a valid token",
                                     a->protos[i]);
     if (a->ca && zws_opts_set_ca_file(o, a->ca))
         return tool_usage_error(CMD, "--ca: out of memory");
+    if (a->cert && zws_opts_set_cert(o, a->cert, a->key))
+        return tool_usage_error(CMD, "--cert/--key: out of memory");
     if (a->proxy) {
         zws_url u;
         const char *why = "invalid";
@@ -235,8 +385,36 @@ static int fill_opts(const args *a, zws_opts *o)
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, 1); /* see the top of this file */
-    zws_opts_set_surface_control(o, a->ping);    /* to see the pong */
+    zws_opts_set_surface_control(o, 1);          /* pongs for rtt, -P */
     return -1;
+}
+
+/* A ws:// port that closed without a word may speak TLS: try it, briefly.
+ * Returns 1 when a TLS handshake completed there. */
+static int speaks_tls(const char *url)
+{
+    zws_url u;
+    if (zws_url_parse(&u, url, ZWS_URL_WS, NULL) || u.secure || u.is_unix)
+        return 0;
+    size_t n = strlen(url) - u.scheme_len;
+    char *tls = malloc(n + 4);
+    zws_opts *o = NULL;
+    if (!tls || zws_opts_new(&o)) {
+        free(tls);
+        return 0;
+    }
+    snprintf(tls, n + 4, "wss%s", url + u.scheme_len);
+    zws_opts_set_insecure(o, 1); /* only the protocol is in question */
+    zws_opts_set_proxy(o, "");
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_CONNECT, PROBE_TIMEOUT_MS);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, PROBE_TIMEOUT_MS);
+    zws_conn *c = NULL;
+    int r = zws_connect(&c, tls, o, NULL, 0);
+    zws_conn_free(c);
+    zws_opts_free(o);
+    free(tls);
+    /* Past TLS: upgraded, refused, or an HTTP answer it did not like. */
+    return r == 0 || r == ZWS_EHANDSHAKE || r == ZWS_EHTTP;
 }
 
 /* Connects; returns -1 with s->c set, or an exit status. */
@@ -259,6 +437,8 @@ static int connect_to(session *s, const args *a)
         return tool_usage_error(CMD, "%s", err[0] ? err : zws_strerror(r));
     if (r) {
         fprintf(stderr, "zws %s: %s\n", CMD, err[0] ? err : zws_strerror(r));
+        if (r == ZWS_ECLOSED && speaks_tls(a->url))
+            fprintf(stderr, "zws %s: the port speaks TLS: use wss://\n", CMD);
         return TOOL_EXIT_CONNECT;
     }
     if (a->verbose) {
@@ -268,12 +448,79 @@ static int connect_to(session *s, const args *a)
     return -1;
 }
 
+/* ---- output ---- */
+
+/* Before anything is printed: the prompt goes (it is redrawn later). */
+static void begin_line(session *s)
+{
+    if (s->prompt_shown) {
+        fputs("\r\033[K", stdout);
+        s->prompt_shown = 0;
+    }
+}
+
+static void mark(const session *s, const char *colour, const char *m)
+{
+    if (s->color)
+        fprintf(stdout, "%s%s%s", colour, m, C_OFF);
+    else
+        fputs(m, stdout);
+}
+
+static void show_prompt(session *s)
+{
+    if (!s->prompt || s->prompt_shown || !s->stdin_open)
+        return;
+    mark(s, C_OUT, "> ");
+    s->prompt_shown = 1;
+}
+
+/* A message received (dir "< ") or sent (dir "> ", shown only when stdin
+ * is not a terminal, which has echoed it already). */
+static void show(session *s, const char *dir, unsigned opcode, const uint8_t *data,
+                 size_t len)
+{
+    unsigned how = (s->a->raw ? TOOL_SHOW_RAW : 0) | (s->a->base64 ? TOOL_SHOW_BASE64 : 0);
+    if (s->marks) {
+        begin_line(s);
+        mark(s, dir[0] == '<' ? C_IN : C_OUT, dir);
+    }
+    tool_print_message(stdout, opcode, data, len, how);
+}
+
+/* A ping or pong: "[ping] TEXT", or its size and hex when not text. */
+static void show_control(session *s, const char *what, const uint8_t *data, size_t len)
+{
+    if (s->marks) {
+        begin_line(s);
+        mark(s, C_IN, "< ");
+    }
+    if (zws_utf8_valid(data, len) && !memchr(data, '\n', len)) {
+        if (s->color)
+            fprintf(stdout, "%s[%s]%s%s%.*s\n", C_CTL, what, C_OFF, len ? " " : "",
+                    (int)len, (const char *)data);
+        else
+            fprintf(stdout, "[%s]%s%.*s\n", what, len ? " " : "", (int)len,
+                    (const char *)data);
+        return;
+    }
+    fprintf(stdout, "%s[%s %zu bytes]%s ", s->color ? C_CTL : "", what, len,
+            s->color ? C_OFF : "");
+    tool_print_hex(stdout, data, len);
+    fputc('\n', stdout);
+}
+
 /* ---- closing ---- */
 
-static int close_now(session *s, uint16_t code)
+static int close_now(session *s, uint16_t code, const char *reason)
 {
+    begin_line(s);
     fflush(stdout);
-    int r = zws_close(s->c, code, NULL);
+    int r = zws_close(s->c, code, reason);
+    if (r == ZWS_EINVAL) {
+        fprintf(stderr, "zws %s: %u is not a close code to send\n", CMD, (unsigned)code);
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
+    }
     if (r) {
         fprintf(stderr, "zws %s: closing handshake failed: %s\n", CMD, zws_strerror(r));
         return TOOL_EXIT_PROTOCOL;
@@ -288,16 +535,17 @@ static int maybe_done(session *s)
 {
     const args *a = s->a;
     if (a->close_after && s->received >= a->close_after)
-        return close_now(s, ZWS_CLOSE_NORMAL);
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
     if (a->nmsgs && s->awaiting == 0 && !s->ping_sent)
-        return close_now(s, ZWS_CLOSE_NORMAL);
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
     return -1;
 }
 
 /* zws_recv failed: the close code zws sent for a violation, or why the
  * connection broke. */
-static int recv_failed(int r, const zws_event *ev)
+static int recv_failed(session *s, int r, const zws_event *ev)
 {
+    begin_line(s);
     fflush(stdout);
     if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_EEXT) {
         fprintf(stderr, "zws %s: the server broke the protocol: %s; closed with %u %s\n",
@@ -314,12 +562,29 @@ static int recv_failed(int r, const zws_event *ev)
 
 static void on_pong(session *s, const zws_event *ev)
 {
-    if (!s->ping_sent || ev->len != sizeof s->ping_data ||
-        memcmp(ev->data, s->ping_data, sizeof s->ping_data) != 0)
+    if (s->a->show_pp)
+        show_control(s, "pong", ev->data, ev->len);
+    if (!s->ping_sent || ev->len != s->ping_len ||
+        memcmp(ev->data, s->ping_data, s->ping_len) != 0)
         return; /* unsolicited pongs are allowed (RFC 6455 §5.5.3) */
-    double ms = (double)(tool_now_ns() - s->ping_sent) / 1e6;
-    fprintf(stderr, "pong: %.3f ms\n", ms);
+    if (s->ping_report) {
+        begin_line(s);
+        fflush(stdout);
+        fprintf(stderr, "pong: %.3f ms\n", (double)(tool_now_ns() - s->ping_sent) / 1e6);
+    }
     s->ping_sent = 0;
+}
+
+static int on_close(session *s, const zws_event *ev)
+{
+    begin_line(s);
+    fflush(stdout);
+    fprintf(stderr, "closed: %u%s%.*s\n", (unsigned)ev->close_code,
+            ev->reason_len ? " " : "", (int)ev->reason_len, ev->reason ? ev->reason : "");
+    uint16_t code = ev->close_code;
+    s->bad_close = code != ZWS_CLOSE_NORMAL && code != ZWS_CLOSE_GOING_AWAY &&
+                   code != ZWS_CLOSE_NO_STATUS;
+    return TOOL_EXIT_OK;
 }
 
 /* One zws_recv; returns -1 to go on, or an exit status. */
@@ -330,10 +595,13 @@ static int receive(session *s)
     s->stalled = r == ZWS_ETIMEDOUT;
     switch (r) {
     case ZWS_ETIMEDOUT:
+        return -1;
     case ZWS_EV_PING: /* already answered by zws */
+        if (s->a->show_pp)
+            show_control(s, "ping", ev.data, ev.len);
         return -1;
     case ZWS_EV_MESSAGE:
-        tool_print_message(stdout, ev.opcode, ev.data, ev.len, s->a->raw);
+        show(s, "< ", ev.opcode, ev.data, ev.len);
         s->received++;
         s->quiet_since = tool_now_ns();
         if (s->awaiting)
@@ -343,12 +611,9 @@ static int receive(session *s)
         on_pong(s, &ev);
         return maybe_done(s);
     case ZWS_EV_CLOSE: /* zws answered it: the closing handshake is done */
-        fflush(stdout);
-        fprintf(stderr, "closed: %u%s%.*s\n", (unsigned)ev.close_code,
-                ev.reason_len ? " " : "", (int)ev.reason_len, ev.reason ? ev.reason : "");
-        return TOOL_EXIT_OK;
+        return on_close(s, &ev);
     default:
-        return recv_failed(r, &ev);
+        return recv_failed(s, r, &ev);
     }
 }
 
@@ -382,23 +647,129 @@ static int send_failed(session *s, int r)
     return TOOL_EXIT_PROTOCOL;
 }
 
-/* Queues one line (flushed by the caller); returns -1 or an exit status. */
+/* Queues one message (flushed by the caller, or now with flags 0). */
+static int send_message(session *s, unsigned op, const void *data, size_t len,
+                        unsigned flags)
+{
+    int r = zws_send(s->c, op, data, len, flags);
+    if (r)
+        return send_failed(s, r);
+    if (s->marks && !s->prompt)
+        show(s, "> ", op, data, len);
+    return -1;
+}
+
+static int ping(session *s, const void *data, size_t len, int report)
+{
+    if (!data) { /* our own payload: the clock, so pongs can be matched */
+        int64_t now = tool_now_ns();
+        for (size_t i = 0; i < 8; i++)
+            s->ping_data[i] = (uint8_t)(now >> (8 * i));
+        len = 8;
+    } else {
+        memcpy(s->ping_data, data, len);
+    }
+    s->ping_len = len;
+    int r = zws_ping(s->c, s->ping_data, len);
+    if (r)
+        return send_failed(s, r);
+    s->ping_sent = tool_now_ns();
+    s->ping_report = report;
+    return -1;
+}
+
+static void not_sent(session *s, const char *why)
+{
+    s->unsent++;
+    begin_line(s);
+    fflush(stdout);
+    fprintf(stderr, "zws %s: line %llu %s, not sent\n", CMD, (unsigned long long)s->lineno,
+            why);
+}
+
+static void slash_help(void)
+{
+    fputs("/ping [TEXT]            a ping (the round trip goes to stderr)\n"
+          "/pong [TEXT]            an unsolicited pong\n"
+          "/close [CODE [REASON]]  close (default 1000) and exit\n"
+          "/binary HEX             a binary message, e.g. /binary 48 69\n"
+          "//TEXT                  the text message /TEXT\n",
+          stderr);
+}
+
+/* A line that starts with '/'; returns -1 or an exit status. */
+static int slash_command(session *s, const char *line, size_t len)
+{
+    size_t w = 1;
+    while (w < len && line[w] != ' ')
+        w++;
+    const char *arg = line + w + (w < len);
+    size_t alen = len - (size_t)(arg - line);
+    int is_ping = w == 5 && memcmp(line, "/ping", 5) == 0;
+    if (is_ping || (w == 5 && memcmp(line, "/pong", 5) == 0)) {
+        if (alen > 125) {
+            fprintf(stderr, "zws %s: a control frame carries at most 125 bytes\n", CMD);
+            return -1;
+        }
+        if (is_ping)
+            return ping(s, alen ? arg : NULL, alen, 1);
+        int r = zws_pong(s->c, arg, alen);
+        return r ? send_failed(s, r) : -1;
+    }
+    if (w == 6 && memcmp(line, "/close", 6) == 0) {
+        char *end;
+        unsigned long code = alen ? strtoul(arg, &end, 10) : ZWS_CLOSE_NORMAL;
+        const char *reason = alen ? end + strspn(end, " ") : "";
+        if (alen && (end == arg || (*end && *end != ' ') || code > 65535)) {
+            fprintf(stderr, "zws %s: /close [CODE [REASON]]: '%s' is not a code\n", CMD,
+                    arg);
+            return -1;
+        }
+        return close_now(s, (uint16_t)code, *reason ? reason : NULL);
+    }
+    if (w == 7 && memcmp(line, "/binary", 7) == 0) {
+        uint8_t *b = malloc(alen / 2 + 1);
+        int n = b ? tool_hex_decode(b, arg, alen) : -1;
+        int st = -1;
+        if (n < 0)
+            fprintf(stderr, "zws %s: /binary HEX: '%s' is not hex bytes\n", CMD, arg);
+        else
+            st = send_message(s, ZWS_OP_BINARY, b, (size_t)n, 0);
+        free(b);
+        return st;
+    }
+    if (w == 5 && memcmp(line, "/help", 5) == 0) {
+        slash_help();
+        return -1;
+    }
+    fprintf(stderr, "zws %s: unknown command '%.*s' (/help lists them; '//' sends a line "
+                    "starting with '/')\n",
+            CMD, (int)w, line);
+    return -1;
+}
+
+/* One line of stdin (flushed by the caller); returns -1 or an exit status.
+ * line points into s->buf, which a line read here may not outlive. */
 static int send_line(session *s, const char *line, size_t len)
 {
     s->lineno++;
     if (len > LINE_MAX_BYTES) {
-        fprintf(stderr, "zws %s: line %llu is longer than %u bytes, not sent\n", CMD,
-                (unsigned long long)s->lineno, LINE_MAX_BYTES);
+        not_sent(s, "is longer than 32 MiB");
         return -1;
     }
-    unsigned op = s->a->binary ? ZWS_OP_BINARY : ZWS_OP_TEXT;
-    if (op == ZWS_OP_TEXT && !zws_utf8_valid((const uint8_t *)line, len)) {
-        fprintf(stderr, "zws %s: line %llu is not valid UTF-8, not sent (use --binary)\n",
-                CMD, (unsigned long long)s->lineno);
+    if (s->slash && len && line[0] == '/') {
+        if (len < 2 || line[1] != '/') {
+            fflush(stdout);
+            return slash_command(s, line, len);
+        }
+        line++; /* "//x" sends "/x" */
+        len--;
+    }
+    if (!zws_utf8_valid((const uint8_t *)line, len)) {
+        not_sent(s, "is not valid UTF-8 (use --binary)");
         return -1;
     }
-    int r = zws_send(s->c, op, line, len, ZWS_SEND_MORE_DATA);
-    return r ? send_failed(s, r) : -1;
+    return send_message(s, ZWS_OP_TEXT, line, len, ZWS_SEND_MORE_DATA);
 }
 
 /* Sends the complete lines in s->buf; keeps the partial one. */
@@ -422,32 +793,42 @@ static int send_lines(session *s)
     return r ? send_failed(s, r) : -1;
 }
 
+/* The last message went: close after -w, or once the server goes quiet. */
+static int sending_done(session *s)
+{
+    int64_t now = tool_now_ns();
+    if (s->a->wait_ms >= 0) {
+        s->wait_until = now + s->a->wait_ms * 1000000;
+        return -1;
+    }
+    if (s->a->linger_ms == 0)
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
+    s->lingering = 1;
+    s->quiet_since = now;
+    return -1;
+}
+
 static int stdin_ended(session *s)
 {
     s->stdin_open = 0;
+    begin_line(s);
     int st = -1;
-    if (s->len && !s->skipping) /* a last line without a newline */
+    if (s->len && !s->skipping && !s->a->binary) /* a last line without a newline */
         st = send_line(s, s->buf, s->len);
     s->len = 0;
     int r = st < 0 ? zws_flush(s->c) : 0;
     if (r)
         st = send_failed(s, r);
-    if (st >= 0)
-        return st;
-    if (s->a->linger_ms == 0)
-        return close_now(s, ZWS_CLOSE_NORMAL);
-    s->lingering = 1;
-    s->quiet_since = tool_now_ns();
-    return -1;
+    return st >= 0 ? st : sending_done(s);
 }
 
 /* Makes room for a read; drops a line that outgrew LINE_MAX_BYTES. */
 static int make_room(session *s)
 {
     if (s->len > LINE_MAX_BYTES) { /* only a partial line is kept here */
-        fprintf(stderr, "zws %s: line %llu is longer than %u bytes, not sent\n", CMD,
-                (unsigned long long)s->lineno + 1, LINE_MAX_BYTES);
         s->lineno++;
+        not_sent(s, "is longer than 32 MiB");
+        s->lineno--; /* counted again when its end comes */
         s->skipping = 1;
         s->len = 0;
     }
@@ -466,7 +847,7 @@ static int on_stdin(session *s)
 {
     if (make_room(s)) {
         fprintf(stderr, "zws %s: out of memory\n", CMD);
-        (void)close_now(s, ZWS_CLOSE_INTERNAL);
+        (void)close_now(s, ZWS_CLOSE_INTERNAL, NULL);
         return TOOL_EXIT_PROTOCOL;
     }
     ssize_t n = read(STDIN_FILENO, s->buf + s->len, READ_CHUNK);
@@ -476,37 +857,74 @@ static int on_stdin(session *s)
         fprintf(stderr, "zws %s: stdin: %s\n", CMD, strerror(errno));
     if (n <= 0)
         return stdin_ended(s);
+    s->prompt_shown = 0; /* the terminal moved past it with the newline */
+    if (s->a->binary) /* a chunk as read: every byte, no splitting */
+        return send_message(s, ZWS_OP_BINARY, s->buf, (size_t)n, 0);
     s->len += (size_t)n;
     return send_lines(s);
 }
 
 /* ---- the loop ---- */
 
-/* poll() timeout: until the linger period ends, else for ever. */
+/* ms until the earliest of: the end of lingering, -w, the next ping;
+ * -1 for none. */
 static int wait_ms(const session *s)
 {
-    if (!s->lingering)
+    int64_t now = tool_now_ns(), due = INT64_MAX;
+    if (s->lingering)
+        due = s->quiet_since + (int64_t)s->a->linger_ms * 1000000;
+    if (s->wait_until && s->wait_until < due)
+        due = s->wait_until;
+    if (s->next_ping && s->next_ping < due)
+        due = s->next_ping;
+    if (due == INT64_MAX)
         return -1;
-    int64_t left = (int64_t)s->a->linger_ms - (tool_now_ns() - s->quiet_since) / 1000000;
-    return left > 0 ? (int)left : 0;
+    int64_t left = (due - now + 999999) / 1000000;
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* The deadlines that passed; returns -1 or an exit status. */
+static int timers(session *s)
+{
+    int64_t now = tool_now_ns();
+    if (s->lingering && now - s->quiet_since >= (int64_t)s->a->linger_ms * 1000000)
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
+    if (s->wait_until && now >= s->wait_until) {
+        if (s->awaiting) {
+            begin_line(s);
+            fflush(stdout);
+            fprintf(stderr, "zws %s: %zu repl%s not received in time (-w)\n", CMD,
+                    s->awaiting, s->awaiting == 1 ? "y" : "ies");
+        }
+        return close_now(s, ZWS_CLOSE_NORMAL, NULL);
+    }
+    if (s->next_ping && now >= s->next_ping) {
+        s->next_ping = now + s->a->ping_every_ms * 1000000;
+        if (!s->ping_sent) /* one outstanding at a time */
+            return ping(s, NULL, 0, 0);
+    }
+    return -1;
 }
 
 static int run(session *s)
 {
     for (;;) {
         if (tool_stop_signal())
-            return close_now(s, ZWS_CLOSE_GOING_AWAY);
+            return close_now(s, ZWS_CLOSE_GOING_AWAY, NULL);
+        int st = timers(s);
+        if (st >= 0)
+            return st;
         int timeout = wait_ms(s);
-        if (timeout == 0)
-            return close_now(s, ZWS_CLOSE_NORMAL);
         int buffered = !s->stalled && zws_conn_readable(s->c);
         struct pollfd p[3] = {
             {.fd = zws_conn_fd(s->c), .events = POLLIN, .revents = 0},
             {.fd = tool_stop_fd(), .events = POLLIN, .revents = 0}, /* -1: ignored */
             {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0},
         };
+        if (!buffered)
+            show_prompt(s);
         if (tool_flush_stdout(CMD)) { /* before waiting, not per message */
-            (void)close_now(s, ZWS_CLOSE_GOING_AWAY);
+            (void)close_now(s, ZWS_CLOSE_GOING_AWAY, NULL);
             return TOOL_EXIT_OUTPUT;
         }
         int n = poll(p, s->stdin_open ? 3 : 2, buffered ? 0 : timeout);
@@ -518,7 +936,6 @@ static int run(session *s)
             continue;
         if (p[0].revents)
             s->stalled = 0;
-        int st = -1;
         if (p[0].revents || buffered)
             st = drain(s);
         if (st < 0 && s->stdin_open && p[2].revents)
@@ -528,29 +945,43 @@ static int run(session *s)
     }
 }
 
-/* What happens right after connecting: the ping, the -c messages. */
+/* What happens right after connecting: the ping, the -c and -x messages. */
 static int start(session *s)
 {
     const args *a = s->a;
-    if (a->ping) {
-        int64_t now = tool_now_ns();
-        for (size_t i = 0; i < sizeof s->ping_data; i++)
-            s->ping_data[i] = (uint8_t)(now >> (8 * i));
-        int r = zws_ping(s->c, s->ping_data, sizeof s->ping_data);
-        if (r)
-            return send_failed(s, r);
-        s->ping_sent = now;
-    }
+    int st = a->ping ? ping(s, NULL, 0, 1) : -1;
+    if (a->ping_every_ms)
+        s->next_ping = tool_now_ns() + a->ping_every_ms * 1000000;
     unsigned op = a->binary ? ZWS_OP_BINARY : ZWS_OP_TEXT;
-    for (size_t i = 0; i < a->nmsgs; i++) {
-        int r = zws_send(s->c, op, a->msgs[i], strlen(a->msgs[i]),
-                         i + 1 < a->nmsgs ? ZWS_SEND_MORE_DATA : 0);
-        if (r)
-            return send_failed(s, r);
+    size_t n = a->nmsgs + a->nexecs;
+    for (size_t i = 0; i < n && st < 0; i++) {
+        const char *m = i < a->nmsgs ? a->msgs[i] : a->execs[i - a->nmsgs];
+        st = send_message(s, op, m, strlen(m), i + 1 < n ? ZWS_SEND_MORE_DATA : 0);
     }
+    if (st >= 0)
+        return st;
     s->awaiting = a->nmsgs;
-    s->stdin_open = a->nmsgs == 0;
+    s->stdin_open = n == 0;
+    if (a->nmsgs)
+        s->wait_until =
+            tool_now_ns() + (a->wait_ms >= 0 ? a->wait_ms : DEFAULT_COMMAND_WAIT_MS) * 1000000;
+    else if (a->nexecs && a->wait_ms >= 0)
+        s->wait_until = tool_now_ns() + a->wait_ms * 1000000;
     return -1;
+}
+
+/* Marks, colour and slash commands from the terminal and the options. */
+static void set_mode(session *s, const args *a)
+{
+    int in_tty = isatty(STDIN_FILENO), out_tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    s->marks = out_tty && !a->raw;
+    s->color = s->marks && !a->no_color && !(no_color && *no_color) &&
+               !(term && strcmp(term, "dumb") == 0);
+    s->prompt = s->marks && in_tty && !a->binary;
+    s->slash = a->slash >= 0 ? a->slash : in_tty;
+    if (a->binary)
+        s->slash = 0;
 }
 
 int cmd_client(int argc, char **argv)
@@ -560,17 +991,28 @@ int cmd_client(int argc, char **argv)
     session s;
     memset(&s, 0, sizeof s);
     s.a = &a;
+    /* A closed pipe on stdout is a write error (exit 4), not SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (st < 0)
         st = connect_to(&s, &a);
     if (st < 0) {
+        set_mode(&s, &a);
         (void)tool_catch_stop_signals(1); /* without the pipe, a signal still
                                              stops us at the next wake-up */
         st = start(&s);
         if (st < 0)
             st = run(&s);
     }
-    if (tool_flush_stdout(CMD) && st == TOOL_EXIT_OK)
+    begin_line(&s);
+    if (st != TOOL_EXIT_OUTPUT && tool_flush_stdout(CMD) && st == TOOL_EXIT_OK)
         st = TOOL_EXIT_OUTPUT;
+    if (st == TOOL_EXIT_OK && s.bad_close)
+        st = TOOL_EXIT_PEER_CLOSE;
+    if (st == TOOL_EXIT_OK && s.unsent) {
+        fprintf(stderr, "zws %s: %llu line%s not sent\n", CMD, (unsigned long long)s.unsent,
+                s.unsent == 1 ? "" : "s");
+        st = TOOL_EXIT_UNSENT;
+    }
     zws_conn_free(s.c);
     free(s.buf);
     free(a.headers);

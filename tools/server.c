@@ -1,5 +1,13 @@
 /* zws server: a blocking server, one detached thread per connection.
  *
+ * Without --echo it is a listen mode: messages from clients go to stdout,
+ * and lines on stdin go to every connected client. The main thread reads
+ * stdin and queues each line on every open connection, waking its thread
+ * through an eventfd: a connection is only ever used by its own thread, so
+ * those threads poll the socket and the eventfd (zws_recv with a 1 ms read
+ * timeout, as the client does, so a partial frame never blocks the wake-up),
+ * and keep the idle timeout themselves.
+ *
  * The main thread only accepts: the opening handshake runs on the
  * connection's own thread, so a slow or silent client cannot hold up the
  * others. A finished thread puts itself on the done list; the main thread
@@ -15,19 +23,24 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "tool.h"
 #include "zws/handshake.h"
+#include "zws/utf8.h"
 
 #define CMD "server"
 #define DEFAULT_MAX_CONNS 256
 #define THREAD_STACK (512u << 10) /* zws and OpenSSL need far less than 8 MiB */
 #define ACCEPT_BACKOFF_MS 100     /* after a failed accept, e.g. out of fds */
+#define OUTBOX_MAX (16u << 20)    /* stdin bytes queued for one client at most */
+#define LINE_MAX_BYTES (16u << 20) /* longer stdin lines are not sent */
+#define READ_CHUNK (64u << 10)
 
 typedef struct args {
-    const char *host, *cert, *key;
+    const char *host, *cert, *key, *unix_path;
     const char **protos; /* room for argc entries */
     size_t nprotos;
     uint64_t port, max_message, max_conns, idle_ms, write_ms;
@@ -37,6 +50,14 @@ typedef struct args {
 typedef struct server {
     zws_listener *l;
     int echo, raw, quiet, tls;
+    int idle_ms;          /* listen mode keeps the idle timeout itself */
+    atomic_uint open;     /* connections past the handshake */
+    struct job *conns;    /* those connections (guarded by lock) */
+    int stdin_open;       /* listen mode: stdin is read */
+    char *in;             /* stdin bytes not sent yet: a partial line */
+    size_t in_len, in_cap;
+    uint64_t lineno;
+    int skipping;         /* dropping the rest of an over-long line */
     unsigned max_conns;
     atomic_uint active; /* connections with a thread */
     unsigned long last_id;
@@ -45,26 +66,47 @@ typedef struct server {
     struct job *done;     /* finished threads, to join */
 } server;
 
+/* A stdin line queued for one connection. */
+typedef struct out_line {
+    struct out_line *next;
+    size_t len;
+    char data[];
+} out_line;
+
 typedef struct job {
     server *srv;
     zws_conn *c;
     unsigned long id;
     pthread_t thread;
     struct job *next; /* on srv->done */
+    /* listen mode; guarded by srv->lock */
+    struct job *prev_conn, *next_conn; /* on srv->conns */
+    int wake;                          /* eventfd: lines are queued */
+    out_line *out, **out_tail;
+    size_t out_bytes;
+    int dropping;                      /* the outbox was full: said once */
 } job;
 
 void cmd_server_usage(FILE *f)
 {
     fprintf(f,
         "Usage: zws server --port P [options]\n\n"
+        "       zws server --unix PATH [options]\n\n"
         "Accepts WebSocket connections, each on its own thread. With --echo, sends\n"
-        "every message back with the same opcode; without it, prints each message on\n"
-        "stdout, one per line (text as is, binary as lowercase hex). Pings are\n"
-        "answered. Once listening, prints \"listening on PORT\" on stdout. Connections,\n"
-        "closes and refused handshakes are logged on stderr. SIGINT or SIGTERM stops\n"
-        "the server (exit 0) and drops open connections.\n\n"
+        "every message back with the same opcode. Without it, listens as wscat -l\n"
+        "does: prints each message on stdout, one per line (text as is, binary as\n"
+        "\"[binary N bytes] \" and lowercase hex), prefixed with \"[N] \", the client's\n"
+        "number, while more than one client is connected; and sends each line of\n"
+        "stdin as a text message to every client connected. Pings are answered.\n"
+        "Once listening, prints \"listening on PORT\" (or PATH) on stdout.\n"
+        "Connections, closes and refused handshakes are logged on stderr, with the\n"
+        "client's number. SIGINT or SIGTERM stops the server (exit 0) and drops\n"
+        "open connections.\n\n"
         "Options:\n"
-        "  -p, --port P             port (required; 0 picks a free one)\n"
+        "  -p, --port P             port (0 picks a free one); --port or --unix is\n"
+        "                           required\n"
+        "      --unix PATH          listen on a unix domain socket instead (clients\n"
+        "                           connect to ws+unix://PATH:/request-path)\n"
         "      --host H             address to listen on (default: every address,\n"
         "                           IPv6 and IPv4)\n"
         "  -e, --echo               send each message back\n"
@@ -90,11 +132,15 @@ void cmd_server_usage(FILE *f)
 
 /* ---- command line ---- */
 
-enum { OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE, OPT_WRITE };
+enum {
+    OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE, OPT_WRITE,
+    OPT_UNIX
+};
 
 static const struct option long_options[] = {
     {"port", required_argument, NULL, 'p'},
     {"host", required_argument, NULL, OPT_HOST},
+    {"unix", required_argument, NULL, OPT_UNIX},
     {"echo", no_argument, NULL, 'e'},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -124,6 +170,7 @@ static int option(args *a, int c, char **argv, int prev_optind)
     switch (c) {
     case 'p': a->have_port = 1; return number("--port", optarg, 0, 65535, 0, &a->port);
     case OPT_HOST: a->host = optarg; return -1;
+    case OPT_UNIX: a->unix_path = optarg; return -1;
     case 'e': a->echo = 1; return -1;
     case OPT_CERT: a->cert = optarg; return -1;
     case OPT_KEY: a->key = optarg; return -1;
@@ -164,8 +211,10 @@ static int parse_args(args *a, int argc, char **argv)
     }
     if (optind < argc)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!a->have_port)
-        return tool_usage_error(CMD, "missing --port (0 picks a free one)");
+    if (a->unix_path && (a->have_port || a->host))
+        return tool_usage_error(CMD, "--unix excludes --port and --host");
+    if (!a->have_port && !a->unix_path)
+        return tool_usage_error(CMD, "missing --port (0 picks a free one) or --unix PATH");
     if (!a->cert != !a->key)
         return tool_usage_error(CMD, "--cert and --key go together");
     return -1;
@@ -196,6 +245,10 @@ static void peer_text(int fd, char *buf, size_t cap)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char host[NI_MAXHOST], serv[NI_MAXSERV];
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX) {
+        snprintf(buf, cap, "unix socket");
+        return;
+    }
     if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 ||
         getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
@@ -208,50 +261,160 @@ static void peer_text(int fd, char *buf, size_t cap)
     snprintf(buf, cap, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, serv);
 }
 
-static void print_message(const server *srv, const zws_event *ev)
+static void print_message(server *srv, const job *j, const zws_event *ev)
 {
     flockfile(stdout);
-    tool_print_message(stdout, ev->opcode, ev->data, ev->len, srv->raw);
+    if (atomic_load(&srv->open) > 1)
+        printf("[%lu] ", j->id);
+    tool_print_message(stdout, ev->opcode, ev->data, ev->len, srv->raw ? TOOL_SHOW_RAW : 0);
     fflush(stdout);
     funlockfile(stdout);
 }
 
 /* ---- one connection ---- */
 
-/* Echoes or prints messages until the connection ends; logs how it ended. */
-static void session(const job *j)
+/* An event that ends the connection is logged: returns 1. ETIMEDOUT is the
+ * idle timeout here (the read timeout in echo mode). */
+static int ended(const server *srv, const job *j, int r, const zws_event *ev)
+{
+    if (r == ZWS_EV_CLOSE) {
+        say(srv, j->id, "closed: %u%s%.*s", (unsigned)ev->close_code,
+            ev->reason_len ? " " : "", (int)ev->reason_len, ev->reason ? ev->reason : "");
+    } else if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG || r == ZWS_EEXT) {
+        say(srv, j->id, "protocol error: %s; closed with %u %s", zws_strerror(r),
+            (unsigned)ev->close_code, ev->reason ? ev->reason : "");
+    } else if (r == ZWS_ETIMEDOUT) {
+        say(srv, j->id, "idle: closing with 1001");
+        zws_close(j->c, 1001, "idle timeout");
+    } else if (r < 0) {
+        say(srv, j->id, "connection lost: %s", zws_strerror(r));
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* Echoes messages until the connection ends; logs how it ended. */
+static void echo_session(const job *j)
 {
     const server *srv = j->srv;
     for (;;) {
         zws_event ev;
         int r = zws_recv(j->c, &ev);
-        if (r == ZWS_EV_MESSAGE && srv->echo) {
+        if (r == ZWS_EV_MESSAGE) {
             /* ev.data is borrowed and still valid: zws_send is the next call */
             r = zws_send(j->c, ev.opcode, ev.data, ev.len, 0);
             if (r) {
                 say(srv, j->id, "send failed: %s", zws_strerror(r));
                 return;
             }
-        } else if (r == ZWS_EV_MESSAGE) {
-            print_message(srv, &ev);
-        } else if (r == ZWS_EV_CLOSE) {
-            say(srv, j->id, "closed: %u%s%.*s", (unsigned)ev.close_code,
-                ev.reason_len ? " " : "", (int)ev.reason_len, ev.reason ? ev.reason : "");
-            return;
-        } else if (r == ZWS_EPROTO || r == ZWS_EUTF8 || r == ZWS_ETOOBIG ||
-                   r == ZWS_EEXT) {
-            say(srv, j->id, "protocol error: %s; closed with %u %s", zws_strerror(r),
-                (unsigned)ev.close_code, ev.reason ? ev.reason : "");
-            return;
-        } else if (r == ZWS_ETIMEDOUT) { /* the read timeout is the idle timeout */
-            say(srv, j->id, "idle: closing with 1001");
-            zws_close(j->c, 1001, "idle timeout");
-            return;
-        } else if (r < 0) {
-            say(srv, j->id, "connection lost: %s", zws_strerror(r));
+        } else if (ended(srv, j, r, &ev)) {
             return;
         }
     }
+}
+
+/* Sends the stdin lines queued for j; returns 0 or -1 (the send failed). */
+static int send_queued(job *j)
+{
+    uint64_t n;
+    if (read(j->wake, &n, sizeof n) < 0 && errno != EAGAIN)
+        return 0;
+    pthread_mutex_lock(&j->srv->lock);
+    out_line *l = j->out;
+    j->out = NULL;
+    j->out_tail = &j->out;
+    j->out_bytes = 0;
+    j->dropping = 0;
+    pthread_mutex_unlock(&j->srv->lock);
+    int r = 0;
+    while (l) {
+        out_line *next = l->next;
+        if (!r)
+            r = zws_send(j->c, ZWS_OP_TEXT, l->data, l->len, next ? ZWS_SEND_MORE_DATA : 0);
+        free(l);
+        l = next;
+    }
+    if (r)
+        say(j->srv, j->id, "send failed: %s", zws_strerror(r));
+    return r ? -1 : 0;
+}
+
+/* Listen mode: prints what comes, sends what stdin queued, until the
+ * connection ends. The idle timeout counts from the last input. */
+static void listen_session(job *j)
+{
+    server *srv = j->srv;
+    int64_t last_input = tool_now_ns();
+    int stalled = 0; /* zws_recv timed out mid-frame: wait for the socket */
+    for (;;) {
+        int buffered = !stalled && zws_conn_readable(j->c);
+        int timeout = -1;
+        if (srv->idle_ms > 0) {
+            int64_t left = srv->idle_ms - (tool_now_ns() - last_input) / 1000000;
+            timeout = left > 0 ? (int)left : 0;
+        }
+        struct pollfd p[2] = {
+            {.fd = zws_conn_fd(j->c), .events = POLLIN, .revents = 0},
+            {.fd = j->wake, .events = POLLIN, .revents = 0},
+        };
+        int n = poll(p, 2, buffered ? 0 : timeout);
+        if (n < 0 && errno != EINTR) {
+            say(srv, j->id, "poll: %s", strerror(errno));
+            return;
+        }
+        if (n == 0 && !buffered) {
+            zws_event none = {0};
+            ended(srv, j, ZWS_ETIMEDOUT, &none);
+            return;
+        }
+        if (n > 0 && p[1].revents && send_queued(j))
+            return;
+        if (n > 0 && p[0].revents) {
+            stalled = 0;
+            last_input = tool_now_ns();
+        }
+        for (int i = 0; i < 256 && (buffered || (n > 0 && p[0].revents)); i++) {
+            zws_event ev;
+            int r = zws_recv(j->c, &ev);
+            if (r == ZWS_ETIMEDOUT) { /* the 1 ms read timeout: a partial frame */
+                stalled = 1;
+                break;
+            }
+            if (r == ZWS_EV_MESSAGE)
+                print_message(srv, j, &ev);
+            else if (ended(srv, j, r, &ev))
+                return;
+            if (!zws_conn_readable(j->c))
+                break;
+        }
+    }
+}
+
+/* Listen mode: j joins (on) or leaves the connections stdin goes to. */
+static void conns_update(server *srv, job *j, int on)
+{
+    pthread_mutex_lock(&srv->lock);
+    if (on) {
+        j->out_tail = &j->out;
+        j->next_conn = srv->conns;
+        if (srv->conns)
+            srv->conns->prev_conn = j;
+        srv->conns = j;
+    } else {
+        if (j->prev_conn)
+            j->prev_conn->next_conn = j->next_conn;
+        else
+            srv->conns = j->next_conn;
+        if (j->next_conn)
+            j->next_conn->prev_conn = j->prev_conn;
+        while (j->out) {
+            out_line *next = j->out->next;
+            free(j->out);
+            j->out = next;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
 }
 
 static void *serve(void *arg)
@@ -263,11 +426,23 @@ static void *serve(void *arg)
     int r = zws_conn_handshake(j->c, err, sizeof err);
     if (r) {
         say(srv, j->id, "%s: handshake failed: %s", peer, err[0] ? err : zws_strerror(r));
+    } else if (srv->echo) {
+        const char *proto = zws_conn_subprotocol(j->c);
+        say(srv, j->id, "%s connected, path %s%s%s", peer, zws_conn_path(j->c),
+            *proto ? ", subprotocol " : "", proto);
+        echo_session(j);
+    } else if ((j->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        say(srv, j->id, "%s: no eventfd: %s", peer, strerror(errno));
     } else {
         const char *proto = zws_conn_subprotocol(j->c);
         say(srv, j->id, "%s connected, path %s%s%s", peer, zws_conn_path(j->c),
             *proto ? ", subprotocol " : "", proto);
-        session(j);
+        atomic_fetch_add(&srv->open, 1);
+        conns_update(srv, j, 1);
+        listen_session(j);
+        conns_update(srv, j, 0);
+        atomic_fetch_sub(&srv->open, 1);
+        close(j->wake);
     }
     zws_conn_free(j->c);
     /* Waits for dispatch() to have stored j->thread, then queues j to be
@@ -278,6 +453,80 @@ static void *serve(void *arg)
     pthread_mutex_unlock(&srv->lock);
     atomic_fetch_sub(&srv->active, 1);
     return NULL;
+}
+
+/* ---- stdin, in listen mode ---- */
+
+/* Queues one line on every open connection. */
+static void broadcast(server *srv, const char *data, size_t len)
+{
+    srv->lineno++;
+    if (!zws_utf8_valid((const uint8_t *)data, len)) {
+        say(srv, 0, "stdin line %llu is not valid UTF-8, not sent",
+            (unsigned long long)srv->lineno);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    for (job *j = srv->conns; j; j = j->next_conn) {
+        out_line *l = j->out_bytes + len <= OUTBOX_MAX ? malloc(sizeof *l + len) : NULL;
+        if (!l) {
+            if (!j->dropping)
+                say(srv, j->id, "not reading: stdin lines dropped for this client");
+            j->dropping = 1;
+            continue;
+        }
+        l->next = NULL;
+        l->len = len;
+        memcpy(l->data, data, len);
+        *j->out_tail = l;
+        j->out_tail = &l->next;
+        j->out_bytes += len;
+        uint64_t one = 1;
+        (void)!write(j->wake, &one, sizeof one);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* Reads stdin; sends its complete lines (and the last one at its end). */
+static void on_stdin(server *srv)
+{
+    if (srv->in_cap - srv->in_len < READ_CHUNK) {
+        size_t cap = srv->in_cap ? 2 * srv->in_cap : 2 * READ_CHUNK;
+        char *b = srv->in_len > LINE_MAX_BYTES ? srv->in : realloc(srv->in, cap);
+        if (srv->in_len > LINE_MAX_BYTES || !b) {
+            say(srv, 0, "stdin line %llu is too long, not sent",
+                (unsigned long long)srv->lineno + 1);
+            srv->skipping = 1;
+            srv->in_len = 0;
+        } else {
+            srv->in = b;
+            srv->in_cap = cap;
+        }
+    }
+    ssize_t n = read(STDIN_FILENO, srv->in + srv->in_len, READ_CHUNK);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        if (srv->in_len && !srv->skipping)
+            broadcast(srv, srv->in, srv->in_len);
+        srv->stdin_open = 0;
+        srv->in_len = 0;
+        return;
+    }
+    srv->in_len += (size_t)n;
+    size_t start = 0;
+    char *nl;
+    while ((nl = memchr(srv->in + start, '\n', srv->in_len - start)) != NULL) {
+        size_t end = (size_t)(nl - srv->in);
+        if (!srv->skipping)
+            broadcast(srv, srv->in + start, end - start);
+        else
+            srv->lineno++;
+        srv->skipping = 0;
+        start = end + 1;
+    }
+    memmove(srv->in, srv->in + start, srv->in_len - start);
+    srv->in_len -= start;
 }
 
 /* Joins and frees the threads that finished. */
@@ -345,9 +594,12 @@ static void dispatch(server *srv, zws_conn *c)
 
 static void accept_loop(server *srv, const sigset_t *unblocked)
 {
-    struct pollfd p = {.fd = zws_listener_fd(srv->l), .events = POLLIN, .revents = 0};
+    struct pollfd p[2] = {
+        {.fd = zws_listener_fd(srv->l), .events = POLLIN, .revents = 0},
+        {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0},
+    };
     while (!tool_stop_signal()) {
-        int n = ppoll(&p, 1, NULL, unblocked);
+        int n = ppoll(p, srv->stdin_open ? 2 : 1, NULL, unblocked);
         if (n < 0) {
             if (errno != EINTR) {
                 say(srv, 0, "poll: %s", strerror(errno));
@@ -356,6 +608,10 @@ static void accept_loop(server *srv, const sigset_t *unblocked)
             continue;
         }
         reap(srv);
+        if (srv->stdin_open && p[1].revents)
+            on_stdin(srv);
+        if (!p[0].revents)
+            continue;
         zws_conn *c;
         char err[256];
         int r = zws_accept(srv->l, &c, err, sizeof err);
@@ -387,11 +643,15 @@ static int listen_on(server *srv, const args *a)
         st = tool_usage_error(CMD, "--cert/--key: out of memory");
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
-    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, (int)a->idle_ms);
+    /* Listen mode polls with a 1 ms read timeout and keeps idle time itself. */
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, a->echo ? (int)a->idle_ms : 1);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, (int)a->write_ms);
     char err[512] = "";
-    int r = st < 0 ? zws_listen(&srv->l, a->host, (uint16_t)a->port, o, err, sizeof err)
-                   : 0;
+    int r = 0;
+    if (st < 0 && a->unix_path)
+        r = zws_listen_unix(&srv->l, a->unix_path, o, err, sizeof err);
+    else if (st < 0)
+        r = zws_listen(&srv->l, a->host, (uint16_t)a->port, o, err, sizeof err);
     zws_opts_free(o);
     if (r) {
         fprintf(stderr, "zws %s: %s\n", CMD, err[0] ? err : zws_strerror(r));
@@ -407,6 +667,7 @@ static int listen_on(server *srv, const args *a)
 static int stop(server *srv)
 {
     zws_listener_free(srv->l);
+    free(srv->in);
     unsigned left = atomic_load(&srv->active);
     if (left == 0) {
         reap(srv);
@@ -430,7 +691,10 @@ int cmd_server(int argc, char **argv)
     srv.quiet = a.quiet;
     srv.tls = a.cert != NULL;
     srv.max_conns = (unsigned)a.max_conns;
+    srv.idle_ms = (int)a.idle_ms;
+    srv.stdin_open = !a.echo;
     atomic_init(&srv.active, 0);
+    atomic_init(&srv.open, 0);
     if (st < 0)
         st = listen_on(&srv, &a);
     free(a.protos);
@@ -447,7 +711,10 @@ int cmd_server(int argc, char **argv)
     pthread_attr_init(&srv.attr);
     pthread_attr_setstacksize(&srv.attr, THREAD_STACK);
     pthread_mutex_init(&srv.lock, NULL);
-    printf("listening on %u\n", (unsigned)zws_listener_port(srv.l));
+    if (a.unix_path)
+        printf("listening on %s\n", a.unix_path);
+    else
+        printf("listening on %u\n", (unsigned)zws_listener_port(srv.l));
     fflush(stdout);
     accept_loop(&srv, &unblocked);
     pthread_attr_destroy(&srv.attr);

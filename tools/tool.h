@@ -20,7 +20,12 @@ enum {
     TOOL_EXIT_CONNECT = 2,  /* could not connect, or the handshake was refused */
     TOOL_EXIT_PROTOCOL = 3, /* the peer broke the protocol, or vanished without
                                a closing handshake */
-    TOOL_EXIT_OUTPUT = 4    /* stdout could not be written (disk full...) */
+    TOOL_EXIT_OUTPUT = 4,   /* stdout could not be written (disk full, a
+                               closed pipe...) */
+    TOOL_EXIT_PEER_CLOSE = 5, /* client: the server closed with a code other
+                                 than 1000, 1001 or none */
+    TOOL_EXIT_UNSENT = 6    /* client: input that was not sent (a line not
+                               valid UTF-8, or too long) */
 };
 
 int cmd_client(int argc, char **argv);
@@ -55,11 +60,25 @@ int tool_bad_option(const char *cmd, int c, char **argv, int prev_optind);
  * "g" (either case) multiply by 1024, 1024^2, 1024^3. Returns 0 or -1. */
 int tool_parse_u64(const char *s, uint64_t max, int suffixes, uint64_t *out);
 
-/* Writes one received message to f: text as is and a newline; binary as
- * lowercase hex and a newline, or (raw) its bytes exactly, nothing added.
- * Does not flush. */
+/* How tool_print_message shows binary messages. */
+#define TOOL_SHOW_RAW 0x1u    /* the bytes exactly, nothing added */
+#define TOOL_SHOW_BASE64 0x2u /* base64 instead of hex */
+
+/* Writes one received message to f and a newline: text as is; binary as
+ * "[binary N bytes] " and lowercase hex (or base64), so it cannot pass for
+ * a text message of hex digits; or, with TOOL_SHOW_RAW, its bytes exactly
+ * and nothing else. Does not flush. */
 void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t len,
-                        int raw);
+                        unsigned how);
+/* Lowercase hex of data, nothing added. */
+void tool_print_hex(FILE *f, const uint8_t *data, size_t len);
+/* Base64 (RFC 4648, padded) of in into out (room for 4 * ((len + 2) / 3) + 1
+ * bytes), NUL-terminated; returns its length. */
+size_t tool_base64(char *out, const uint8_t *in, size_t len);
+/* Hex digits (either case; spaces and ':' between bytes ignored) into out
+ * (room for len / 2 bytes); returns the byte count, or -1 for anything
+ * else or an odd digit count. */
+int tool_hex_decode(uint8_t *out, const char *hex, size_t len);
 
 /* Monotonic clock in nanoseconds. */
 int64_t tool_now_ns(void);

@@ -66,7 +66,7 @@ int tool_parse_u64(const char *s, uint64_t max, int suffixes, uint64_t *out)
     return 0;
 }
 
-static void print_hex(FILE *f, const uint8_t *data, size_t len)
+void tool_print_hex(FILE *f, const uint8_t *data, size_t len)
 {
     static const char digits[] = "0123456789abcdef";
     char chunk[512];
@@ -82,17 +82,79 @@ static void print_hex(FILE *f, const uint8_t *data, size_t len)
     fwrite(chunk, 1, n, f);
 }
 
-void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t len,
-                        int raw)
+size_t tool_base64(char *out, const uint8_t *in, size_t len)
 {
-    if (opcode == ZWS_OP_BINARY && raw) {
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0, i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = a[(v >> 6) & 63];
+        out[o++] = a[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? a[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static void print_base64(FILE *f, const uint8_t *data, size_t len)
+{
+    char chunk[4 * 128 + 1];
+    for (size_t i = 0; i < len; i += 3 * 128) {
+        size_t n = len - i < 3 * 128 ? len - i : 3 * 128;
+        fwrite(chunk, 1, tool_base64(chunk, data + i, n), f);
+    }
+}
+
+int tool_hex_decode(uint8_t *out, const char *hex, size_t len)
+{
+    size_t n = 0;
+    int hi = -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0'
+                : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                         : -1;
+        if (v < 0 && (c == ' ' || c == ':'))
+            continue; /* "41 5a" and "41:5a" read as "415a" */
+        if (v < 0)
+            return -1;
+        if (hi < 0) {
+            hi = v;
+        } else {
+            out[n++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    return hi < 0 ? (int)n : -1;
+}
+
+void tool_print_message(FILE *f, unsigned opcode, const uint8_t *data, size_t len,
+                        unsigned how)
+{
+    if (opcode == ZWS_OP_BINARY && (how & TOOL_SHOW_RAW)) {
         fwrite(data, 1, len, f);
         return;
     }
-    if (opcode == ZWS_OP_BINARY)
-        print_hex(f, data, len);
-    else
+    if (opcode == ZWS_OP_BINARY) {
+        int b64 = (how & TOOL_SHOW_BASE64) != 0;
+        fprintf(f, "[binary %zu byte%s%s]%s", len, len == 1 ? "" : "s", b64 ? ", base64" : "",
+                len ? " " : "");
+        if (b64)
+            print_base64(f, data, len);
+        else
+            tool_print_hex(f, data, len);
+    } else {
         fwrite(data, 1, len, f);
+    }
     fputc('\n', f);
 }
 

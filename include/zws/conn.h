@@ -86,7 +86,8 @@ ZWS_EXTERN void zws_opts_set_surface_control(zws_opts *o, int on);
  * (only when asked for explicitly). */
 ZWS_EXTERN int zws_opts_set_ca_file(zws_opts *o, const char *path);
 ZWS_EXTERN void zws_opts_set_insecure(zws_opts *o, int on);
-/* TLS server: certificate chain and private key (PEM files). */
+/* TLS server: certificate chain and private key (PEM files). A client
+ * presents them to a server that asks for a certificate (mutual TLS). */
 ZWS_EXTERN int zws_opts_set_cert(zws_opts *o, const char *cert_file, const char *key_file);
 
 /* Client proxy: "http://[user:pass@]host:port". Without a call, the
@@ -143,6 +144,13 @@ ZWS_EXTERN int zws_connect(zws_conn **out, const char *url, const zws_opts *o,
  * free port, see zws_listener_port). TLS when o has a certificate. */
 ZWS_EXTERN int zws_listen(zws_listener **out, const char *host, uint16_t port,
                           const zws_opts *o, char *err, size_t errlen);
+/* Listens on the unix domain socket file path (at most 107 bytes): a stale
+ * socket file nobody listens on is replaced, one a server answers on is
+ * refused (ZWS_EIO); zws_listener_free removes the file. Clients reach it
+ * with "ws+unix://PATH:/request-path". zws_listener_port is 0. 0 or
+ * ZWS_EINVAL, ZWS_ENOMEM, ZWS_EIO, ZWS_ETLS. */
+ZWS_EXTERN int zws_listen_unix(zws_listener **out, const char *path, const zws_opts *o,
+                               char *err, size_t errlen);
 ZWS_EXTERN uint16_t zws_listener_port(const zws_listener *l);
 ZWS_EXTERN int zws_listener_fd(const zws_listener *l);
 ZWS_EXTERN void zws_listener_free(zws_listener *l);
@@ -205,6 +213,10 @@ ZWS_EXTERN int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n);
 /* Writes everything pending. */
 ZWS_EXTERN int zws_flush(zws_conn *c);
 ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
+/* An unsolicited pong: a one-way heartbeat the peer does not answer (RFC
+ * 6455 section 5.5.3); pongs to the peer's pings are sent for you. Payload
+ * at most 125 bytes. Returns as zws_ping. */
+ZWS_EXTERN int zws_pong(zws_conn *c, const void *data, size_t len);
 
 /* Closing handshake: sends a close frame (code 0 sends one without a code;
  * reason: valid UTF-8 of at most 123 bytes, only with a code, else

@@ -201,7 +201,8 @@ ZWS_EXTERN int zws_server_publish(zws_server *srv, const char *topic, const void
  * the loop. The handlers are h's (copied; upgrade is not used): open once
  * upgraded, then as for server connections. A connection that fails before
  * it opens is reported to close (code 1006, the reason says why) without
- * open. user is the connection's user data. 0, ZWS_EURL, ZWS_ENOMEM, or
+ * open. user is the connection's user data. ws+unix URLs are for
+ * zws_connect only (ZWS_EURL here). 0, ZWS_EURL, ZWS_ENOMEM, or
  * ZWS_ETLS (no client TLS context). */
 ZWS_EXTERN int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers *h,
                                 void *user);

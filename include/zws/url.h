@@ -18,6 +18,12 @@
  *   path    everything from the first '/' or '?' after the host, kept as
  *           written (percent-escapes are not decoded: it goes on the request
  *           line as is). "/" when absent.
+ * Unix domain sockets: "ws+unix://SOCKET[:TARGET]" (and wss+unix for TLS
+ * over one), e.g. "ws+unix:///run/app.sock:/chat?x=1". SOCKET is the
+ * socket's file name up to the first ':' (at most 107 bytes, no '?' or
+ * '#'); TARGET, which starts with '/' or '?', is the request target ("/"
+ * when absent). host is "localhost" (the Host header and TLS name), port the
+ * scheme's default; unix_path views SOCKET.
  * Refused with ZWS_EURL: a fragment ('#', RFC 6455 §3 forbids it), userinfo
  * ("user:pass@", credentials do not belong in a ws URL), any space, control
  * or non-ASCII byte (percent-encode them), an empty host, and a port that is
@@ -51,6 +57,8 @@ enum zws_url_host_type {
 /* Longest host accepted (a DNS name is at most 253 bytes). A buffer of
  * ZWS_URL_HOST_MAX + 1 bytes always holds zws_url_host()'s output. */
 #define ZWS_URL_HOST_MAX 255
+/* Longest socket file name in a ws+unix URL (sun_path less its NUL). */
+#define ZWS_URL_UNIX_MAX 107
 
 typedef struct zws_url {
     const char *scheme;   /* as written, e.g. "WSS" */
@@ -69,6 +77,9 @@ typedef struct zws_url {
     uint8_t secure;       /* 1 for wss and https */
     uint8_t host_type;    /* enum zws_url_host_type */
     uint8_t port_given;   /* 1 when the URL names a port */
+    uint8_t is_unix;      /* ws+unix or wss+unix: connect to unix_path */
+    const char *unix_path; /* the socket's file name (a view), or NULL */
+    size_t unix_path_len;
 } zws_url;
 
 /* Parses the NUL-terminated string s into *u (views into s). flags is

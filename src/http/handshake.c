@@ -646,7 +646,10 @@ int zws_handshake_validate_response(const zws_http_response *res, const char *ke
         char reason[96];
         shown(reason, sizeof reason, res->reason, res->reason_len);
         if (err && errlen)
-            snprintf(err, errlen, "server answered %d %s", res->status, reason);
+            snprintf(err, errlen, "server answered %d %s%s", res->status, reason,
+                     res->status < 400 ? ", not 101 Switching Protocols: the URL is not a "
+                                         "WebSocket endpoint"
+                                       : "");
         return ZWS_EHANDSHAKE;
     }
     if (!key)

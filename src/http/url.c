@@ -77,6 +77,14 @@ static const char *parse_scheme(zws_url *u, const char *s, unsigned flags,
         return NULL;
     }
     size_t n = (size_t)(p - s);
+    if (!proxy && (eq_nocase(s, n, "ws+unix") || eq_nocase(s, n, "wss+unix"))) {
+        u->scheme = s;
+        u->scheme_len = n;
+        u->secure = (uint8_t)(n == 8);
+        u->port = u->secure ? 443 : 80;
+        u->is_unix = 1;
+        return p + 3;
+    }
     int ws = eq_nocase(s, n, "ws"), wss = eq_nocase(s, n, "wss");
     int http = eq_nocase(s, n, "http"), https = eq_nocase(s, n, "https");
     if (proxy && https) {
@@ -277,6 +285,32 @@ static const char *parse_target(zws_url *u, const char *p, unsigned flags)
     return NULL;
 }
 
+/* "SOCKET[:PATH]" after ws+unix://: the socket's file name runs to the
+ * first ':' (so it cannot hold one), the request target follows. The host
+ * is "localhost", for the Host header and the TLS name check. Returns where
+ * the target starts, or NULL with *why set. */
+static const char *parse_unix(zws_url *u, const char *a, const char **why)
+{
+    size_t n = strcspn(a, ":");
+    const char *t = a + n;
+    if (n == 0)
+        *why = "empty socket path: expected ws+unix:///path/to.sock:/request-path";
+    else if (n > ZWS_URL_UNIX_MAX)
+        *why = "socket path too long (more than 107 bytes)";
+    else if (memchr(a, '?', n) || memchr(a, '#', n))
+        *why = "'?' or '#' in the socket path: the request path goes after a ':'";
+    else if (*t == ':' && t[1] && t[1] != '/' && t[1] != '?' && t[1] != '#')
+        *why = "the request path after the socket path must start with '/'";
+    if (n == 0 || *why)
+        return NULL;
+    u->unix_path = a;
+    u->unix_path_len = n;
+    u->host = "localhost";
+    u->host_len = 9;
+    u->host_type = ZWS_URL_HOST_NAME;
+    return *t == ':' ? t + 1 : t;
+}
+
 int zws_url_parse(zws_url *u, const char *s, unsigned flags, const char **why)
 {
     if (!u || !s)
@@ -288,6 +322,14 @@ int zws_url_parse(zws_url *u, const char *s, unsigned flags, const char **why)
     const char *a = parse_scheme(u, s, flags, &msg);
     if (!a)
         return fail(u, why, msg);
+    if (u->is_unix) {
+        const char *t = parse_unix(u, a, &msg);
+        if (!t)
+            return fail(u, why, msg);
+        if ((msg = parse_target(u, t, flags)) != NULL)
+            return fail(u, why, msg);
+        return 0;
+    }
     const char *e = a + strcspn(a, "/?#");
     const char *h = parse_userinfo(u, a, e, flags, &msg);
     if (!h)

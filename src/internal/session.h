@@ -114,6 +114,8 @@ int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, si
  * reference. */
 int zws__session_send_frames(zws__session *s, zws_buf *frames);
 int zws__session_ping(zws__session *s, const void *data, size_t len);
+/* An unsolicited pong (a one-way heartbeat, RFC 6455 section 5.5.3). */
+int zws__session_pong(zws__session *s, const void *data, size_t len);
 /* Starts the closing handshake (code 0: no code). Checks code and reason as
  * zws_close documents (ZWS_EINVAL). Not open: ZWS_ECLOSED. */
 int zws__session_close(zws__session *s, uint16_t code, const char *reason, size_t rlen);

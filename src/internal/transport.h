@@ -76,6 +76,15 @@ int zws__tcp_connect(int *fd_out, const char *host, uint16_t port, int timeout_m
 int zws__tcp_listen(int *fd_out, const char *host, uint16_t port, unsigned flags,
                     uint16_t *bound, char *err, size_t errlen);
 
+/* Unix domain stream sockets: connect to the socket file path (within
+ * timeout_ms), or listen on it. Listening refuses a path where a server
+ * answers (ZWS_EIO, "in use") and replaces a stale socket file nobody
+ * listens on; the caller removes the file when done. Same returns as the
+ * TCP calls (no ZWS_ERESOLVE). */
+int zws__unix_connect(int *fd_out, const char *path, int timeout_ms, char *err,
+                      size_t errlen);
+int zws__unix_listen(int *fd_out, const char *path, char *err, size_t errlen);
+
 /* Accepts one connection on lfd, waiting up to timeout_ms. The new socket
  * is O_NONBLOCK, close-on-exec, TCP_NODELAY; the caller owns it. Aborted
  * handshakes (ECONNABORTED) and EINTR are retried. Returns 0 with *fd_out,
@@ -91,6 +100,11 @@ int zws__tcp_accept(int lfd, int *fd_out, int timeout_ms, char *err, size_t errl
  * Returns 0 with *out (free with zws__tls_ctx_free), ZWS_ETLS, ZWS_ENOMEM. */
 int zws__tls_client_ctx(struct ssl_ctx_st **out, const char *ca_file, int insecure,
                         char *err, size_t errlen);
+/* A client certificate chain and key (PEM) for servers that ask for one
+ * (mutual TLS), on a context of zws__tls_client_ctx's. On failure the
+ * context is freed and *ctx set to NULL. 0 or ZWS_ETLS. */
+int zws__tls_client_cert(struct ssl_ctx_st **ctx, const char *cert_file,
+                         const char *key_file, char *err, size_t errlen);
 
 /* Server context: TLS 1.2+, certificate chain and private key from PEM
  * files (checked to match), ALPN "http/1.1" selected when offered (a client

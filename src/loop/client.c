@@ -254,7 +254,7 @@ static int start(zws_loop *l, zws_ws *ws)
 int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers *h, void *user)
 {
     zws_url u;
-    if (!h || zws_url_parse(&u, url, ZWS_URL_WS, NULL))
+    if (!h || zws_url_parse(&u, url, ZWS_URL_WS, NULL) || u.is_unix)
         return ZWS_EURL;
     zws_server *srv = l->srv;
     if (u.secure && !srv->client_tls) {

@@ -394,16 +394,25 @@ int zws__transport_connect(zws__transport *t, const zws_url *u,
         return ZWS_EINVAL;
     }
     const char *purl = o->proxy;
+    if (u->is_unix)
+        purl = ""; /* a local socket: no proxy */
     if (!purl) {
         zws__proxy_env env;
         zws__proxy_env_read(&env);
         purl = zws__proxy_select(&env, u);
     }
     int fd = -1, rc;
-    if (purl && *purl)
+    char path[ZWS_URL_UNIX_MAX + 1];
+    if (u->is_unix) {
+        size_t n = u->unix_path_len < sizeof path ? u->unix_path_len : sizeof path - 1;
+        memcpy(path, u->unix_path, n);
+        path[n] = '\0';
+        rc = zws__unix_connect(&fd, path, o->connect_timeout_ms, err, errlen);
+    } else if (purl && *purl) {
         rc = via_proxy(&fd, purl, u, o->connect_timeout_ms, err, errlen);
-    else
+    } else {
         rc = zws__tcp_connect(&fd, host, u->port, o->connect_timeout_ms, err, errlen);
+    }
     if (rc)
         return rc;
     zws__transport_init(t, fd);

@@ -205,6 +205,29 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* The certificate chain and key ctx presents; frees ctx on failure. */
+static int use_cert(SSL_CTX *ctx, const char *cert_file, const char *key_file, char *err,
+                    size_t errlen)
+{
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+        return ctx_fail(ctx, err, errlen, "cannot load certificate", cert_file);
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
+        return ctx_fail(ctx, err, errlen, "cannot load private key", key_file);
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return ctx_fail(ctx, err, errlen, "private key does not match certificate",
+                        cert_file);
+    return 0;
+}
+
+int zws__tls_client_cert(SSL_CTX **ctx, const char *cert_file, const char *key_file,
+                         char *err, size_t errlen)
+{
+    int rc = use_cert(*ctx, cert_file, key_file, err, errlen);
+    if (rc)
+        *ctx = NULL; /* use_cert freed it */
+    return rc;
+}
+
 int zws__tls_server_ctx(SSL_CTX **out, const char *cert_file, const char *key_file,
                         char *err, size_t errlen)
 {
@@ -218,13 +241,8 @@ int zws__tls_server_ctx(SSL_CTX **out, const char *cert_file, const char *key_fi
     if (rc)
         return rc;
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
-        return ctx_fail(ctx, err, errlen, "cannot load certificate", cert_file);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
-        return ctx_fail(ctx, err, errlen, "cannot load private key", key_file);
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return ctx_fail(ctx, err, errlen, "private key does not match certificate",
-                        cert_file);
+    if ((rc = use_cert(ctx, cert_file, key_file, err, errlen)) != 0)
+        return rc;
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     *out = ctx;
     return 0;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +230,81 @@ int zws__tcp_listen(int *fd_out, const char *host, uint16_t port, unsigned flags
     }
     if (bound)
         *bound = local_port(fd);
+    *fd_out = fd;
+    return 0;
+}
+
+/* sockaddr_un for path; -1 when it does not fit. */
+static int unix_addr(struct sockaddr_un *a, const char *path)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof a->sun_path)
+        return -1;
+    memcpy(a->sun_path, path, n);
+    return 0;
+}
+
+int zws__unix_connect(int *fd_out, const char *path, int timeout_ms, char *err,
+                      size_t errlen)
+{
+    *fd_out = -1;
+    struct addrinfo ai;
+    struct sockaddr_un a;
+    if (!path || unix_addr(&a, path)) {
+        zws__errf(err, errlen, "connect: bad socket path");
+        return ZWS_EINVAL;
+    }
+    memset(&ai, 0, sizeof ai);
+    ai.ai_family = AF_UNIX;
+    ai.ai_socktype = SOCK_STREAM;
+    ai.ai_addr = (struct sockaddr *)&a;
+    ai.ai_addrlen = sizeof a;
+    int fd = connect_one(&ai, zws__deadline(timeout_ms));
+    if (fd >= 0) {
+        *fd_out = fd;
+        return 0;
+    }
+    int e = errno;
+    zws__errf(err, errlen, "connect to unix socket %s: %s", path, strerror(e));
+    return e == ETIMEDOUT ? ZWS_ETIMEDOUT : ZWS_ECONNECT;
+}
+
+int zws__unix_listen(int *fd_out, const char *path, char *err, size_t errlen)
+{
+    *fd_out = -1;
+    struct sockaddr_un a;
+    if (!path || unix_addr(&a, path)) {
+        zws__errf(err, errlen, "listen: bad socket path (1 to %zu bytes)",
+                  sizeof a.sun_path - 1);
+        return ZWS_EINVAL;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        /* Replace a socket left by a server that is gone, not a live one. */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
+        int refused = !live && errno == ECONNREFUSED;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            zws__errf(err, errlen, "listen on unix socket %s: in use by another server",
+                      path);
+            return ZWS_EIO;
+        }
+        if (refused)
+            (void)unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        listen(fd, SOMAXCONN) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        zws__errf(err, errlen, "listen on unix socket %s: %s", path, strerror(e));
+        return ZWS_EIO;
+    }
     *fd_out = fd;
     return 0;
 }
