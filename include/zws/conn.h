@@ -22,6 +22,7 @@
 #include "common.h"
 #include "handshake.h"
 #include "parser.h"
+#include "writer.h" /* ZWS_WRITE_MORE, a zws_send flag */
 
 #ifdef __cplusplus
 extern "C" {

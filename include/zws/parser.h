@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "frame.h" /* ZWS_RSV1..3 for zws_parser_ext */
 
 #ifdef __cplusplus
 extern "C" {
