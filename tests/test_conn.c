@@ -217,6 +217,135 @@ static void test_large_from_server(void **state)
     assert_int_equal(s.result, 1001);
 }
 
+/* ---- echoing a received view ---- */
+
+/* Sends ev's message back five times while ev is still the view zws_recv
+ * returned: in two fragments around a ping of its start, twice in one
+ * zws_sendv, deferred then flushed, and last from zws_conn_keep's buffer.
+ * The header promises the view survives each of these calls. */
+static int echo_view(zws_conn *c, const zws_event *ev)
+{
+    size_t part = ev->len / 3;
+    int r = zws_send(c, ev->opcode, ev->data, part, ZWS_WRITE_MORE);
+    if (!r)
+        r = zws_ping(c, ev->data, part < 125 ? part : 125);
+    if (!r)
+        r = zws_send(c, ZWS_OP_CONT, ev->data + part, ev->len - part, 0);
+    zws_msgv v[2] = {{ev->opcode, ev->data, ev->len}, {ev->opcode, ev->data, ev->len}};
+    if (!r)
+        r = zws_sendv(c, v, 2);
+    if (!r)
+        r = zws_send(c, ev->opcode, ev->data, ev->len, ZWS_SEND_MORE_DATA);
+    if (!r)
+        r = zws_flush(c);
+    zws_buf *kept = NULL;
+    if (!r)
+        r = zws_conn_keep(c, &kept);
+    if (!r)
+        r = zws_send(c, ev->opcode, zws_buf_data(kept), zws_buf_len(kept), 0);
+    zws_buf_unref(kept);
+    return r;
+}
+
+static void view_echo(zws_conn *c, server *s)
+{
+    zws_event ev;
+    int r;
+    while ((r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE)
+        if (echo_view(c, &ev))
+            break;
+    s->result = r == ZWS_EV_CLOSE ? ev.close_code : r;
+}
+
+/* Sizes in place, at the read buffer's edge and read straight into the
+ * message buffer; each sent whole and in three fragments (reassembled). */
+static const size_t view_sizes[] = {0, 1, 125, 126, 65535, 65536, 200000, 3 << 20};
+static uint8_t *view_msg;
+
+static void make_view_msg(void)
+{
+    view_msg = malloc(3 << 20);
+    uint64_t seed = 14;
+    for (size_t i = 0; i < (3u << 20); i++)
+        view_msg[i] = (uint8_t)tu_rand(&seed);
+}
+
+static int send_view_msg(zws_conn *c, size_t len, int fragmented)
+{
+    if (!fragmented)
+        return zws_send(c, ZWS_OP_BINARY, view_msg, len, 0);
+    size_t a = len / 3, b = len / 3;
+    int r = zws_send(c, ZWS_OP_BINARY, view_msg, a, ZWS_WRITE_MORE);
+    if (!r)
+        r = zws_send(c, ZWS_OP_CONT, view_msg + a, b, ZWS_WRITE_MORE);
+    return r ? r : zws_send(c, ZWS_OP_CONT, view_msg + a + b, len - a - b, 0);
+}
+
+/* 0 when the five echoes of view_msg[0..len) arrive intact. */
+static int expect_view_echoes(zws_conn *c, size_t len)
+{
+    for (int k = 0; k < 5; k++) {
+        zws_event ev;
+        int r = zws_recv(c, &ev);
+        if (r != ZWS_EV_MESSAGE || ev.opcode != ZWS_OP_BINARY || ev.len != len ||
+            (len && memcmp(ev.data, view_msg, len) != 0))
+            return r < 0 ? r : -1000 - k;
+    }
+    return 0;
+}
+
+/* The server echoes its views (by reference when large). */
+static void test_echo_view_server(void **state)
+{
+    (void)state;
+    make_view_msg();
+    server s;
+    start(&s, view_echo, 1, NULL);
+    zws_conn *c = client(s.url, NULL);
+    for (size_t i = 0; i < sizeof view_sizes / sizeof view_sizes[0]; i++)
+        for (int frag = 0; frag < 2; frag++) {
+            assert_int_equal(send_view_msg(c, view_sizes[i], frag), 0);
+            assert_int_equal(expect_view_echoes(c, view_sizes[i]), 0);
+        }
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 1000);
+    free(view_msg);
+}
+
+static void view_source(zws_conn *c, server *s)
+{
+    s->result = 0;
+    for (size_t i = 0; i < sizeof view_sizes / sizeof view_sizes[0] && !s->result; i++)
+        for (int frag = 0; frag < 2 && !s->result; frag++) {
+            s->result = send_view_msg(c, view_sizes[i], frag);
+            if (!s->result)
+                s->result = expect_view_echoes(c, view_sizes[i]);
+        }
+    zws_close(c, 1000, NULL);
+}
+
+/* The client echoes its views (masked while copied from them). */
+static void test_echo_view_client(void **state)
+{
+    (void)state;
+    make_view_msg();
+    server s;
+    start(&s, view_source, 1, NULL);
+    zws_conn *c = client(s.url, NULL);
+    zws_event ev;
+    int r;
+    while ((r = zws_recv(c, &ev)) == ZWS_EV_MESSAGE)
+        assert_int_equal(echo_view(c, &ev), 0);
+    assert_int_equal(r, ZWS_EV_CLOSE);
+    assert_int_equal(ev.close_code, 1000);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 0);
+    free(view_msg);
+}
+
 /* Invalid UTF-8 from the client: the server fails the connection with 1007
  * and the client sees that close. */
 static void test_invalid_utf8_closes_1007(void **state)
@@ -976,6 +1105,8 @@ int main(void)
         cmocka_unit_test(test_echo_sizes),
         cmocka_unit_test(test_fragments_and_batches),
         cmocka_unit_test(test_large_from_server),
+        cmocka_unit_test(test_echo_view_server),
+        cmocka_unit_test(test_echo_view_client),
         cmocka_unit_test(test_invalid_utf8_closes_1007),
         cmocka_unit_test(test_read_timeout),
         cmocka_unit_test(test_subprotocol_and_headers),

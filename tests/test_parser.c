@@ -550,7 +550,25 @@ static void test_extension_hook(void **state)
     p = server();
     zws_parser_ext bad = {.rsv = 0x8, .payload = doubling};
     assert_int_equal(zws_parser_set_ext(p, &bad), ZWS_EINVAL);
+    bad.rsv = 0;
+    assert_int_equal(zws_parser_set_ext(p, &bad), ZWS_EINVAL);
+    bad = (zws_parser_ext){.rsv = ZWS_RSV1};
+    assert_int_equal(zws_parser_set_ext(p, &bad), ZWS_EINVAL);
     assert_int_equal(zws_parser_set_ext(p, NULL), 0);
+    /* Only between messages: not inside a frame, nor between fragments. */
+    size_t used;
+    zws_event ev;
+    n = tu_frame(s, ZWS_OP_TEXT, 1, 0, "hello", 5, 1);
+    assert_int_equal(zws_parser_next(p, s, n - 1, &used, &ev), 0);
+    assert_int_equal(zws_parser_set_ext(p, &ext), ZWS_ESTATE);
+    zws_parser_reset(p);
+    n = tu_frame(s, ZWS_OP_TEXT, 0, 0, "he", 2, 1);
+    tu_frame(s + n, ZWS_OP_CONT, 1, 0, "llo", 3, 1);
+    assert_int_equal(zws_parser_next(p, s, n, &used, &ev), 0);
+    assert_int_equal(used, n);
+    assert_int_equal(zws_parser_set_ext(p, &ext), ZWS_ESTATE);
+    assert_int_equal(zws_parser_next(p, s + n, 9, &used, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(zws_parser_set_ext(p, &ext), 0);
     zws_parser_free(p);
 }
 

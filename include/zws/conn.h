@@ -1,10 +1,14 @@
 /* zws — blocking WebSocket connections over TCP or TLS: clients
  * (zws_connect) and simple servers (zws_listen, zws_accept).
  *
- * Ownership. A received message is a borrowed view (zws_event.data) into the
- * connection's read buffer or message buffer, valid until the next call on
- * that connection. Keep it with zws_conn_keep() (detaches without a copy when
- * the message has its own buffer, copies otherwise).
+ * Ownership. A received message is a borrowed view (zws_event.data, and
+ * zws_event.reason of a close) into the connection's read buffer or message
+ * buffer. It stays valid until the next zws_recv, zws_close or zws_conn_free
+ * on that connection: those read input over it. Every other call leaves it
+ * alone, so the view may be passed straight to zws_send, zws_sendv,
+ * zws_ping (and sent in parts, deferred, flushed with zws_flush): an echo
+ * needs no copy. zws_conn_keep keeps it beyond that (detaches without a
+ * copy when the message has its own buffer, copies otherwise).
  *
  * Errors. Functions return 0 (or an event type, > 0) on success and a
  * negative ZWS_E... code on failure. Functions that can fail for reasons a
@@ -18,6 +22,7 @@
 #include "common.h"
 #include "handshake.h"
 #include "parser.h"
+#include "writer.h" /* ZWS_WRITE_MORE, a zws_send flag */
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,8 +68,8 @@ ZWS_EXTERN int zws_opts_add_header(zws_opts *o, const char *name, const char *va
  * contains a control character"...), or NULL when it would add it. The
  * string is static. */
 ZWS_EXTERN const char *zws_opts_header_refusal(const char *name, const char *value);
-/* Client (zws_connect, and zws_loop_connect with the server's options): the
- * request's Origin header, copied; NULL or "" sends none (the default).
+/* Client (zws_connect, and an event loop's client connections, which take
+ * their server's options): the request's Origin header, copied; NULL or "" sends none (the default).
  * 0, ZWS_ENOMEM, or ZWS_EINVAL for a value with control characters (as
  * zws_opts_add_header checks values). Servers ignore it: their check is
  * zws_opts_set_origin_check. */
@@ -176,9 +181,12 @@ ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
  * event type (> 0): ZWS_EV_MESSAGE, ZWS_EV_PING, ZWS_EV_PONG, or ZWS_EV_CLOSE
  * when the peer closed (ev->close_code, ev->reason; the close was answered
  * and the connection is finished). Failures: ZWS_EPROTO / ZWS_EUTF8 /
- * ZWS_ETOOBIG (the connection was failed with the close code in
- * ev->close_code), ZWS_ETIMEDOUT (read timeout; the connection is still
- * usable), ZWS_ECLOSED (closed without a close frame), ZWS_EIO (also: the peer took
+ * ZWS_ETOOBIG / ZWS_EEXT / ZWS_ENOMEM / ZWS_ENOSPACE (the connection was
+ * failed with the close code in ev->close_code and the reason in
+ * ev->reason: 1002, 1007, 1009, 1007, 1011 as zws_parser_next lists them,
+ * 1008 for a peer that pings faster than it takes our pongs), ZWS_ETIMEDOUT
+ * (read timeout; the connection is still usable), ZWS_ECLOSED (closed
+ * without a close frame, or already closed), ZWS_EIO (also: the peer took
  * none of our automatic replies within the close timeout), ZWS_ETLS. */
 ZWS_EXTERN int zws_recv(zws_conn *c, zws_event *ev);
 
@@ -189,12 +197,17 @@ ZWS_EXTERN int zws_conn_keep(zws_conn *c, zws_buf **out);
 /* zws_send flags */
 #define ZWS_SEND_MORE_DATA 0x200u /* defer the flush: more sends follow */
 
-/* Sends a message (opcode TEXT or BINARY; CONT with ZWS_WRITE_MORE for
- * fragments; text must be valid UTF-8, which is not checked; control frames
- * go through zws_ping and zws_close). Without ZWS_SEND_MORE_DATA, everything
- * pending (including queued pongs) is written before returning, blocking
- * until it is. Returns 0 or ZWS_EINVAL, ZWS_ECLOSED, ZWS_EIO, ZWS_ETLS,
- * ZWS_ENOSPACE. */
+/* Sends a message (opcode TEXT or BINARY), or part of one: with
+ * ZWS_WRITE_MORE (writer.h) the message stays open and CONT sends carry the
+ * rest, the last without ZWS_WRITE_MORE. Text must be valid UTF-8, which is
+ * not checked; control frames go through zws_ping and zws_close. data is
+ * copied or written before the call returns; the caller keeps it. Without
+ * ZWS_SEND_MORE_DATA, everything pending (including queued pongs) is
+ * written before returning, blocking until it is. Returns 0 or ZWS_EINVAL
+ * (another opcode or flag, CONT with no message open, TEXT/BINARY while one
+ * is), ZWS_ECLOSED (closed or closing), ZWS_EIO (a write failed; or no
+ * randomness for a client's mask), ZWS_ETLS, ZWS_ENOSPACE (output over the
+ * writer's pending limit), ZWS_ENOMEM. */
 ZWS_EXTERN int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len,
                         unsigned flags);
 /* (zws_send, zws_sendv, zws_flush, zws_ping also return ZWS_ETIMEDOUT when
@@ -207,11 +220,22 @@ typedef struct zws_msgv {
     size_t len;
 } zws_msgv;
 /* Sends n TEXT/BINARY messages with one write: they are framed into the
- * output buffer together. On failure the messages before the failing one
- * stay queued for the next flush. */
+ * output buffer together (copied: the caller keeps msgs and their data).
+ * On failure the messages before the failing one stay queued for the next
+ * flush. Returns 0 or ZWS_ECLOSED (closed or closing), ZWS_EINVAL (an
+ * opcode other than TEXT/BINARY, checked before anything is queued; or a
+ * message begun with ZWS_WRITE_MORE is still open), ZWS_ENOSPACE,
+ * ZWS_ENOMEM, and the write failures of zws_send (ZWS_EIO, ZWS_ETLS). */
 ZWS_EXTERN int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n);
-/* Writes everything pending. */
+/* Writes everything pending (sends deferred with ZWS_SEND_MORE_DATA, queued
+ * pongs). Returns 0 or ZWS_ECLOSED (the connection is closed), ZWS_EIO,
+ * ZWS_ETLS. */
 ZWS_EXTERN int zws_flush(zws_conn *c);
+/* Sends a ping with data[0..len) (copied; at most 125 bytes) and writes
+ * everything pending. The pong comes back through zws_recv only with
+ * zws_opts_set_surface_control. Returns 0 or ZWS_ECLOSED (closed or
+ * closing), ZWS_EINVAL (len > 125), ZWS_ENOSPACE, ZWS_ENOMEM, ZWS_EIO,
+ * ZWS_ETLS. */
 ZWS_EXTERN int zws_ping(zws_conn *c, const void *data, size_t len);
 /* An unsolicited pong: a one-way heartbeat the peer does not answer (RFC
  * 6455 section 5.5.3); pongs to the peer's pings are sent for you. Payload
@@ -240,7 +264,9 @@ ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
  * whole message (a fragment, or TLS holding part of a record): zws_recv may
  * still wait, up to the read timeout. */
 ZWS_EXTERN int zws_conn_readable(const zws_conn *c);
-/* Peer's request path (server) or the URL's path (client). */
+/* Peer's request path (server) or the URL's path (client), with the query:
+ * "/chat?room=1". "/" before a server's handshake. Owned by c: valid while
+ * c lives (zws_conn_free frees it). */
 ZWS_EXTERN const char *zws_conn_path(const zws_conn *c);
 
 #ifdef __cplusplus

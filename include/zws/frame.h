@@ -4,6 +4,7 @@
 #define ZWS_FRAME_H
 
 #include "common.h"
+#include "mask.h" /* zws_mask_copy, which masks frames */
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h" /* ZWS_E... codes of zws_md_feed_new */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

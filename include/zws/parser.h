@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "frame.h" /* ZWS_RSV1..3 for zws_parser_ext */
 
 #ifdef __cplusplus
 extern "C" {
@@ -144,7 +145,10 @@ typedef struct zws_parser_ext {
     void *ud;
 } zws_parser_ext;
 
-/* Installs a copy of *ext (NULL removes it). Only between messages. */
+/* Installs a copy of *ext (NULL removes it). Only between messages.
+ * Returns 0, ZWS_ESTATE (a message or a frame is under way: its first bytes
+ * were fed and its last event is still to come), or ZWS_EINVAL (no payload function, or rsv 0
+ * or holding bits other than ZWS_RSV1 | ZWS_RSV2 | ZWS_RSV3). */
 ZWS_EXTERN int zws_parser_set_ext(zws_parser *p, const zws_parser_ext *ext);
 
 /* For extensions: room for at least min more bytes of output. Sets *dst and

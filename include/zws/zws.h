@@ -1,4 +1,6 @@
-/* zws — WebSocket (RFC 6455) for C. Include this header for the whole API. */
+/* zws — WebSocket (RFC 6455) for C. Include this header for the whole API
+ * of libzws. (zws/md.h, the market-data library libzws_md built on it, is
+ * included on its own.) */
 #ifndef ZWS_H
 #define ZWS_H
 
