@@ -153,8 +153,8 @@ errors_scenario() {
     expect_err badnum 'not a number from 0 to 65535'
     run 1 novalue client ws://127.0.0.1:1/ --ping=3
     expect_err novalue "option '--ping' takes no value"
-    run 1 bundle client ws://127.0.0.1:1/ -bx
-    expect_err bundle "unknown option '-x'"
+    run 1 bundle client ws://127.0.0.1:1/ -bj
+    expect_err bundle "unknown option '-j'"
     run 1 needsvalue client ws://127.0.0.1:1/ -t
     expect_err needsvalue "option '-t' needs a value"
     run 1 nocmd nosuchcommand
