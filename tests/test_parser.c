@@ -167,23 +167,160 @@ static void test_mixed_stream_chunked(void **state)
     }
 }
 
-/* The same stream with a small caller buffer: frames larger than it are
- * streamed into the assembly buffer rather than waited for. */
+/* ---- a caller buffer smaller than some frames ---- */
+
+/* Messages under and over the caller buffers below, whole and fragmented,
+ * with a 125-byte ping (the largest control frame) after every fragment but
+ * the last. Text is "héllo wörld " repeated (14 bytes, two 2-byte
+ * sequences), so pieces split UTF-8 sequences. */
+static const struct {
+    unsigned op;
+    size_t len, frags;
+} big_msgs[] = {
+    {ZWS_OP_TEXT, 28, 1},      {ZWS_OP_BINARY, 300, 1}, {ZWS_OP_TEXT, 994, 1},
+    {ZWS_OP_BINARY, 126, 1},   {ZWS_OP_TEXT, 5012, 3},  {ZWS_OP_BINARY, 70000, 1},
+    {ZWS_OP_TEXT, 0, 1},       {ZWS_OP_BINARY, 2000, 4}, {ZWS_OP_BINARY, 4000, 1},
+};
+#define NBIG (sizeof big_msgs / sizeof big_msgs[0])
+
+static uint8_t big_byte(size_t m, size_t i)
+{
+    static const char text[] = "h\xc3\xa9llo w\xc3\xb6rld ";
+    return big_msgs[m].op == ZWS_OP_TEXT ? (uint8_t)text[i % 14] : (uint8_t)(i * 31 + m);
+}
+
+/* Builds the stream (ending in a close) into s; largest[m] gets the wire size
+ * of message m's largest frame. Returns the length. */
+static size_t big_stream(uint8_t *s, size_t *largest)
+{
+    static uint8_t payload[70000], ping[125];
+    memset(ping, 'p', sizeof ping);
+    size_t n = 0;
+    for (size_t m = 0; m < NBIG; m++) {
+        size_t len = big_msgs[m].len, frags = big_msgs[m].frags, at = 0;
+        for (size_t i = 0; i < len; i++)
+            payload[i] = big_byte(m, i);
+        largest[m] = 0;
+        for (size_t f = 0; f < frags; f++) {
+            /* Uneven pieces: a third, then the rest split evenly. */
+            size_t piece = f + 1 == frags ? len - at
+                           : f == 0       ? len / 3
+                                          : (len - len / 3) / (frags - 1);
+            size_t w = tu_frame(s + n, f ? ZWS_OP_CONT : big_msgs[m].op, f + 1 == frags, 0,
+                                payload + at, piece, 1);
+            largest[m] = w > largest[m] ? w : largest[m];
+            n += w;
+            at += piece;
+            if (f + 1 < frags)
+                n += tu_frame(s + n, ZWS_OP_PING, 1, 0, ping, sizeof ping, 1);
+        }
+    }
+    n += tu_frame(s + n, ZWS_OP_CLOSE, 1, 0, "\x03\xe8", 2, 1);
+    return n;
+}
+
+/* Feeds s[0..n) the way a connection with a read buffer of cap bytes does:
+ * each read (at most chunk bytes) goes into the buffer's free tail, or with
+ * direct, straight into the message buffer while the parser offers one.
+ * Asserts the parser never waits for more than cap bytes: a full buffer
+ * with no progress would be a frame it should have streamed. */
+static void drive_capped(zws_parser *p, const uint8_t *s, size_t n, size_t cap,
+                         size_t chunk, int direct, tu_log *log, size_t *direct_bytes)
+{
+    uint8_t *buf = malloc(cap);
+    size_t have = 0, pos = 0;
+    for (;;) {
+        size_t off = 0, used;
+        zws_event ev;
+        int r;
+        while ((r = zws_parser_next(p, buf + off, have - off, &used, &ev)) > 0) {
+            off += used;
+            tu_record(log, r, &ev);
+            if (r == ZWS_EV_CLOSE)
+                break;
+        }
+        if (r == ZWS_EV_CLOSE || r < 0) {
+            if (r < 0)
+                tu_record(log, r, &ev);
+            break;
+        }
+        off += used;
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        if (pos == n)
+            break;
+        size_t k = chunk < n - pos ? chunk : n - pos;
+        uint8_t *dst;
+        size_t room = direct ? zws_parser_direct(p, &dst) : 0;
+        if (room) {
+            assert_int_equal(have, 0); /* an open frame took all input */
+            k = k < room ? k : room;
+            memcpy(dst, s + pos, k);
+            pos += k;
+            *direct_bytes += k;
+            if ((r = zws_parser_direct_done(p, k, &ev)) != 0) {
+                tu_record(log, r, &ev);
+                break;
+            }
+            continue;
+        }
+        k = k < cap - have ? k : cap - have;
+        assert_true(k > 0);
+        memcpy(buf + have, s + pos, k);
+        have += k;
+        pos += k;
+    }
+    free(buf);
+}
+
+/* Frames larger than the caller's buffer are streamed: consumed as they
+ * arrive (the buffer never has to hold them), delivered assembled
+ * (ZWS_EV_ASSEMBLED on a message that came as one frame shows it), and with
+ * direct reads the rest of their payload lands in the message buffer.
+ * Frames that fit are still delivered in place. */
 static void test_small_buffer_streams(void **state)
 {
     (void)state;
-    uint8_t s[512];
-    size_t n = mixed_stream(s);
-    for (size_t cap = 1; cap < 16; cap++) {
-        size_t one = 1;
-        zws_parser *p = server();
-        zws_parser_set_buffer_size(p, cap);
-        tu_log log = {0};
-        tu_drive(p, s, n, tu_chunk_fixed, &one, &log);
-        check_mixed(&log);
-        tu_log_free(&log);
-        zws_parser_free(p);
-    }
+    static uint8_t s[100000];
+    size_t largest[NBIG];
+    size_t n = big_stream(s, largest);
+    const size_t caps[] = {1, ZWS_PARSER_MIN_BUFFER, 200, 1024, 4096};
+    const size_t chunks[] = {1, 7, 100, 4096};
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++)
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
+            for (int direct = 0; direct < 2; direct++) {
+                size_t cap = caps[c] < ZWS_PARSER_MIN_BUFFER ? ZWS_PARSER_MIN_BUFFER : caps[c];
+                zws_parser *p = server();
+                zws_parser_set_buffer_size(p, caps[c]);
+                tu_log log = {0};
+                size_t direct_bytes = 0, streamed = 0;
+                drive_capped(p, s, n, cap, chunks[k], direct, &log, &direct_bytes);
+                int e = 0;
+                for (size_t m = 0; m < NBIG; m++) {
+                    for (size_t f = 1; f < big_msgs[m].frags; f++, e++) {
+                        assert_int_equal(log.recs[e].type, ZWS_EV_PING);
+                        assert_int_equal(log.recs[e].len, 125);
+                    }
+                    const tu_rec *r = &log.recs[e++];
+                    assert_int_equal(r->type, ZWS_EV_MESSAGE);
+                    assert_int_equal(r->opcode, big_msgs[m].op);
+                    assert_int_equal(r->len, big_msgs[m].len);
+                    for (size_t i = 0; i < r->len; i++)
+                        assert_int_equal(r->data[i], big_byte(m, i));
+                    int whole = big_msgs[m].frags == 1;
+                    int fits = largest[m] <= cap;
+                    assert_int_equal(!!(r->flags & ZWS_EV_ASSEMBLED), !(whole && fits));
+                    streamed += whole && !fits;
+                }
+                assert_int_equal(log.recs[e].type, ZWS_EV_CLOSE);
+                assert_int_equal(log.n, e + 1);
+                /* Every cap here is smaller than some whole frame. */
+                assert_true(streamed > 0);
+                if (direct)
+                    assert_true(direct_bytes > 0);
+                tu_log_free(&log);
+                zws_parser_free(p);
+            }
 }
 
 static void expect_failure(const uint8_t *s, size_t n, int err, uint16_t code,
