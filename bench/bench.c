@@ -76,23 +76,41 @@ double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
     return bench_run(o, fn, ctx).med;
 }
 
+void bench_group(const bench_opts *o, int k, const bench_fn *fns, void *const *ctxs,
+                 bench_stat *t, bench_stat *x)
+{
+    uint64_t n[BENCH_GROUP_MAX];
+    double st[BENCH_GROUP_MAX][64], sx[BENCH_GROUP_MAX][64];
+    int reps = reps_of(o);
+    k = k < BENCH_GROUP_MAX ? k : BENCH_GROUP_MAX;
+    for (int i = 0; i < k; i++)
+        n[i] = calibrate(o, fns[i], ctxs[i]);
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < k; i++) {
+            st[i][r] = timed(fns[i], ctxs[i], n[i]);
+            sx[i][r] = st[0][r] / st[i][r];
+        }
+    for (int i = 0; i < k; i++) {
+        if (t)
+            t[i] = stat_of(st[i], reps);
+        if (x)
+            x[i] = stat_of(sx[i], reps);
+    }
+}
+
 void bench_pair(const bench_opts *o, bench_fn base, void *bctx, bench_fn cand,
                 void *cctx, bench_stat *tb, bench_stat *tc, bench_stat *ratio)
 {
-    uint64_t nb = calibrate(o, base, bctx), nc = calibrate(o, cand, cctx);
-    double sb[64], sc[64], sr[64];
-    int reps = reps_of(o);
-    for (int r = 0; r < reps; r++) {
-        sb[r] = timed(base, bctx, nb);
-        sc[r] = timed(cand, cctx, nc);
-        sr[r] = sb[r] / sc[r];
-    }
+    bench_fn fns[2] = {base, cand};
+    void *ctxs[2] = {bctx, cctx};
+    bench_stat t[2], x[2];
+    bench_group(o, 2, fns, ctxs, t, x);
     if (tb)
-        *tb = stat_of(sb, reps);
+        *tb = t[0];
     if (tc)
-        *tc = stat_of(sc, reps);
+        *tc = t[1];
     if (ratio)
-        *ratio = stat_of(sr, reps);
+        *ratio = x[1];
 }
 
 bench_stat bench_rate(bench_stat sec, double units, double scale)

@@ -34,6 +34,13 @@ double bench_measure(const bench_opts *o, bench_fn fn, void *ctx);
 void bench_pair(const bench_opts *o, bench_fn base, void *bctx, bench_fn cand,
                 void *cctx, bench_stat *tb, bench_stat *tc, bench_stat *ratio);
 
+/* The same for k (<= BENCH_GROUP_MAX) candidates, fns[i] run on ctxs[i]:
+ * t[i] seconds per operation, x[i] the per-repetition speed-up t[0] / t[i]
+ * against the first. t or x may be NULL. */
+#define BENCH_GROUP_MAX 8
+void bench_group(const bench_opts *o, int k, const bench_fn *fns, void *const *ctxs,
+                 bench_stat *t, bench_stat *x);
+
 /* units per second from seconds per operation (units per operation),
  * scaled: 1e6 for millions. lo and hi swap, as a rate inverts time. */
 bench_stat bench_rate(bench_stat sec, double units, double scale);
