@@ -8,9 +8,10 @@
  *     could hope to reach;
  *   while copying: zws_mask_copy and each kernel into a second buffer,
  *     against memcpy between the same two buffers;
- *   small frames: nanoseconds per call at 8 B to 1 KiB for each kernel and
- *     for the dispatched zws_mask, which picks a kernel by size (mask.c): the
- *     table its thresholds come from.
+ *   small frames: nanoseconds per call at 8 B to 1 KiB for each kernel, for
+ *     each level's choice of kernel by size (mask.c; called the way the
+ *     kernels are, so the rows compare) and for zws_mask itself (one call
+ *     deeper: it is in the library): the table the size cut comes from.
  *
  * Warm-cache figures, which is the case that matters (a frame is masked
  * right after it was read or built): small sizes walk through a 16 KiB
@@ -126,6 +127,12 @@ static void run_inplace_pass(void *p, uint64_t n)
 static void run_kernel(void *p, uint64_t n)
 {
     LOOP(c->k->mask_copy(c->buf + off, c->buf + off, c->len, key, 0);
+         bench_sink(c->buf + off))
+}
+
+static void run_dispatch(void *p, uint64_t n)
+{
+    LOOP(c->k->dispatch(c->buf + off, c->buf + off, c->len, key, 0);
          bench_sink(c->buf + off))
 }
 
@@ -270,6 +277,19 @@ static void small(const bench_opts *o, struct mask_ctx *c)
             cs[k].k = &zws__mask_kernels[i];
             fns[k] = run_kernel;
             names[k] = zws__mask_kernels[i].name;
+            ctxs[k] = &cs[k];
+            k++;
+        }
+        /* Each level's choice by size, through the same call as the kernels. */
+        for (size_t i = 0; i < zws__mask_nkernels && k + 2 < BENCH_GROUP_MAX; i++) {
+            if (!zws__cpu_supports(zws__mask_kernels[i].level) ||
+                !zws__mask_kernels[i].wide_from)
+                continue;
+            cs[k] = *c;
+            set_len(&cs[k], sizes[s]);
+            cs[k].k = &zws__mask_kernels[i];
+            fns[k] = run_dispatch;
+            names[k] = bench_fmt("%s level, by size", zws__mask_kernels[i].name);
             ctxs[k] = &cs[k];
             k++;
         }

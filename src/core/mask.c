@@ -49,28 +49,30 @@ unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
 
 #if defined(__x86_64__)
 /* Kernels by size. Below WIDE_FROM bytes the 256- and 512-bit kernels lose
- * to the narrow ones: their set-up (key broadcast, the 16-byte step, the
+ * to the word kernel: their set-up (key broadcast, the 16-byte step, the
  * scalar tail) is not paid back. Measured with `zws-bench mask` ("small
  * frames", kernels interleaved per repetition, median of 9) on the bench
- * machine (AMD Zen, AVX2, no AVX-512): AVX2 was 0.80-0.93x the word kernel
- * at 8-96 B and 1.10x from 128 B, rising to 1.9x at 512 B; SSE2 was
- * 0.99-1.12x the word kernel at every size up to 128 B. So below 128 B the
- * SSE2 kernel runs (x86-64 always has it). The README's earlier Zen 4
- * figures had AVX-512 behind the word kernel at 64 B too; the same cut is
- * used for it, not measured here (no AVX-512 on the bench machine). */
+ * machine (AMD Zen, AVX2, no AVX-512): AVX2 was 0.81-0.93x the word kernel
+ * at 8-64 B, about even at 96 B, 1.07-1.10x at 128 B and 1.2x and more from
+ * 192 B. SSE2 against word below 128 B swung between 0.82x and 1.26x from
+ * run to run (at under 32 B they run the same scalar code), so the word
+ * kernel takes the small frames: never slower than itself. The README's
+ * earlier Zen 4 figures had AVX-512 behind the word kernel at 64 B too; the
+ * same cut is used for it, not measured here (no AVX-512 on the bench
+ * machine). */
 #define WIDE_FROM 128
 
 static unsigned mask_avx2_sized(uint8_t *dst, const uint8_t *src, size_t len,
                                 const uint8_t key[4], unsigned phase)
 {
-    return len < WIDE_FROM ? zws__mask_sse2(dst, src, len, key, phase)
+    return len < WIDE_FROM ? zws__mask_word(dst, src, len, key, phase)
                            : zws__mask_avx2(dst, src, len, key, phase);
 }
 
 static unsigned mask_avx512_sized(uint8_t *dst, const uint8_t *src, size_t len,
                                   const uint8_t key[4], unsigned phase)
 {
-    return len < WIDE_FROM ? zws__mask_sse2(dst, src, len, key, phase)
+    return len < WIDE_FROM ? zws__mask_word(dst, src, len, key, phase)
                            : zws__mask_avx512(dst, src, len, key, phase);
 }
 #endif
