@@ -21,10 +21,11 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
+/* Operations per repetition: grown until one run lasts min_time / 4, then
+ * scaled to last min_time. */
+static uint64_t calibrate(const bench_opts *o, bench_fn fn, void *ctx)
 {
     uint64_t n = 1;
-    /* Calibrate: grow n until one run lasts min_time / 4, then scale. */
     for (;;) {
         double t0 = now();
         fn(ctx, n);
@@ -33,20 +34,95 @@ double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
             double want = o->min_time / (dt > 0 ? dt : 1e-9);
             if (want > 1)
                 n = (uint64_t)((double)n * want) + 1;
-            break;
+            return n;
         }
         n *= (dt < o->min_time / 64) ? 16 : 2;
     }
-    double samples[64];
-    int reps = o->reps < 1 ? 1 : (o->reps > 64 ? 64 : o->reps);
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        fn(ctx, n);
-        samples[r] = (now() - t0) / (double)n;
-    }
+}
+
+static int reps_of(const bench_opts *o)
+{
+    return o->reps < 1 ? 1 : (o->reps > 64 ? 64 : o->reps);
+}
+
+static bench_stat stat_of(double *samples, int reps)
+{
     qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
-    return reps % 2 ? samples[reps / 2]
-                    : (samples[reps / 2 - 1] + samples[reps / 2]) / 2;
+    bench_stat s = {reps % 2 ? samples[reps / 2]
+                             : (samples[reps / 2 - 1] + samples[reps / 2]) / 2,
+                    samples[0], samples[reps - 1]};
+    return s;
+}
+
+static double timed(bench_fn fn, void *ctx, uint64_t n)
+{
+    double t0 = now();
+    fn(ctx, n);
+    return (now() - t0) / (double)n;
+}
+
+bench_stat bench_run(const bench_opts *o, bench_fn fn, void *ctx)
+{
+    uint64_t n = calibrate(o, fn, ctx);
+    double samples[64];
+    int reps = reps_of(o);
+    for (int r = 0; r < reps; r++)
+        samples[r] = timed(fn, ctx, n);
+    return stat_of(samples, reps);
+}
+
+double bench_measure(const bench_opts *o, bench_fn fn, void *ctx)
+{
+    return bench_run(o, fn, ctx).med;
+}
+
+void bench_group(const bench_opts *o, int k, const bench_fn *fns, void *const *ctxs,
+                 bench_stat *t, bench_stat *x)
+{
+    uint64_t n[BENCH_GROUP_MAX];
+    double st[BENCH_GROUP_MAX][64], sx[BENCH_GROUP_MAX][64];
+    int reps = reps_of(o);
+    k = k < BENCH_GROUP_MAX ? k : BENCH_GROUP_MAX;
+    for (int i = 0; i < k; i++)
+        n[i] = calibrate(o, fns[i], ctxs[i]);
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < k; i++) {
+            st[i][r] = timed(fns[i], ctxs[i], n[i]);
+            sx[i][r] = st[0][r] / st[i][r];
+        }
+    for (int i = 0; i < k; i++) {
+        if (t)
+            t[i] = stat_of(st[i], reps);
+        if (x)
+            x[i] = stat_of(sx[i], reps);
+    }
+}
+
+void bench_pair(const bench_opts *o, bench_fn base, void *bctx, bench_fn cand,
+                void *cctx, bench_stat *tb, bench_stat *tc, bench_stat *ratio)
+{
+    bench_fn fns[2] = {base, cand};
+    void *ctxs[2] = {bctx, cctx};
+    bench_stat t[2], x[2];
+    bench_group(o, 2, fns, ctxs, t, x);
+    if (tb)
+        *tb = t[0];
+    if (tc)
+        *tc = t[1];
+    if (ratio)
+        *ratio = x[1];
+}
+
+bench_stat bench_rate(bench_stat sec, double units, double scale)
+{
+    bench_stat r = {units / sec.med / scale, units / sec.hi / scale,
+                    units / sec.lo / scale};
+    return r;
+}
+
+const char *bench_fmt_stat(int digits, bench_stat s)
+{
+    return bench_fmt("%.*f (%.*f-%.*f)", digits, s.med, digits, s.lo, digits, s.hi);
 }
 
 static int ncols_cur;
@@ -54,7 +130,8 @@ static int nrows_cur;
 static int ntables;
 /* Text tables are printed at the end, once column widths are known. */
 static const char *title_cur;
-static char *cells_cur[65][16];
+#define MAX_ROWS 256
+static char *cells_cur[MAX_ROWS + 1][16];
 
 static void json_str(const char *s)
 {
@@ -105,7 +182,7 @@ void bench_table_row(const bench_opts *o, const char *const *cells)
         fflush(stdout);
         return;
     }
-    if (nrows_cur >= 65)
+    if (nrows_cur > MAX_ROWS)
         return;
     for (int i = 0; i < ncols_cur; i++)
         cells_cur[nrows_cur][i] = strdup(cells[i]);
@@ -211,7 +288,8 @@ static void usage(FILE *f)
                "suites: mask frame utf8 parser conn md (default: all)\n"
                "  --json     print the tables as JSON\n"
                "  --quick    fewer, shorter repetitions (a smoke run)\n"
-               "  --reps N   repetitions per figure, median kept (default 7)\n");
+               "  --reps N   repetitions per figure (1-64, default 7): each figure\n"
+               "             is their median, with (min-max) where a table shows it\n");
 }
 
 int main(int argc, char **argv)
@@ -255,8 +333,8 @@ int main(int argc, char **argv)
                "\"%s\", \"reps\": %d, \"tables\": [",
                zws_version_string(), zws_mask_kernel(), zws_utf8_kernel(), o.reps);
     else
-        printf("zws %s bench: mask kernel %s, utf8 kernel %s, median of %d "
-               "repetitions\n",
+        printf("zws %s bench: mask kernel %s, utf8 kernel %s; figures are the "
+               "median of %d repetitions, (min-max) where shown\n",
                zws_version_string(), zws_mask_kernel(), zws_utf8_kernel(), o.reps);
     for (size_t k = 0; k < sizeof suites / sizeof suites[0]; k++)
         if (!any || want[k])

@@ -9,16 +9,45 @@
 
 typedef struct bench_opts {
     int json;          /* print JSON instead of text tables */
-    int reps;          /* repetitions per measurement; the median is kept */
+    int reps;          /* repetitions per figure (1..64): median and range */
     double min_time;   /* seconds one repetition should last at least */
 } bench_opts;
 
 /* A benchmark body: performs n operations on ctx. */
 typedef void (*bench_fn)(void *ctx, uint64_t n);
 
-/* Median seconds per operation over o->reps repetitions, each calibrated to
- * last at least o->min_time. */
+/* A figure over o->reps repetitions: the median, and the smallest and
+ * largest repetition (the spread a reader needs to judge a ratio). */
+typedef struct bench_stat {
+    double med, lo, hi;
+} bench_stat;
+
+/* Seconds per operation over o->reps repetitions, each calibrated to last at
+ * least o->min_time. bench_measure() is the median alone. */
+bench_stat bench_run(const bench_opts *o, bench_fn fn, void *ctx);
 double bench_measure(const bench_opts *o, bench_fn fn, void *ctx);
+
+/* A candidate against its baseline, their repetitions interleaved (base,
+ * cand, base, cand, ...) so drift on a shared machine hits both alike.
+ * *tb and *tc get seconds per operation; *ratio the per-repetition speed-up
+ * tb / tc (median, min, max). Any output may be NULL. */
+void bench_pair(const bench_opts *o, bench_fn base, void *bctx, bench_fn cand,
+                void *cctx, bench_stat *tb, bench_stat *tc, bench_stat *ratio);
+
+/* The same for k (<= BENCH_GROUP_MAX) candidates, fns[i] run on ctxs[i]:
+ * t[i] seconds per operation, x[i] the per-repetition speed-up t[0] / t[i]
+ * against the first. t or x may be NULL. */
+#define BENCH_GROUP_MAX 8
+void bench_group(const bench_opts *o, int k, const bench_fn *fns, void *const *ctxs,
+                 bench_stat *t, bench_stat *x);
+
+/* units per second from seconds per operation (units per operation),
+ * scaled: 1e6 for millions. lo and hi swap, as a rate inverts time. */
+bench_stat bench_rate(bench_stat sec, double units, double scale);
+
+/* "12.3 (11.9-12.8)": median (min-max), each with that many decimals.
+ * From the same ring as bench_fmt. */
+const char *bench_fmt_stat(int digits, bench_stat s);
 
 /* Tables: begin, rows of preformatted cells, end. */
 void bench_table_begin(const bench_opts *o, const char *title,

@@ -7,9 +7,17 @@
  * The parser unmasks in place. So that one input buffer can be parsed again
  * and again, the text is printable ASCII and the key's bytes are below 0x80:
  * masked or unmasked, the bytes stay valid UTF-8, and the work per byte is
- * the same either way. */
+ * the same either way.
+ *
+ * A second table adds the read: bytes come out of a pipe with read(2),
+ * either straight into the free tail of the connection's read buffer (what
+ * zws_conn does) or into a stack buffer and then copied there (the naive
+ * design), and are parsed in the read buffer either way. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "zws/zws.h"
@@ -154,12 +162,125 @@ static double allocs_per_msg(bench_fn fn, ctx *c)
     return (double)(bench_allocs - before) / (double)(4 * c->msgs);
 }
 
+/* ---- the read path ---- */
+#define READ_MAX 16384   /* bytes per read(2), the same for both designs */
+#define RBUF_CAP 65536   /* the connection's read buffer */
+
+typedef struct rd {
+    int fd[2];           /* a pipe: each round writes src into it, then reads */
+    uint8_t *src;
+    size_t len, msgs;
+    uint8_t *rbuf;
+    zws_parser *p;
+    int via_stack;       /* the naive design */
+} rd;
+
+/* Parses what rbuf[0..*have) holds, keeps the partial frame at the front. */
+static size_t parse_rbuf(rd *c, size_t *have)
+{
+    size_t off = 0, used, got = 0;
+    zws_event ev;
+    int r;
+    while ((r = zws_parser_next(c->p, c->rbuf + off, *have - off, &used, &ev)) > 0) {
+        off += used;
+        bench_sink(ev.data);
+        got++;
+    }
+    if (r < 0)
+        abort();
+    off += used;
+    memmove(c->rbuf, c->rbuf + off, *have - off);
+    *have -= off;
+    return got;
+}
+
+static void run_read(void *arg, uint64_t n)
+{
+    rd *c = arg;
+    uint8_t stack[READ_MAX];
+    while (n--) {
+        if (write(c->fd[1], c->src, c->len) != (ptrdiff_t)c->len)
+            abort();
+        size_t left = c->len, have = 0, got = 0;
+        while (left) {
+            size_t room = RBUF_CAP - have;
+            room = room < READ_MAX ? room : READ_MAX;
+            room = room < left ? room : left;
+            ptrdiff_t k;
+            if (c->via_stack) {
+                k = read(c->fd[0], stack, room);
+                if (k > 0)
+                    memcpy(c->rbuf + have, stack, (size_t)k);
+            } else {
+                k = read(c->fd[0], c->rbuf + have, room);
+            }
+            if (k <= 0)
+                abort();
+            have += (size_t)k;
+            left -= (size_t)k;
+            got += parse_rbuf(c, &have);
+        }
+        if (got != c->msgs || have)
+            abort();
+    }
+}
+
+static void read_table(const bench_opts *o)
+{
+    static const char *cols[] = {"workload", "read", "M msgs/s", "GB/s", "x baseline"};
+    bench_table_begin(o, "read(2) from a pipe + parse (16 KiB reads into a 64 KiB "
+                         "read buffer; the same reads, parse and pipe writes on "
+                         "both sides; median (min-max), interleaved)", cols, 5);
+    const size_t sizes[] = {20, 1024, 16384};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        rd c = {.via_stack = 0};
+        /* One round: 128 KiB of frames, all in the pipe at once. */
+        size_t total = 128 << 10;
+        if (pipe(c.fd))
+            abort();
+        if (fcntl(c.fd[1], F_SETPIPE_SZ, 1 << 20) < (int)(total + sizes[i] + 14)) {
+            fprintf(stderr, "zws-bench: no 1 MiB pipe (fs.pipe-max-size): read table "
+                            "left out\n");
+            close(c.fd[0]);
+            close(c.fd[1]);
+            break;
+        }
+        c.src = malloc(total + sizes[i] + 14);
+        c.len = bench_frames(c.src, total, sizes[i], ZWS_OP_TEXT, 1, &c.msgs);
+        c.rbuf = malloc(RBUF_CAP);
+        if (zws_parser_new(&c.p, ZWS_ROLE_SERVER))
+            abort();
+        zws_parser_set_buffer_size(c.p, RBUF_CAP);
+        rd naive = c;
+        naive.via_stack = 1;
+        bench_stat t_naive, t_zws, x;
+        bench_pair(o, run_read, &naive, run_read, &c, &t_naive, &t_zws, &x);
+        double msgs = (double)c.msgs, bytes = msgs * (double)sizes[i];
+        const char *name = bench_fmt("%s messages", bench_size(sizes[i]));
+        bench_table_row(o, (const char *const[]){
+            name, "into a stack buffer, then copied (baseline)",
+            bench_fmt_stat(3, bench_rate(t_naive, msgs, 1e6)),
+            bench_fmt("%.2f", bytes / t_naive.med / 1e9), "1.00"});
+        bench_table_row(o, (const char *const[]){
+            name, "into the read buffer (zws)",
+            bench_fmt_stat(3, bench_rate(t_zws, msgs, 1e6)),
+            bench_fmt("%.2f", bytes / t_zws.med / 1e9), bench_fmt_stat(2, x)});
+        zws_parser_free(c.p);
+        free(c.rbuf);
+        free(c.src);
+        close(c.fd[0]);
+        close(c.fd[1]);
+    }
+    bench_table_end(o);
+}
+
 void bench_parser(const bench_opts *o)
 {
     static const char *cols[] = {"workload", "design", "M msgs/s", "GB/s",
                                  "allocs/msg", "x baseline"};
     bench_table_begin(o, "parser end to end (server side: masked text, unmask + "
-                         "UTF-8 check + reassembly)", cols, 6);
+                         "UTF-8 check + reassembly; median (min-max), repetitions "
+                         "of the two designs interleaved)", cols, 6);
     const struct { size_t len, frags; const char *name; } w[] = {
         {20, 1, "20 B messages"},
         {1024, 1, "1 KiB messages"},
@@ -173,19 +294,21 @@ void bench_parser(const bench_opts *o)
             abort();
         double a_naive = allocs_per_msg(run_naive, &c);
         double a_zws = allocs_per_msg(run_zws, &c);
-        double t_naive = bench_measure(o, run_naive, &c);
-        double t_zws = bench_measure(o, run_zws, &c);
+        bench_stat t_naive, t_zws, x;
+        bench_pair(o, run_naive, &c, run_zws, &c, &t_naive, &t_zws, &x);
         double msgs = (double)c.msgs, bytes = msgs * (double)c.msg_len;
         bench_table_row(o, (const char *const[]){
             w[i].name, "naive (copy per frame, join list)",
-            bench_fmt("%.3f", msgs / t_naive / 1e6), bench_fmt("%.2f", bytes / t_naive / 1e9),
-            bench_fmt("%.2f", a_naive), "1.00"});
+            bench_fmt_stat(3, bench_rate(t_naive, msgs, 1e6)),
+            bench_fmt("%.2f", bytes / t_naive.med / 1e9), bench_fmt("%.2f", a_naive),
+            "1.00"});
         bench_table_row(o, (const char *const[]){
-            w[i].name, "zws parser",
-            bench_fmt("%.3f", msgs / t_zws / 1e6), bench_fmt("%.2f", bytes / t_zws / 1e9),
-            bench_fmt("%.2f", a_zws), bench_fmt("%.2f", t_naive / t_zws)});
+            w[i].name, "zws parser", bench_fmt_stat(3, bench_rate(t_zws, msgs, 1e6)),
+            bench_fmt("%.2f", bytes / t_zws.med / 1e9), bench_fmt("%.2f", a_zws),
+            bench_fmt_stat(2, x)});
         zws_parser_free(c.p);
         free(c.buf);
     }
     bench_table_end(o);
+    read_table(o);
 }

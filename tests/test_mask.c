@@ -1,7 +1,8 @@
 /* Masking tests: every kernel this CPU can run against the byte-wise
  * reference (all lengths 0..300, all phases, src and dst misalignments
  * 0..63, copy and in place, guard bytes and guard pages around the buffers),
- * random sizes up to 4 MiB, the public API, and kernel selection. */
+ * random sizes up to 4 MiB, the public API, kernel selection, and the
+ * choice of kernel by size that zws_mask makes, over the same cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +160,55 @@ static void test_kernels_inplace(void **state)
     for (size_t len = 0; len <= MAXLEN; len++)
         for (size_t m = 0; m < 64; m++)
             inplace_case(ks, nk, len, m);
+}
+
+/* The public entry points as kernels, for copy_case and inplace_case. */
+static unsigned public_copy(uint8_t *dst, const uint8_t *src, size_t len,
+                            const uint8_t key[4], unsigned phase)
+{
+    return zws_mask_copy(dst, src, len, key, phase);
+}
+
+static unsigned public_inplace(uint8_t *dst, const uint8_t *src, size_t len,
+                               const uint8_t key[4], unsigned phase)
+{
+    assert_ptr_equal(dst, src);
+    return zws_mask(dst, len, key, phase);
+}
+
+/* What zws_mask runs at each level this CPU supports (kernels chosen by
+ * size) and the public calls themselves, against the reference at every
+ * length 0..300 (so on both sides of each size cut), every phase, every src
+ * and dst misalignment, copy and in place. */
+static void test_dispatch(void **state)
+{
+    (void)state;
+    struct zws__mask_kernel ks[20];
+    const struct zws__mask_kernel *copy[20], *inplace[20];
+    size_t nk = 0, ncopy = 0, ninplace = 0;
+    for (size_t i = 0; i < zws__mask_nkernels; i++) {
+        const struct zws__mask_kernel *k = &zws__mask_kernels[i];
+        /* The cut lies where the lengths below cover both sides of it. */
+        assert_true(k->wide_from + 64 <= MAXLEN);
+        assert_non_null(k->dispatch);
+        if (!zws__cpu_supports(k->level))
+            continue;
+        ks[nk] = *k;
+        ks[nk].name = k->wide_from ? "dispatch by size" : k->name;
+        ks[nk].mask_copy = k->dispatch;
+        copy[ncopy++] = inplace[ninplace++] = &ks[nk++];
+        print_message("level %s: %s kernel from %zu B on\n", k->name, k->name,
+                      k->wide_from);
+    }
+    ks[nk] = (struct zws__mask_kernel){"zws_mask_copy", 0, public_copy, public_copy, 0};
+    copy[ncopy++] = inplace[ninplace++] = &ks[nk++];
+    ks[nk] = (struct zws__mask_kernel){"zws_mask", 0, public_inplace, public_inplace, 0};
+    inplace[ninplace++] = &ks[nk++];
+    for (size_t len = 0; len <= MAXLEN; len++)
+        for (size_t m = 0; m < 64; m++) {
+            copy_case(copy, ncopy, len, m);
+            inplace_case(inplace, ninplace, len, m);
+        }
 }
 
 /* RW pages with an unmapped (PROT_NONE) page on each side: a kernel that
@@ -434,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_kernel_table),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_kernels_copy),
+        cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_kernels_inplace),
         cmocka_unit_test(test_kernels_guard_pages),
         cmocka_unit_test(test_kernels_random_large),

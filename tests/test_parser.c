@@ -167,23 +167,160 @@ static void test_mixed_stream_chunked(void **state)
     }
 }
 
-/* The same stream with a small caller buffer: frames larger than it are
- * streamed into the assembly buffer rather than waited for. */
+/* ---- a caller buffer smaller than some frames ---- */
+
+/* Messages under and over the caller buffers below, whole and fragmented,
+ * with a 125-byte ping (the largest control frame) after every fragment but
+ * the last. Text is "héllo wörld " repeated (14 bytes, two 2-byte
+ * sequences), so pieces split UTF-8 sequences. */
+static const struct {
+    unsigned op;
+    size_t len, frags;
+} big_msgs[] = {
+    {ZWS_OP_TEXT, 28, 1},      {ZWS_OP_BINARY, 300, 1}, {ZWS_OP_TEXT, 994, 1},
+    {ZWS_OP_BINARY, 126, 1},   {ZWS_OP_TEXT, 5012, 3},  {ZWS_OP_BINARY, 70000, 1},
+    {ZWS_OP_TEXT, 0, 1},       {ZWS_OP_BINARY, 2000, 4}, {ZWS_OP_BINARY, 4000, 1},
+};
+#define NBIG (sizeof big_msgs / sizeof big_msgs[0])
+
+static uint8_t big_byte(size_t m, size_t i)
+{
+    static const char text[] = "h\xc3\xa9llo w\xc3\xb6rld ";
+    return big_msgs[m].op == ZWS_OP_TEXT ? (uint8_t)text[i % 14] : (uint8_t)(i * 31 + m);
+}
+
+/* Builds the stream (ending in a close) into s; largest[m] gets the wire size
+ * of message m's largest frame. Returns the length. */
+static size_t big_stream(uint8_t *s, size_t *largest)
+{
+    static uint8_t payload[70000], ping[125];
+    memset(ping, 'p', sizeof ping);
+    size_t n = 0;
+    for (size_t m = 0; m < NBIG; m++) {
+        size_t len = big_msgs[m].len, frags = big_msgs[m].frags, at = 0;
+        for (size_t i = 0; i < len; i++)
+            payload[i] = big_byte(m, i);
+        largest[m] = 0;
+        for (size_t f = 0; f < frags; f++) {
+            /* Uneven pieces: a third, then the rest split evenly. */
+            size_t piece = f + 1 == frags ? len - at
+                           : f == 0       ? len / 3
+                                          : (len - len / 3) / (frags - 1);
+            size_t w = tu_frame(s + n, f ? ZWS_OP_CONT : big_msgs[m].op, f + 1 == frags, 0,
+                                payload + at, piece, 1);
+            largest[m] = w > largest[m] ? w : largest[m];
+            n += w;
+            at += piece;
+            if (f + 1 < frags)
+                n += tu_frame(s + n, ZWS_OP_PING, 1, 0, ping, sizeof ping, 1);
+        }
+    }
+    n += tu_frame(s + n, ZWS_OP_CLOSE, 1, 0, "\x03\xe8", 2, 1);
+    return n;
+}
+
+/* Feeds s[0..n) the way a connection with a read buffer of cap bytes does:
+ * each read (at most chunk bytes) goes into the buffer's free tail, or with
+ * direct, straight into the message buffer while the parser offers one.
+ * Asserts the parser never waits for more than cap bytes: a full buffer
+ * with no progress would be a frame it should have streamed. */
+static void drive_capped(zws_parser *p, const uint8_t *s, size_t n, size_t cap,
+                         size_t chunk, int direct, tu_log *log, size_t *direct_bytes)
+{
+    uint8_t *buf = malloc(cap);
+    size_t have = 0, pos = 0;
+    for (;;) {
+        size_t off = 0, used;
+        zws_event ev;
+        int r;
+        while ((r = zws_parser_next(p, buf + off, have - off, &used, &ev)) > 0) {
+            off += used;
+            tu_record(log, r, &ev);
+            if (r == ZWS_EV_CLOSE)
+                break;
+        }
+        if (r == ZWS_EV_CLOSE || r < 0) {
+            if (r < 0)
+                tu_record(log, r, &ev);
+            break;
+        }
+        off += used;
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        if (pos == n)
+            break;
+        size_t k = chunk < n - pos ? chunk : n - pos;
+        uint8_t *dst;
+        size_t room = direct ? zws_parser_direct(p, &dst) : 0;
+        if (room) {
+            assert_int_equal(have, 0); /* an open frame took all input */
+            k = k < room ? k : room;
+            memcpy(dst, s + pos, k);
+            pos += k;
+            *direct_bytes += k;
+            if ((r = zws_parser_direct_done(p, k, &ev)) != 0) {
+                tu_record(log, r, &ev);
+                break;
+            }
+            continue;
+        }
+        k = k < cap - have ? k : cap - have;
+        assert_true(k > 0);
+        memcpy(buf + have, s + pos, k);
+        have += k;
+        pos += k;
+    }
+    free(buf);
+}
+
+/* Frames larger than the caller's buffer are streamed: consumed as they
+ * arrive (the buffer never has to hold them), delivered assembled
+ * (ZWS_EV_ASSEMBLED on a message that came as one frame shows it), and with
+ * direct reads the rest of their payload lands in the message buffer.
+ * Frames that fit are still delivered in place. */
 static void test_small_buffer_streams(void **state)
 {
     (void)state;
-    uint8_t s[512];
-    size_t n = mixed_stream(s);
-    for (size_t cap = 1; cap < 16; cap++) {
-        size_t one = 1;
-        zws_parser *p = server();
-        zws_parser_set_buffer_size(p, cap);
-        tu_log log = {0};
-        tu_drive(p, s, n, tu_chunk_fixed, &one, &log);
-        check_mixed(&log);
-        tu_log_free(&log);
-        zws_parser_free(p);
-    }
+    static uint8_t s[100000];
+    size_t largest[NBIG];
+    size_t n = big_stream(s, largest);
+    const size_t caps[] = {1, ZWS_PARSER_MIN_BUFFER, 200, 1024, 4096};
+    const size_t chunks[] = {1, 7, 100, 4096};
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++)
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
+            for (int direct = 0; direct < 2; direct++) {
+                size_t cap = caps[c] < ZWS_PARSER_MIN_BUFFER ? ZWS_PARSER_MIN_BUFFER : caps[c];
+                zws_parser *p = server();
+                zws_parser_set_buffer_size(p, caps[c]);
+                tu_log log = {0};
+                size_t direct_bytes = 0, streamed = 0;
+                drive_capped(p, s, n, cap, chunks[k], direct, &log, &direct_bytes);
+                int e = 0;
+                for (size_t m = 0; m < NBIG; m++) {
+                    for (size_t f = 1; f < big_msgs[m].frags; f++, e++) {
+                        assert_int_equal(log.recs[e].type, ZWS_EV_PING);
+                        assert_int_equal(log.recs[e].len, 125);
+                    }
+                    const tu_rec *r = &log.recs[e++];
+                    assert_int_equal(r->type, ZWS_EV_MESSAGE);
+                    assert_int_equal(r->opcode, big_msgs[m].op);
+                    assert_int_equal(r->len, big_msgs[m].len);
+                    for (size_t i = 0; i < r->len; i++)
+                        assert_int_equal(r->data[i], big_byte(m, i));
+                    int whole = big_msgs[m].frags == 1;
+                    int fits = largest[m] <= cap;
+                    assert_int_equal(!!(r->flags & ZWS_EV_ASSEMBLED), !(whole && fits));
+                    streamed += whole && !fits;
+                }
+                assert_int_equal(log.recs[e].type, ZWS_EV_CLOSE);
+                assert_int_equal(log.n, e + 1);
+                /* Every cap here is smaller than some whole frame. */
+                assert_true(streamed > 0);
+                if (direct)
+                    assert_true(direct_bytes > 0);
+                tu_log_free(&log);
+                zws_parser_free(p);
+            }
 }
 
 static void expect_failure(const uint8_t *s, size_t n, int err, uint16_t code,
@@ -572,35 +709,90 @@ static void test_extension_hook(void **state)
     zws_parser_free(p);
 }
 
-/* Every allocation the parser makes, failed in turn: a clean ZWS_ENOMEM with
- * close code 1011, no crash, no leak. */
+/* One message in fragments of 100, 400, 1500 and 2000 bytes: the assembly
+ * buffer, 256 bytes after the mixed stream, grows three more times. */
+#define GROW_LEN 4000
+static size_t growing_stream(uint8_t *s, const uint8_t *payload)
+{
+    static const size_t frag[] = {100, 400, 1500, 2000};
+    size_t n = 0, at = 0;
+    for (size_t i = 0; i < 4; i++) {
+        n += tu_frame(s + n, i ? ZWS_OP_CONT : ZWS_OP_BINARY, i == 3, 0,
+                      payload + at, frag[i], 1);
+        at += frag[i];
+    }
+    return n;
+}
+
+/* 1 when the log ends in the failure an allocation failure must give. */
+static int failed_alloc(const tu_log *log)
+{
+    assert_true(log->n > 0);
+    const tu_rec *last = &log->recs[log->n - 1];
+    if (last->type >= 0)
+        return 0;
+    assert_int_equal(last->type, ZWS_ENOMEM);
+    assert_int_equal(last->code, 1011);
+    return 1;
+}
+
+/* A parser's life with the allocator installed: new, the mixed stream, reset,
+ * a message that grows the buffer. Returns 1 when an allocation failure was
+ * reported (and the run stopped there), 0 when everything was parsed. */
+static int parser_life(void)
+{
+    static uint8_t s[512], g[GROW_LEN + 64], payload[GROW_LEN];
+    for (size_t i = 0; i < GROW_LEN; i++)
+        payload[i] = (uint8_t)(i * 7);
+    size_t n = mixed_stream(s), gn = growing_stream(g, payload);
+    zws_parser *p = NULL;
+    int r = zws_parser_new(&p, ZWS_ROLE_SERVER);
+    if (r) {
+        assert_int_equal(r, ZWS_ENOMEM);
+        return 1;
+    }
+    tu_log log = {0};
+    feed_all(p, s, n, &log);
+    int failed = failed_alloc(&log);
+    if (!failed)
+        check_mixed(&log);
+    tu_log_free(&log);
+    if (!failed) {
+        zws_parser_reset(p);
+        feed_all(p, g, gn, &log);
+        failed = failed_alloc(&log);
+        if (!failed) {
+            assert_int_equal(log.n, 1);
+            assert_int_equal(log.recs[0].len, GROW_LEN);
+            assert_memory_equal(log.recs[0].data, payload, GROW_LEN);
+        }
+        tu_log_free(&log);
+    }
+    zws_parser_free(p);
+    return failed;
+}
+
+/* Allocation 0, 1, 2, ... failed in turn until a run needs no failure: each
+ * failure is a clean ZWS_ENOMEM with close code 1011, nothing leaks, and the
+ * run that reaches no injected failure parses everything. */
 static void test_failing_allocations(void **state)
 {
     (void)state;
-    uint8_t s[512];
-    size_t n = mixed_stream(s);
-    for (long fail = 0; fail < 8; fail++) {
+    long fail;
+    for (fail = 0;; fail++) {
         tu_counting_allocator();
         tu_fail_at = fail;
-        zws_parser *p = NULL;
-        int r = zws_parser_new(&p, ZWS_ROLE_SERVER);
-        if (r) {
-            assert_int_equal(r, ZWS_ENOMEM);
-            continue;
+        int failed = parser_life();
+        assert_int_equal(tu_live, 0);
+        if ((long)tu_allocs <= fail) {
+            assert_false(failed);
+            break;
         }
-        tu_log log = {0};
-        feed_all(p, s, n, &log);
-        int last = log.recs[log.n - 1].type;
-        if (last < 0) {
-            assert_int_equal(last, ZWS_ENOMEM);
-            assert_int_equal(log.recs[log.n - 1].code, 1011);
-        } else {
-            check_mixed(&log);
-        }
-        tu_log_free(&log);
-        zws_parser_free(p);
+        assert_true(failed);
     }
     zws_set_allocator(NULL, NULL, NULL);
+    /* The parser, the buffer for the mixed stream, three growths. */
+    assert_int_equal(fail, 5);
 }
 
 static void test_bad_arguments(void **state)

@@ -19,28 +19,43 @@
 #include "zws/zws.h"
 
 /* ---- allocation counting and failure injection ---- */
-static uint64_t tu_allocs;
+static uint64_t tu_allocs;   /* allocations attempted since the allocator was set */
+static long tu_live;         /* blocks allocated and not yet freed */
 static long tu_fail_at = -1; /* fail the allocation with this index */
 
 static inline void *tu_malloc(size_t n)
 {
     if ((long)tu_allocs++ == tu_fail_at)
         return NULL;
-    return malloc(n);
+    void *p = malloc(n);
+    tu_live += p != NULL;
+    return p;
 }
 
 static inline void *tu_realloc(void *p, size_t n)
 {
     if ((long)tu_allocs++ == tu_fail_at)
         return NULL;
-    return realloc(p, n);
+    void *q = realloc(p, n);
+    /* The library never reallocs to 0 bytes: only realloc(NULL) is new. */
+    tu_live += !p && q;
+    return q;
 }
 
+static inline void tu_free(void *p)
+{
+    tu_live -= p != NULL;
+    free(p);
+}
+
+/* Counts allocations from here on. tu_live only balances for blocks both
+ * allocated and freed while it is installed. */
 static inline void tu_counting_allocator(void)
 {
     tu_allocs = 0;
+    tu_live = 0;
     tu_fail_at = -1;
-    zws_set_allocator(tu_malloc, tu_realloc, free);
+    zws_set_allocator(tu_malloc, tu_realloc, tu_free);
 }
 
 /* ---- frame building ---- */

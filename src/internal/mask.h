@@ -22,6 +22,10 @@ struct zws__mask_kernel {
     const char *name; /* "word", "sse2", "avx2", "avx512", "neon" */
     int level;        /* enum zws__simd_level the CPU must support */
     zws__mask_fn mask_copy;
+    /* What zws_mask() runs when this kernel is chosen: mask_copy itself from
+     * wide_from bytes on, a narrower kernel below (0: mask_copy always). */
+    zws__mask_fn dispatch;
+    size_t wide_from;
 };
 
 /* Every kernel compiled for this architecture, ascending level; kernels for
