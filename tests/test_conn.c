@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -522,6 +523,124 @@ static void test_origin(void **state)
     assert_int_equal(seen_origins, 2);
     assert_string_equal(seen_origin[0], "https://app.example");
     assert_string_equal(seen_origin[1], "(none)");
+}
+
+/* A unix domain socket: an echo through ws+unix, the path the server saw,
+ * a live socket refused, a stale one replaced, the file gone at the end. */
+static void path_echo(zws_conn *c, server *s)
+{
+    snprintf(s->url, sizeof s->url, "%s", zws_conn_path(c));
+    echo(c, s);
+}
+
+static void test_unix_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/zws-test-unix.XXXXXX", path[128], url[192], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/app.sock", dir);
+    snprintf(url, sizeof url, "ws+unix://%s:/chat?x=1", path);
+    /* A stale socket file: bound, never listened on, closed. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    close(fd);
+    server s;
+    memset(&s, 0, sizeof s);
+    atomic_init(&s.go, 0);
+    s.handler = path_echo;
+    s.conns = 2; /* the probe of the second listener below, then the client */
+    assert_int_equal(zws_listen_unix(&s.l, path, NULL, err, sizeof err), 0);
+    assert_int_equal(zws_listener_port(s.l), 0);
+    pthread_create(&s.thread, NULL, serve, &s);
+    zws_listener *second;
+    assert_int_equal(zws_listen_unix(&second, path, NULL, err, sizeof err), ZWS_EIO);
+    assert_non_null(strstr(err, "in use"));
+    zws_conn *c = client(url, NULL);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "over unix", 9, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 9);
+    assert_memory_equal(ev.data, "over unix", 9);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop(&s);
+    assert_string_equal(s.url, "/chat?x=1");
+    assert_int_equal(access(path, F_OK), -1); /* removed with the listener */
+    assert_int_equal(zws_connect(&c, url, NULL, err, sizeof err), ZWS_ECONNECT);
+    assert_non_null(strstr(err, path));
+    assert_int_equal(zws_listen_unix(&second, "", NULL, err, sizeof err), ZWS_EINVAL);
+    rmdir(dir);
+}
+
+/* zws_pong: an unsolicited pong reaches the peer as a pong, and nothing
+ * answers it. */
+static void pong_then_echo(zws_conn *c, server *s)
+{
+    assert_int_equal(zws_pong(c, "beat", 4), 0);
+    char big[126] = {0};
+    assert_int_equal(zws_pong(c, big, sizeof big), ZWS_EINVAL);
+    echo(c, s);
+}
+
+static void test_unsolicited_pong(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, pong_then_echo, 1, NULL);
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_surface_control(o, 1);
+    zws_conn *c = client(s.url, o);
+    zws_opts_free(o);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_PONG);
+    assert_int_equal(ev.len, 4);
+    assert_memory_equal(ev.data, "beat", 4);
+    assert_int_equal(zws_pong(c, "", 0), 0); /* the client's, to the server */
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "after", 5, 0), 0);
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_memory_equal(ev.data, "after", 5);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    assert_int_equal(zws_pong(c, "x", 1), ZWS_ECLOSED);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 1000);
+}
+
+/* A TLS record where the HTTP response was due: ws:// to a TLS port. */
+static void *tls_alert_server(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    char buf[1024];
+    (void)!read(fd, buf, sizeof buf);
+    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46};
+    (void)!write(fd, alert, sizeof alert);
+    close(fd);
+    return NULL;
+}
+
+static void test_tls_answer_to_plain(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, tls_alert_server, &lfd);
+    char url[64], err[256];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ntohs(a.sin_port));
+    zws_conn *c = NULL;
+    assert_int_equal(zws_connect(&c, url, NULL, err, sizeof err), ZWS_EHANDSHAKE);
+    assert_non_null(strstr(err, "use wss://"));
+    pthread_join(t, NULL);
+    close(lfd);
 }
 
 /* ---- refused and malformed handshakes ---- */
@@ -1112,6 +1231,9 @@ int main(void)
         cmocka_unit_test(test_subprotocol_and_headers),
         cmocka_unit_test(test_header_refusals),
         cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_unix_socket),
+        cmocka_unit_test(test_unsolicited_pong),
+        cmocka_unit_test(test_tls_answer_to_plain),
         cmocka_unit_test(test_bad_handshakes),
         cmocka_unit_test(test_slowloris),
         cmocka_unit_test(test_client_errors),

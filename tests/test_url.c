@@ -18,8 +18,8 @@ static zws_url parse_ok(const char *s, unsigned flags)
     for (int i = 0; i < 6; i++) {
         if (!views[i] || (views[i] >= s && views[i] + lens[i] <= s + n))
             continue;
-        assert_true((i == 0 && lens[i] == 4) || (i == 4 && lens[i] == 1) ||
-                    (i == 5 && lens[i] == 0));
+        assert_true((i == 0 && lens[i] == 4) || (i == 3 && u.is_unix) ||
+                    (i == 4 && lens[i] == 1) || (i == 5 && lens[i] == 0));
     }
     return u;
 }
@@ -41,6 +41,46 @@ static void eqv(const char *p, size_t n, const char *want)
 {
     if (strlen(want) != n || memcmp(p, want, n) != 0)
         fail_msg("got \"%.*s\", want \"%s\"", (int)n, p, want);
+}
+
+/* ws+unix://SOCKET[:TARGET]: the socket file, then the request target. */
+static void test_unix(void **state)
+{
+    (void)state;
+    zws_url u = parse_ok("ws+unix:///run/app.sock:/chat?room=1", 0);
+    assert_int_equal(u.is_unix, 1);
+    eqv(u.unix_path, u.unix_path_len, "/run/app.sock");
+    eqv(u.host, u.host_len, "localhost");
+    eqv(u.path, u.path_len, "/chat");
+    eqv(u.query, u.query_len, "?room=1");
+    assert_int_equal(u.secure, 0);
+    assert_int_equal(u.port, 80);
+    char buf[64];
+    assert_int_equal(zws_url_authority(&u, 0, buf, sizeof buf), 9);
+    assert_string_equal(buf, "localhost");
+
+    u = parse_ok("ws+unix://relative.sock", 0); /* no target: "/" */
+    eqv(u.unix_path, u.unix_path_len, "relative.sock");
+    eqv(u.path, u.path_len, "/");
+    u = parse_ok("WSS+UNIX:///tmp/s:?x", 0);
+    assert_int_equal(u.secure, 1);
+    assert_int_equal(u.port, 443);
+    eqv(u.path, u.path_len, "/");
+    eqv(u.query, u.query_len, "?x");
+    u = parse_ok("ws://example.com/", 0);
+    assert_int_equal(u.is_unix, 0);
+    assert_null(u.unix_path);
+
+    expect_bad("ws+unix://", 0, "empty socket path");
+    expect_bad("ws+unix://:/x", 0, "empty socket path");
+    expect_bad("ws+unix:///run/a.sock:chat", 0, "must start with '/'");
+    expect_bad("ws+unix:///run/a.sock?x", 0, "the request path goes after a ':'");
+    expect_bad("ws+unix:///run/a.sock:/x#frag", 0, "fragment");
+    expect_bad("ws+unix:///run/a b.sock", 0, "space");
+    char longp[160] = "ws+unix:///";
+    memset(longp + 11, 'a', 110);
+    expect_bad(longp, 0, "socket path too long");
+    expect_bad("ws+unix:///run/a.sock", ZWS_URL_PROXY, "unsupported proxy scheme");
 }
 
 static void test_basic(void **state)
@@ -313,7 +353,7 @@ int main(void)
         cmocka_unit_test(test_basic),      cmocka_unit_test(test_ip_hosts),
         cmocka_unit_test(test_rejected),   cmocka_unit_test(test_proxy_mode),
         cmocka_unit_test(test_format),     cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_prefixes),   cmocka_unit_test(test_unix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
