@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal/alloc.h"
@@ -61,6 +62,8 @@ struct zws_listener {
     zws_opts *o;
     SSL_CTX *tls;
     char *unix_path; /* the socket file to remove when done, or NULL */
+    dev_t unix_dev;  /* ... if it is still the one we bound */
+    ino_t unix_ino;
 };
 
 static int timeout_of(const zws_conn *c, enum zws_timeout which)
@@ -703,8 +706,13 @@ static int listen_at(zws_listener **out, const char *host, uint16_t port,
         r = zws__tls_server_ctx(&l->tls, l->o->cert_file, l->o->key_file, err, errlen);
     if (!r && path) {
         r = zws__unix_listen(&l->fd, path, err, errlen);
+        struct stat st;
         if (!r && !(l->unix_path = zws__strndup(path, strlen(path))))
             r = ZWS_ENOMEM;
+        if (!r && lstat(path, &st) == 0) {
+            l->unix_dev = st.st_dev; /* the file to remove: ours, not a successor's */
+            l->unix_ino = st.st_ino;
+        }
     } else if (!r) {
         r = zws__tcp_listen(&l->fd, host, port, 0, &l->port, err, errlen);
     }
@@ -742,8 +750,11 @@ void zws_listener_free(zws_listener *l)
         return;
     if (l->fd >= 0)
         close(l->fd);
-    if (l->unix_path) {
+    struct stat st;
+    if (l->unix_path && lstat(l->unix_path, &st) == 0 && st.st_dev == l->unix_dev &&
+        st.st_ino == l->unix_ino)
         (void)unlink(l->unix_path);
+    if (l->unix_path) {
         zws__free(l->unix_path);
     }
     if (l->tls)

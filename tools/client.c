@@ -7,6 +7,10 @@
  * The blocking zws_recv is made safe to call from the poll loop with a 1 ms
  * read timeout: when the socket holds only part of a frame, zws_recv keeps
  * what it read and returns ZWS_ETIMEDOUT instead of blocking stdin out.
+ * Writes have a 2 ms timeout for the same reason: a server that echoes
+ * stops reading when we stop reading its echoes, so a send that cannot go
+ * on leaves the rest queued (the backlog), stdin waits, and the loop reads
+ * replies until the socket takes the rest.
  *
  * On a terminal the output is marked ("< " for what arrived, "> " for what
  * was sent or the prompt) and slash commands are read; piped, lines are
@@ -66,6 +70,7 @@ typedef struct session {
     int64_t next_ping;    /* ns: the next --ping-interval ping; 0: none */
     int64_t wait_until;   /* ns: close then (-w, or -c's default); 0: none */
     int stalled;          /* zws_recv timed out mid-frame: wait for the socket */
+    int backlog;          /* output queued that the socket did not take yet */
     int stdin_open;
     int lingering;        /* stdin ended: waiting for the server to go quiet */
     int64_t quiet_since;  /* ns: the end of stdin or the last message since */
@@ -75,6 +80,7 @@ typedef struct session {
     int skipping;         /* dropping the rest of an over-long line */
     int marks, color;     /* stdout is a terminal: "< " / "> ", coloured */
     int prompt;           /* stdin and stdout are terminals: show "> " */
+    int in_tty;           /* stdin is a terminal: it echoes what is typed */
     int prompt_shown;     /* the prompt is on screen, nothing after it */
     int slash;            /* slash commands are read */
     char *buf;            /* stdin bytes not yet sent: a partial line */
@@ -294,6 +300,8 @@ static int parse_args(args *a, int argc, char **argv)
                                      "-x keeps printing)");
     if (!a->cert != !a->key)
         return tool_usage_error(CMD, "--cert and --key go together");
+    if (a->slash == 1 && a->binary)
+        return tool_usage_error(CMD, "--slash reads lines: it does not go with --binary");
     if (a->auth && !strchr(a->auth, ':'))
         return tool_usage_error(CMD, "--auth '%s': expected USER:PASS", a->auth);
     for (size_t i = 0; i < a->nmsgs + a->nexecs && !a->binary; i++) {
@@ -384,7 +392,8 @@ static int fill_opts(const args *a, zws_opts *o)
     }
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
-    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, 1); /* see the top of this file */
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, 1);  /* see the top of this file */
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, 2); /* ditto */
     zws_opts_set_surface_control(o, 1);          /* pongs for rtt, -P */
     return -1;
 }
@@ -396,23 +405,20 @@ static int speaks_tls(const char *url)
     zws_url u;
     if (zws_url_parse(&u, url, ZWS_URL_WS, NULL) || u.secure || u.is_unix)
         return 0;
-    size_t n = strlen(url) - u.scheme_len;
-    char *tls = malloc(n + 4);
+    /* The same host and port: wss:// alone would mean 443. */
+    char auth[ZWS_URL_HOST_MAX + 16], target[4096], tls[sizeof auth + sizeof target + 8];
     zws_opts *o = NULL;
-    if (!tls || zws_opts_new(&o)) {
-        free(tls);
+    if (zws_url_authority(&u, 1, auth, sizeof auth) < 0 ||
+        zws_url_target(&u, target, sizeof target) < 0 || zws_opts_new(&o))
         return 0;
-    }
-    snprintf(tls, n + 4, "wss%s", url + u.scheme_len);
+    snprintf(tls, sizeof tls, "wss://%s%s", auth, target);
     zws_opts_set_insecure(o, 1); /* only the protocol is in question */
-    zws_opts_set_proxy(o, "");
     zws_opts_set_timeout(o, ZWS_TIMEOUT_CONNECT, PROBE_TIMEOUT_MS);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, PROBE_TIMEOUT_MS);
     zws_conn *c = NULL;
     int r = zws_connect(&c, tls, o, NULL, 0);
     zws_conn_free(c);
     zws_opts_free(o);
-    free(tls);
     /* Past TLS: upgraded, refused, or an HTTP answer it did not like. */
     return r == 0 || r == ZWS_EHANDSHAKE || r == ZWS_EHTTP;
 }
@@ -488,20 +494,22 @@ static void show(session *s, const char *dir, unsigned opcode, const uint8_t *da
     tool_print_message(stdout, opcode, data, len, how);
 }
 
-/* A ping or pong: "[ping] TEXT", or its size and hex when not text. */
+/* A ping or pong: "[ping] TEXT", or its size and hex when it is not
+ * printable text. */
 static void show_control(session *s, const char *what, const uint8_t *data, size_t len)
 {
     if (s->marks) {
         begin_line(s);
         mark(s, C_IN, "< ");
     }
-    if (zws_utf8_valid(data, len) && !memchr(data, '\n', len)) {
-        if (s->color)
-            fprintf(stdout, "%s[%s]%s%s%.*s\n", C_CTL, what, C_OFF, len ? " " : "",
-                    (int)len, (const char *)data);
-        else
-            fprintf(stdout, "[%s]%s%.*s\n", what, len ? " " : "", (int)len,
-                    (const char *)data);
+    int text = zws_utf8_valid(data, len);
+    for (size_t i = 0; i < len && text; i++)
+        text = data[i] >= 0x20 && data[i] != 0x7f; /* nothing that moves the cursor */
+    if (text) {
+        fprintf(stdout, "%s[%s]%s%s", s->color ? C_CTL : "", what, s->color ? C_OFF : "",
+                len ? " " : "");
+        fwrite(data, 1, len, stdout);
+        fputc('\n', stdout);
         return;
     }
     fprintf(stdout, "%s[%s %zu bytes]%s ", s->color ? C_CTL : "", what, len,
@@ -647,14 +655,25 @@ static int send_failed(session *s, int r)
     return TOOL_EXIT_PROTOCOL;
 }
 
+/* A write that timed out left the rest queued: not a failure. */
+static int wrote(session *s, int r)
+{
+    if (r != ZWS_ETIMEDOUT)
+        return r;
+    s->backlog = 1;
+    return 0;
+}
+
 /* Queues one message (flushed by the caller, or now with flags 0). */
 static int send_message(session *s, unsigned op, const void *data, size_t len,
                         unsigned flags)
 {
-    int r = zws_send(s->c, op, data, len, flags);
-    if (r)
+    int r = wrote(s, zws_send(s->c, op, data, len, flags));
+    if (r) {
+        s->unsent++; /* whatever the server says next, this did not go */
         return send_failed(s, r);
-    if (s->marks && !s->prompt)
+    }
+    if (s->marks && !s->in_tty)
         show(s, "> ", op, data, len);
     return -1;
 }
@@ -670,7 +689,7 @@ static int ping(session *s, const void *data, size_t len, int report)
         memcpy(s->ping_data, data, len);
     }
     s->ping_len = len;
-    int r = zws_ping(s->c, s->ping_data, len);
+    int r = wrote(s, zws_ping(s->c, s->ping_data, len));
     if (r)
         return send_failed(s, r);
     s->ping_sent = tool_now_ns();
@@ -697,7 +716,8 @@ static void slash_help(void)
           stderr);
 }
 
-/* A line that starts with '/'; returns -1 or an exit status. */
+/* A line that starts with '/' (NUL-terminated); returns -1 or an exit
+ * status. */
 static int slash_command(session *s, const char *line, size_t len)
 {
     size_t w = 1;
@@ -713,16 +733,27 @@ static int slash_command(session *s, const char *line, size_t len)
         }
         if (is_ping)
             return ping(s, alen ? arg : NULL, alen, 1);
-        int r = zws_pong(s->c, arg, alen);
+        int r = wrote(s, zws_pong(s->c, arg, alen));
         return r ? send_failed(s, r) : -1;
     }
     if (w == 6 && memcmp(line, "/close", 6) == 0) {
-        char *end;
+        char *end = (char *)arg;
         unsigned long code = alen ? strtoul(arg, &end, 10) : ZWS_CLOSE_NORMAL;
-        const char *reason = alen ? end + strspn(end, " ") : "";
+        const char *reason = end + strspn(end, " ");
         if (alen && (end == arg || (*end && *end != ' ') || code > 65535)) {
             fprintf(stderr, "zws %s: /close [CODE [REASON]]: '%s' is not a code\n", CMD,
                     arg);
+            return -1;
+        }
+        if (strlen(reason) > 123 || !zws_utf8_valid((const uint8_t *)reason, strlen(reason))) {
+            fprintf(stderr, "zws %s: /close: the reason must be UTF-8 of at most 123 bytes\n",
+                    CMD);
+            return -1;
+        }
+        if (!zws_close_code_valid((uint16_t)code)) {
+            fprintf(stderr, "zws %s: /close: %lu is not a close code to send "
+                            "(1000-1003, 1007-1014, 3000-4999)\n",
+                    CMD, code);
             return -1;
         }
         return close_now(s, (uint16_t)code, *reason ? reason : NULL);
@@ -759,8 +790,15 @@ static int send_line(session *s, const char *line, size_t len)
     }
     if (s->slash && len && line[0] == '/') {
         if (len < 2 || line[1] != '/') {
+            char *cmd = strndup(line, len); /* line is not NUL-terminated */
+            if (!cmd) {
+                fprintf(stderr, "zws %s: out of memory\n", CMD);
+                return -1;
+            }
             fflush(stdout);
-            return slash_command(s, line, len);
+            int st = slash_command(s, cmd, len);
+            free(cmd);
+            return st;
         }
         line++; /* "//x" sends "/x" */
         len--;
@@ -779,7 +817,11 @@ static int send_lines(session *s)
     char *nl;
     while ((nl = memchr(s->buf + start, '\n', s->len - start)) != NULL) {
         size_t end = (size_t)(nl - s->buf);
-        int st = s->skipping ? -1 : send_line(s, s->buf + start, end - start);
+        int st = -1;
+        if (s->skipping)
+            s->lineno++; /* the end of the over-long line */
+        else
+            st = send_line(s, s->buf + start, end - start);
         if (st >= 0)
             return st;
         s->skipping = 0;
@@ -789,7 +831,9 @@ static int send_lines(session *s)
         start = s->len;
     memmove(s->buf, s->buf + start, s->len - start);
     s->len -= start;
-    int r = zws_flush(s->c);
+    int r = wrote(s, zws_flush(s->c));
+    if (r)
+        s->unsent++; /* queued lines that may not have gone */
     return r ? send_failed(s, r) : -1;
 }
 
@@ -816,9 +860,11 @@ static int stdin_ended(session *s)
     if (s->len && !s->skipping && !s->a->binary) /* a last line without a newline */
         st = send_line(s, s->buf, s->len);
     s->len = 0;
-    int r = st < 0 ? zws_flush(s->c) : 0;
-    if (r)
+    int r = st < 0 ? wrote(s, zws_flush(s->c)) : 0;
+    if (r) {
+        s->unsent++;
         st = send_failed(s, r);
+    }
     return st >= 0 ? st : sending_done(s);
 }
 
@@ -900,8 +946,7 @@ static int timers(session *s)
     }
     if (s->next_ping && now >= s->next_ping) {
         s->next_ping = now + s->a->ping_every_ms * 1000000;
-        if (!s->ping_sent) /* one outstanding at a time */
-            return ping(s, NULL, 0, 0);
+        return ping(s, NULL, 0, 0); /* replaces one whose pong never came */
     }
     return -1;
 }
@@ -917,7 +962,8 @@ static int run(session *s)
         int timeout = wait_ms(s);
         int buffered = !s->stalled && zws_conn_readable(s->c);
         struct pollfd p[3] = {
-            {.fd = zws_conn_fd(s->c), .events = POLLIN, .revents = 0},
+            {.fd = zws_conn_fd(s->c), .events = s->backlog ? POLLIN | POLLOUT : POLLIN,
+             .revents = 0},
             {.fd = tool_stop_fd(), .events = POLLIN, .revents = 0}, /* -1: ignored */
             {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0},
         };
@@ -927,18 +973,26 @@ static int run(session *s)
             (void)close_now(s, ZWS_CLOSE_GOING_AWAY, NULL);
             return TOOL_EXIT_OUTPUT;
         }
-        int n = poll(p, s->stdin_open ? 3 : 2, buffered ? 0 : timeout);
+        /* stdin waits while the socket has not taken what we sent */
+        int n = poll(p, s->stdin_open && !s->backlog ? 3 : 2, buffered ? 0 : timeout);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "zws %s: poll: %s\n", CMD, strerror(errno));
+            (void)close_now(s, ZWS_CLOSE_INTERNAL, NULL);
             return TOOL_EXIT_PROTOCOL;
         }
         if (n < 0)
             continue;
         if (p[0].revents)
             s->stalled = 0;
-        if (p[0].revents || buffered)
+        if (p[0].revents & POLLOUT) {
+            s->backlog = 0;
+            int r = wrote(s, zws_flush(s->c));
+            if (r)
+                return send_failed(s, r);
+        }
+        if ((p[0].revents & ~POLLOUT) || buffered)
             st = drain(s);
-        if (st < 0 && s->stdin_open && p[2].revents)
+        if (st < 0 && s->stdin_open && !s->backlog && p[2].revents)
             st = on_stdin(s);
         if (st >= 0)
             return st;
@@ -979,9 +1033,8 @@ static void set_mode(session *s, const args *a)
     s->color = s->marks && !a->no_color && !(no_color && *no_color) &&
                !(term && strcmp(term, "dumb") == 0);
     s->prompt = s->marks && in_tty && !a->binary;
-    s->slash = a->slash >= 0 ? a->slash : in_tty;
-    if (a->binary)
-        s->slash = 0;
+    s->in_tty = in_tty;
+    s->slash = a->slash >= 0 ? a->slash : in_tty && !a->binary;
 }
 
 int cmd_client(int argc, char **argv)

@@ -52,6 +52,7 @@ typedef struct server {
     int echo, raw, quiet, tls;
     int idle_ms;          /* listen mode keeps the idle timeout itself */
     atomic_uint open;     /* connections past the handshake */
+    atomic_int output_failed; /* stdout could not be written: stopping */
     struct job *conns;    /* those connections (guarded by lock) */
     int stdin_open;       /* listen mode: stdin is read */
     char *in;             /* stdin bytes not sent yet: a partial line */
@@ -126,7 +127,8 @@ void cmd_server_usage(FILE *f)
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n\n"
         "Exit status: 0 stopped by a signal; 1 usage error; 2 could not listen\n"
-        "(address in use, unreadable certificate or key).\n",
+        "(address in use, unreadable certificate or key); 4 stdout could not be\n"
+        "written (a closed pipe included): the server stops.\n",
         DEFAULT_MAX_CONNS);
 }
 
@@ -267,8 +269,14 @@ static void print_message(server *srv, const job *j, const zws_event *ev)
     if (atomic_load(&srv->open) > 1)
         printf("[%lu] ", j->id);
     tool_print_message(stdout, ev->opcode, ev->data, ev->len, srv->raw ? TOOL_SHOW_RAW : 0);
-    fflush(stdout);
+    int failed = fflush(stdout) != 0 || ferror(stdout);
     funlockfile(stdout);
+    /* Messages that cannot be written are lost: stop (exit 4) rather than
+     * go on dropping them. The main thread alone takes SIGTERM. */
+    if (failed && !atomic_exchange(&srv->output_failed, 1)) {
+        fprintf(stderr, "zws %s: writing stdout: %s\n", CMD, strerror(errno));
+        kill(getpid(), SIGTERM);
+    }
 }
 
 /* ---- one connection ---- */
@@ -490,18 +498,24 @@ static void broadcast(server *srv, const char *data, size_t len)
 /* Reads stdin; sends its complete lines (and the last one at its end). */
 static void on_stdin(server *srv)
 {
+    if (srv->in_len > LINE_MAX_BYTES) { /* only a partial line is kept */
+        say(srv, 0, "stdin line %llu is longer than 16 MiB, not sent",
+            (unsigned long long)srv->lineno + 1);
+        srv->skipping = 1;
+        srv->in_len = 0;
+    }
     if (srv->in_cap - srv->in_len < READ_CHUNK) {
         size_t cap = srv->in_cap ? 2 * srv->in_cap : 2 * READ_CHUNK;
-        char *b = srv->in_len > LINE_MAX_BYTES ? srv->in : realloc(srv->in, cap);
-        if (srv->in_len > LINE_MAX_BYTES || !b) {
-            say(srv, 0, "stdin line %llu is too long, not sent",
+        char *b = realloc(srv->in, cap);
+        if (!b) {
+            say(srv, 0, "out of memory: stdin line %llu not sent",
                 (unsigned long long)srv->lineno + 1);
             srv->skipping = 1;
             srv->in_len = 0;
-        } else {
-            srv->in = b;
-            srv->in_cap = cap;
+            return;
         }
+        srv->in = b;
+        srv->in_cap = cap;
     }
     ssize_t n = read(STDIN_FILENO, srv->in + srv->in_len, READ_CHUNK);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -572,7 +586,7 @@ static void dispatch(server *srv, zws_conn *c)
         refuse_busy(srv, c, id);
         return;
     }
-    job *j = malloc(sizeof *j);
+    job *j = calloc(1, sizeof *j); /* every list link and outbox field starts clear */
     if (j) {
         j->srv = srv;
         j->c = c;
@@ -664,7 +678,7 @@ static int listen_on(server *srv, const args *a)
  * a clean exit; otherwise ends the process here, since worker threads still
  * use srv and OpenSSL, which exit()'s cleanup handlers would free under
  * them. */
-static int stop(server *srv)
+static int stop(server *srv, int status)
 {
     zws_listener_free(srv->l);
     free(srv->in);
@@ -672,12 +686,12 @@ static int stop(server *srv)
     if (left == 0) {
         reap(srv);
         pthread_mutex_destroy(&srv->lock);
-        return TOOL_EXIT_OK;
+        return status;
     }
     say(srv, 0, "stopping with %u connection%s open", left, left == 1 ? "" : "s");
     fflush(stdout);
     fflush(stderr);
-    _exit(TOOL_EXIT_OK);
+    _exit(status);
 }
 
 int cmd_server(int argc, char **argv)
@@ -695,6 +709,7 @@ int cmd_server(int argc, char **argv)
     srv.stdin_open = !a.echo;
     atomic_init(&srv.active, 0);
     atomic_init(&srv.open, 0);
+    atomic_init(&srv.output_failed, 0);
     if (st < 0)
         st = listen_on(&srv, &a);
     free(a.protos);
@@ -718,5 +733,5 @@ int cmd_server(int argc, char **argv)
     fflush(stdout);
     accept_loop(&srv, &unblocked);
     pthread_attr_destroy(&srv.attr);
-    return stop(&srv);
+    return stop(&srv, atomic_load(&srv.output_failed) ? TOOL_EXIT_OUTPUT : TOOL_EXIT_OK);
 }

@@ -130,8 +130,18 @@ static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
     return k->dispatch(dst, src, len, key, phase);
 }
 
+/* The public calls take small frames to the word kernel directly: one
+ * compare instead of an indirect call and then the same compare. */
+#if defined(__x86_64__)
+#define SMALL_DIRECT(len) ((len) < WIDE_FROM)
+#else
+#define SMALL_DIRECT(len) 0
+#endif
+
 unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
 {
+    if (SMALL_DIRECT(len))
+        return zws__mask_word(buf, buf, len, key, phase);
     zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
     return fn(buf, buf, len, key, phase);
 }
@@ -139,6 +149,8 @@ unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
 unsigned zws_mask_copy(void *dst, const void *src, size_t len,
                        const uint8_t key[4], unsigned phase)
 {
+    if (SMALL_DIRECT(len))
+        return zws__mask_word(dst, src, len, key, phase);
     zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
     return fn(dst, src, len, key, phase);
 }

@@ -261,14 +261,34 @@ int zws__unix_connect(int *fd_out, const char *path, int timeout_ms, char *err,
     ai.ai_socktype = SOCK_STREAM;
     ai.ai_addr = (struct sockaddr *)&a;
     ai.ai_addrlen = sizeof a;
-    int fd = connect_one(&ai, zws__deadline(timeout_ms));
-    if (fd >= 0) {
-        *fd_out = fd;
-        return 0;
+    int64_t deadline = zws__deadline(timeout_ms);
+    for (;;) {
+        int fd = connect_one(&ai, deadline);
+        if (fd >= 0) {
+            *fd_out = fd;
+            return 0;
+        }
+        /* A full backlog: a unix socket says EAGAIN at once, where TCP
+         * would wait. Wait here too, up to the deadline. */
+        if (errno != EAGAIN || (deadline >= 0 && zws__remaining_ms(deadline) == 0))
+            break;
+        poll(NULL, 0, 5);
     }
-    int e = errno;
+    int e = errno == EAGAIN ? ETIMEDOUT : errno;
     zws__errf(err, errlen, "connect to unix socket %s: %s", path, strerror(e));
     return e == ETIMEDOUT ? ZWS_ETIMEDOUT : ZWS_ECONNECT;
+}
+
+/* Is a server answering on the socket file at a? (A full backlog counts.) */
+static int unix_live(const struct sockaddr_un *a)
+{
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return 1; /* cannot tell: do not remove anything */
+    int r = connect(probe, (const struct sockaddr *)a, sizeof *a);
+    int live = r == 0 || errno != ECONNREFUSED;
+    close(probe);
+    return live;
 }
 
 int zws__unix_listen(int *fd_out, const char *path, char *err, size_t errlen)
@@ -280,28 +300,28 @@ int zws__unix_listen(int *fd_out, const char *path, char *err, size_t errlen)
                   sizeof a.sun_path - 1);
         return ZWS_EINVAL;
     }
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-        /* Replace a socket left by a server that is gone, not a live one. */
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
-        int refused = !live && errno == ECONNREFUSED;
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            zws__errf(err, errlen, "listen on unix socket %s: in use by another server",
-                      path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        zws__errf(err, errlen, "listen on unix socket %s: %s", path, strerror(errno));
+        return ZWS_EIO;
+    }
+    /* Bind first; only a socket file nobody answers on is replaced, once. */
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    if (r < 0 && errno == EADDRINUSE) {
+        struct stat st;
+        int sock = lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+        if (!sock || unix_live(&a)) {
+            close(fd);
+            zws__errf(err, errlen, "listen on unix socket %s: in use%s", path,
+                      sock ? " by another server" : " (not a socket)");
             return ZWS_EIO;
         }
-        if (refused)
-            (void)unlink(path);
+        (void)unlink(path);
+        r = bind(fd, (struct sockaddr *)&a, sizeof a);
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(fd, SOMAXCONN) < 0) {
+    if (r < 0 || listen(fd, SOMAXCONN) < 0) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         zws__errf(err, errlen, "listen on unix socket %s: %s", path, strerror(e));
         return ZWS_EIO;
     }
