@@ -15,8 +15,10 @@ unsigned zws__mask_ref(uint8_t *dst, const uint8_t *src, size_t len,
     return (unsigned)((phase + len) & 3);
 }
 
-unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
-                        const uint8_t key[4], unsigned phase)
+/* The word kernel's body, inlined where small frames skip the dispatch. */
+static inline __attribute__((always_inline)) unsigned
+mask_word(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
+          unsigned phase)
 {
     unsigned next = (unsigned)((phase + len) & 3);
     uint32_t k32 = zws__mask_key32(key, phase);
@@ -45,6 +47,12 @@ unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
     }
     zws__mask_small(dst, src, len, k32);
     return next;
+}
+
+unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
+                        const uint8_t key[4], unsigned phase)
+{
+    return mask_word(dst, src, len, key, phase);
 }
 
 #if defined(__x86_64__)
@@ -130,8 +138,9 @@ static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
     return k->dispatch(dst, src, len, key, phase);
 }
 
-/* The public calls take small frames to the word kernel directly: one
- * compare instead of an indirect call and then the same compare. */
+/* The public calls mask small frames themselves, with the word kernel
+ * inlined: one compare instead of an indirect call and the same compare
+ * behind it. */
 #if defined(__x86_64__)
 #define SMALL_DIRECT(len) ((len) < WIDE_FROM)
 #else
@@ -141,7 +150,7 @@ static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
 unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
 {
     if (SMALL_DIRECT(len))
-        return zws__mask_word(buf, buf, len, key, phase);
+        return mask_word(buf, buf, len, key, phase);
     zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
     return fn(buf, buf, len, key, phase);
 }
@@ -150,7 +159,7 @@ unsigned zws_mask_copy(void *dst, const void *src, size_t len,
                        const uint8_t key[4], unsigned phase)
 {
     if (SMALL_DIRECT(len))
-        return zws__mask_word(dst, src, len, key, phase);
+        return mask_word(dst, src, len, key, phase);
     zws__mask_fn fn = atomic_load_explicit(&active, memory_order_relaxed);
     return fn(dst, src, len, key, phase);
 }
