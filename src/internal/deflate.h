@@ -1,0 +1,63 @@
+/* permessage-deflate (RFC 7692): negotiation (pmd_neg.c) and the data path
+ * (deflate.c). Internal: the public switch is zws_opts_set_deflate. */
+#ifndef ZWS_INTERNAL_DEFLATE_H
+#define ZWS_INTERNAL_DEFLATE_H
+
+#include <stddef.h>
+
+#include "zws/handshake.h"
+#include "zws/parser.h"
+
+/* What the application asks for (a copy of zws_deflate_opts, defaults
+ * filled in). Window bits: 0 = not asked for (15). */
+typedef struct zws__pmd_cfg {
+    int enabled;
+    int server_no_context_takeover; /* client: offer it; server: ask for it */
+    int client_no_context_takeover;
+    int server_max_window_bits;     /* 0 or 9..15 */
+    int client_max_window_bits;     /* 0 or 9..15 */
+    int level;                      /* zlib level 1..9 */
+    int mem_level;                  /* zlib memLevel 1..9 */
+    size_t threshold;               /* shorter messages go uncompressed */
+} zws__pmd_cfg;
+
+/* What was agreed, seen from our side. */
+typedef struct zws__pmd_params {
+    int our_no_context_takeover;  /* we reset our compressor per message */
+    int peer_no_context_takeover; /* the peer resets its own: our inflater
+                                     may be reset (and released) too */
+    int our_window_bits;          /* we compress with this window, 9..15 */
+    int peer_window_bits;         /* the peer compresses within this, 8..15 */
+} zws__pmd_params;
+
+/* Longest extension header value zws__pmd_offer or zws__pmd_accept write. */
+#define ZWS__PMD_HEADER_MAX 160
+
+/* Client: the Sec-WebSocket-Extensions value offering cfg, NUL-terminated.
+ * Returns its length or ZWS_ENOSPACE. */
+int zws__pmd_offer(const zws__pmd_cfg *cfg, char *buf, size_t cap);
+
+/* Client: checks the response's Sec-WebSocket-Extensions headers h[0..n)
+ * against what cfg offered. Returns 1 with *out (accepted), 0 (the server
+ * did not take permessage-deflate), or ZWS_EHANDSHAKE with *why set to a
+ * static sentence (a parameter not allowed or not offered, a duplicate, a
+ * value out of range, an 8-bit client window zlib cannot compress with). */
+int zws__pmd_response(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t n,
+                      zws__pmd_params *out, const char **why);
+
+/* Server: the first permessage-deflate offer in the request's headers
+ * h[0..n) that cfg can accept. Returns 1 with *out and the response value
+ * in resp (NUL-terminated), 0 when none is acceptable (decline: no
+ * extension, the handshake goes on), ZWS_EHTTP for a malformed header. */
+int zws__pmd_accept(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t n,
+                    zws__pmd_params *out, char *resp, size_t cap);
+
+/* ---- the data path (deflate.c) ---- */
+
+typedef struct zws__deflate zws__deflate;
+
+int zws__deflate_new(zws__deflate **out, const zws__pmd_params *p,
+                     const zws__pmd_cfg *cfg);
+void zws__deflate_free(zws__deflate *d);
+
+#endif
