@@ -2,6 +2,7 @@
  * one connection, shared by the blocking and the event-loop drivers. */
 #include <string.h>
 
+#include "internal/deflate.h"
 #include "internal/session.h"
 #include "internal/writer.h"
 #include "zws/frame.h"
@@ -30,8 +31,28 @@ int zws__session_init(zws__session *s, const zws__session_cfg *cfg)
     return 0;
 }
 
+int zws__session_set_deflate(zws__session *s, const zws__pmd_params *p,
+                             const zws__pmd_cfg *cfg)
+{
+    zws__deflate *d;
+    int r = zws__deflate_new(&d, p, cfg);
+    if (r)
+        return r;
+    zws_parser_ext ext;
+    zws__deflate_parser_ext(d, &ext);
+    if ((r = zws_parser_set_ext(s->p, &ext)) != 0) {
+        zws__deflate_free(d);
+        return r;
+    }
+    zws__deflate_free(s->deflate);
+    s->deflate = d;
+    return 0;
+}
+
 void zws__session_free(zws__session *s)
 {
+    zws__deflate_free(s->deflate);
+    s->deflate = NULL;
     zws__outq_free(&s->q);
     zws_parser_free(s->p);
     zws_writer_free(s->w);
@@ -156,6 +177,8 @@ int zws__session_send(zws__session *s, unsigned opcode, const void *data, size_t
      * them; RSV bits belong to negotiated extensions. */
     if (opcode > ZWS_OP_BINARY || (flags & ~ZWS_WRITE_MORE))
         return ZWS_EINVAL;
+    if (s->deflate)
+        return zws__deflate_send(s->deflate, s->w, opcode, data, len, flags);
     return zws_writer_put(s->w, opcode, data, len, flags);
 }
 
@@ -167,6 +190,8 @@ int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, si
     if (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY)
         return ZWS_EINVAL;
     const uint8_t *data = zws_buf_data(payload) + off;
+    if (s->deflate) /* compressed into our own buffer: no reference kept */
+        return zws__deflate_send(s->deflate, s->w, opcode, data, len, 0);
     if (s->role == ZWS_ROLE_CLIENT)
         return zws_writer_put(s->w, opcode, data, len, 0);
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];

@@ -7,6 +7,7 @@
 
 #include "zws/handshake.h"
 #include "zws/parser.h"
+#include "zws/writer.h"
 
 /* What the application asks for (a copy of zws_deflate_opts, defaults
  * filled in). Window bits: 0 = not asked for (15). */
@@ -56,8 +57,31 @@ int zws__pmd_accept(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t n,
 
 typedef struct zws__deflate zws__deflate;
 
+/* The state of one connection's extension. 0 or ZWS_ENOMEM; zlib's
+ * streams are made when first needed. */
 int zws__deflate_new(zws__deflate **out, const zws__pmd_params *p,
                      const zws__pmd_cfg *cfg);
 void zws__deflate_free(zws__deflate *d);
+
+/* The parser hook that inflates messages with RSV1 (zws_parser_set_ext).
+ * Its failures: ZWS_ETOOBIG (1009) as soon as the output would pass
+ * max_message, ZWS_EUTF8 (1007) for text, ZWS_EEXT (1007) for corrupt
+ * data, ZWS_ENOMEM (1011); the inflater's memory is released then. */
+void zws__deflate_parser_ext(zws__deflate *d, zws_parser_ext *ext);
+
+/* A data message, or a part of one (flags ZWS_WRITE_MORE, opcode CONT
+ * after the first), compressed onto w with RSV1 on its first frame; whole
+ * messages shorter than the threshold go uncompressed. Returns as
+ * zws_writer_put. After a failure mid-message the compressor's state no
+ * longer matches the peer's: the connection must close. */
+int zws__deflate_send(zws__deflate *d, struct zws_writer *w, unsigned opcode,
+                      const void *data, size_t len, unsigned flags);
+
+/* Between messages: releases the streams of the directions without
+ * context takeover, and a large output buffer. */
+void zws__deflate_trim(zws__deflate *d);
+
+/* Bytes the state holds now (zlib's streams by zlib's own formula). */
+size_t zws__deflate_held(const zws__deflate *d);
 
 #endif

@@ -73,6 +73,13 @@ typedef struct zws__session_cfg {
 
 /* 0 or ZWS_ENOMEM. */
 int zws__session_init(zws__session *s, const zws__session_cfg *cfg);
+
+struct zws__pmd_params;
+struct zws__pmd_cfg;
+/* permessage-deflate as negotiated, from the first message on (before any
+ * input after the handshake). 0, ZWS_ENOMEM, ZWS_ESTATE. */
+int zws__session_set_deflate(zws__session *s, const struct zws__pmd_params *p,
+                             const struct zws__pmd_cfg *cfg);
 void zws__session_free(zws__session *s);
 void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now);
 
