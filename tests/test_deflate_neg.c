@@ -249,6 +249,11 @@ static void test_accept_order(void **state)
     assert_int_equal(p.our_window_bits, 11);
     assert_int_equal(zws__pmd_accept(&c, h, 0, &p, resp, sizeof resp), 0);
     assert_int_equal(zws__pmd_accept(&c, NULL, 0, &p, resp, sizeof resp), 0);
+    /* Options with compression off accept nothing. */
+    zws__pmd_cfg off = c;
+    off.enabled = 0;
+    assert_int_equal(zws__pmd_accept(&off, h, 3, &p, resp, sizeof resp), 0);
+    assert_string_equal(resp, "");
 }
 
 static void test_accept_quoted_and_case(void **state)

@@ -158,9 +158,9 @@ int zws__pmd_offer(const zws__pmd_cfg *cfg, char *buf, size_t cap)
 static int answer(const zws__pmd_cfg *cfg, const pmd_set *s, zws__pmd_params *out, char *resp,
                   size_t cap)
 {
-    int our = cfg_bits(cfg->server_max_window_bits);
-    if (!our || (s->has[P_SMWB] && s->bits[0] < our))
-        our = s->has[P_SMWB] ? s->bits[0] : 15;
+    int our = cfg_bits(cfg->server_max_window_bits) ? cfg->server_max_window_bits : 15;
+    if (s->has[P_SMWB] && s->bits[0] < our)
+        our = s->bits[0];
     int cmwb = cfg_bits(cfg->client_max_window_bits);
     /* A client that did not offer client_max_window_bits may not be sent
      * it, and then compresses with up to 15 bits. */
@@ -200,6 +200,8 @@ int zws__pmd_accept(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t n,
     memset(out, 0, sizeof *out);
     if (cap)
         resp[0] = '\0';
+    if (!cfg->enabled)
+        return 0;
     zws_http_list_init(&it, h, n, "Sec-WebSocket-Extensions");
     /* The whole list is walked, so a malformed header is refused wherever
      * the malformed element lies. */
