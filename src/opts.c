@@ -18,6 +18,13 @@ static char *dup_str(const char *s)
     return d;
 }
 
+static void pmd_defaults(zws__pmd_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->level = 6;
+    c->mem_level = 8;
+}
+
 int zws_opts_new(zws_opts **out)
 {
     zws_opts *o = zws__malloc(sizeof *o);
@@ -32,6 +39,7 @@ int zws_opts_new(zws_opts **out)
     o->max_frame = (uint64_t)16 << 20;
     o->max_message = (uint64_t)16 << 20;
     o->buffer_size = 64 << 10;
+    pmd_defaults(&o->pmd);
     *out = o;
     return 0;
 }
@@ -232,6 +240,33 @@ void zws_opts_set_upgrade_hook(zws_opts *o, int (*hook)(void *, zws_upgrade *),
     o->upgrade_ud = ud;
 }
 
+static int bits_ok(int b)
+{
+    return b == 0 || (b >= 9 && b <= 15);
+}
+
+int zws_opts_set_deflate(zws_opts *o, const zws_deflate_opts *d)
+{
+    if (!d) {
+        pmd_defaults(&o->pmd);
+        return 0;
+    }
+    /* 8 is refused: zlib cannot compress with a 256-byte window. */
+    if (!bits_ok(d->server_max_window_bits) || !bits_ok(d->client_max_window_bits) ||
+        d->level < 0 || d->level > 9 || d->mem_level < 0 || d->mem_level > 9)
+        return ZWS_EINVAL;
+    zws__pmd_cfg *c = &o->pmd;
+    c->enabled = 1;
+    c->server_no_context_takeover = d->server_no_context_takeover != 0;
+    c->client_no_context_takeover = d->client_no_context_takeover != 0;
+    c->server_max_window_bits = d->server_max_window_bits;
+    c->client_max_window_bits = d->client_max_window_bits;
+    c->level = d->level ? d->level : 6;
+    c->mem_level = d->mem_level ? d->mem_level : 8;
+    c->threshold = d->threshold;
+    return 0;
+}
+
 int zws__opts_copy(zws_opts **out, const zws_opts *src)
 {
     zws_opts *o;
@@ -251,6 +286,7 @@ int zws__opts_copy(zws_opts **out, const zws_opts *src)
     o->upgrade_hook = src->upgrade_hook;
     o->upgrade_ud = src->upgrade_ud;
     o->proxy_set = src->proxy_set;
+    o->pmd = src->pmd;
     for (size_t i = 0; i < src->nheaders && !r; i++)
         r = zws_opts_add_header(o, src->hnames[i], src->hvalues[i]);
     for (size_t i = 0; i < src->nprotos && !r; i++)

@@ -133,6 +133,49 @@ ZWS_EXTERN void zws_opts_set_upgrade_hook(zws_opts *o,
                                           int (*hook)(void *ud, zws_upgrade *u),
                                           void *ud);
 
+/* permessage-deflate (RFC 7692): compressed messages, negotiated in the
+ * opening handshake. Off by default. Every field at 0 asks nothing
+ * particular: zws_deflate_opts d = {0}; zws_opts_set_deflate(o, &d); turns
+ * compression on with zlib level 6 and 15-bit windows both ways.
+ *
+ * Client: the request offers permessage-deflate once, with the parameters
+ * below; a server that answers without it leaves compression off, and an
+ * answer that breaks RFC 7692 or refuses one of our requests fails the
+ * handshake (ZWS_EHANDSHAKE, the message says which parameter).
+ * Server: of the client's offers, the first one that is valid and that zws
+ * can serve is accepted with the parameters below; when none is (unknown or
+ * repeated parameters, bad values, a server window of 8 bits, which zlib
+ * cannot compress with), the connection goes on uncompressed. */
+typedef struct zws_deflate_opts {
+    /* Client: asks the server to reset its compressor after every message
+     * (our inflater then keeps no window between messages); a server that
+     * does not agree fails the handshake. Server: we reset our compressor
+     * after every message, and say so; also done whenever a client asks. */
+    int server_no_context_takeover;
+    /* Client: we reset our compressor after every message, and say so in
+     * the offer. Server: asks the client to; RFC 7692 obliges it. */
+    int client_no_context_takeover;
+    /* 0 (the default: no limit asked, 15) or 9..15. Client: the largest
+     * window, 2^N bytes, the server may compress with; an answer with a
+     * larger one or without the parameter fails the handshake. Server: the
+     * window we compress with; a smaller one the client asks for wins. */
+    int server_max_window_bits;
+    /* 0 or 9..15. Client: the window we compress with (the server may
+     * lower it); 0 still offers the parameter, without a value, so the
+     * server may choose. Server: the limit asked of a client that offered
+     * the parameter (at most the value it offered); a client that did not
+     * offer it compresses with up to 15 bits. */
+    int client_max_window_bits;
+    int level;        /* zlib compression level 1..9; 0: 6 */
+    int mem_level;    /* zlib memLevel 1..9; 0: 8 */
+    size_t threshold; /* messages shorter than this go uncompressed; 0: none */
+} zws_deflate_opts;
+/* Turns permessage-deflate on with *d (copied), or off with d NULL (the
+ * default). 0, or ZWS_EINVAL for a value out of range (window bits other
+ * than 0 or 9..15, level or mem_level outside 0..9); o is then unchanged.
+ * A no_context_takeover field counts as set when nonzero. */
+ZWS_EXTERN int zws_opts_set_deflate(zws_opts *o, const zws_deflate_opts *d);
+
 /* ---- client ---- */
 
 /* Connects to a ws:// or wss:// URL (host may be a name, IPv4, or [IPv6]),

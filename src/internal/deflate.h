@@ -48,8 +48,11 @@ int zws__pmd_response(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t 
 
 /* Server: the first permessage-deflate offer in the request's headers
  * h[0..n) that cfg can accept. Returns 1 with *out and the response value
- * in resp (NUL-terminated), 0 when none is acceptable (decline: no
- * extension, the handshake goes on), ZWS_EHTTP for a malformed header. */
+ * in resp (NUL-terminated), 0 when none is acceptable or cfg is not
+ * enabled (decline: no extension, the handshake goes on), ZWS_EHTTP for a malformed header
+ * (anywhere in the list), or ZWS_ENOSPACE when resp[0..cap) is too small
+ * (ZWS__PMD_HEADER_MAX always fits). On anything but 1, *out is zeroed and
+ * resp is "" (when cap > 0). */
 int zws__pmd_accept(const zws__pmd_cfg *cfg, const zws_http_header *h, size_t n,
                     zws__pmd_params *out, char *resp, size_t cap);
 

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 
+#include "internal/deflate.h"
 #include "zws/conn.h"
 #include "zws/handshake.h"
 
@@ -31,6 +32,7 @@ struct zws_opts {
     void *origin_ud;
     int (*upgrade_hook)(void *, zws_upgrade *);
     void *upgrade_ud;
+    zws__pmd_cfg pmd;        /* permessage-deflate; pmd.enabled 0 = off */
 };
 
 /* Deep copy (one reference); src NULL gives the defaults. */
