@@ -19,6 +19,7 @@
 
 #include "internal/alloc.h"
 #include "internal/conn.h"
+#include "internal/deflate.h"
 #include "internal/session.h"
 #include "internal/transport.h"
 #include "internal/upgrade.h"
@@ -152,6 +153,8 @@ const char *zws_conn_subprotocol(const zws_conn *c)
 {
     return c->subprotocol ? c->subprotocol : "";
 }
+
+const char *zws_conn_extensions(zws_conn *c) { return zws__session_extensions(&c->s); }
 
 int zws_conn_fd(const zws_conn *c) { return c->tr.fd; }
 
@@ -592,9 +595,13 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
         zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(r));
         return r;
     }
+    char offer[ZWS__PMD_HEADER_MAX];
+    const char *exts = NULL;
+    if (c->o->pmd.enabled && zws__pmd_offer(&c->o->pmd, offer, sizeof offer) > 0)
+        exts = offer;
     int n = zws_handshake_build_request((char *)c->rbuf, c->rcap, host, u->port, u->secure,
                                         target, key, (const char *const *)c->o->protos,
-                                        c->o->nprotos, NULL, c->o->origin, c->o->headers,
+                                        c->o->nprotos, exts, c->o->origin, c->o->headers,
                                         c->o->nheaders);
     if (n < 0) {
         zws__errf(err, errlen, "cannot build the request: %s", zws_strerror(n));
@@ -622,7 +629,7 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
     }
     zws_handshake_response hr;
     r = zws_handshake_validate_response(&res, key, (const char *const *)c->o->protos,
-                                        c->o->nprotos, NULL, &hr, err, errlen);
+                                        c->o->nprotos, exts, &hr, err, errlen);
     if (r) {
         if (res.status != 101) {
             if (c->rlen == (size_t)head) { /* give the body a moment to arrive */
@@ -634,6 +641,17 @@ static int client_handshake(zws_conn *c, const zws_url *u, int64_t deadline, cha
             append_body(err, errlen, c->rbuf + head, c->rlen - (size_t)head);
         }
         return ZWS_EHANDSHAKE;
+    }
+    if (exts) {
+        zws__pmd_params pp;
+        const char *why = NULL;
+        int k = zws__pmd_response(&c->o->pmd, res.headers, res.num_headers, &pp, &why);
+        if (k < 0) {
+            zws__errf(err, errlen, "permessage-deflate: %s", why ? why : "bad answer");
+            return ZWS_EHANDSHAKE;
+        }
+        if (k == 1 && (r = zws__session_set_deflate(&c->s, &pp, &c->o->pmd)) != 0)
+            return r;
     }
     if (hr.protocol && !(c->subprotocol = zws__strndup(hr.protocol, hr.protocol_len)))
         return ZWS_ENOMEM;
@@ -815,14 +833,17 @@ static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t h
                           int64_t deadline, char *err, size_t errlen)
 {
     zws_upgrade u;
+    zws__upgrade_ext ext;
     const char *why;
     int status = zws__upgrade_decide(c->o, hs, c->o->upgrade_hook ? opts_hook : NULL, c->o,
-                                     &u, &why);
+                                     &u, &ext, &why);
     if (status) /* the hook's headers go with its refusal (WWW-Authenticate...) */
         return refuse_with(c, status, why, u.headers, u.headers ? u.num_headers : 0, err,
                            errlen);
     char resp[4096];
-    int n = zws__upgrade_build_101(c->o, hs, &u, resp, sizeof resp);
+    int n = zws__upgrade_build_101(c->o, hs, &u, &ext, resp, sizeof resp);
+    if (n >= 0 && ext.deflate && zws__session_set_deflate(&c->s, &ext.pmd, &c->o->pmd))
+        n = ZWS_ENOMEM;
     if (n == ZWS_ENOMEM)
         return refuse(c, 503, "out of memory", err, errlen);
     if (n == ZWS_EINVAL)

@@ -46,7 +46,13 @@ int zws__session_set_deflate(zws__session *s, const zws__pmd_params *p,
     }
     zws__deflate_free(s->deflate);
     s->deflate = d;
+    (void)zws__deflate_describe(d, s->role);
     return 0;
+}
+
+const char *zws__session_extensions(zws__session *s)
+{
+    return s->deflate ? zws__deflate_describe(s->deflate, s->role) : "";
 }
 
 void zws__session_free(zws__session *s)

@@ -49,7 +49,7 @@ typedef struct args {
     const char **headers, **protos, **msgs, **execs; /* each room for argc */
     size_t nheaders, nprotos, nmsgs, nexecs;
     const char *ca, *proxy, *origin, *auth, *cert, *key;
-    int insecure, binary, raw, base64, ping, verbose, show_pp;
+    int insecure, binary, raw, base64, ping, verbose, show_pp, deflate;
     int slash;    /* -1: on when stdin is a terminal */
     int no_color;
     uint64_t timeout_ms, max_message, close_after, linger_ms;
@@ -118,6 +118,7 @@ void cmd_client_usage(FILE *f)
         "      --origin ORIGIN      send the Origin header, e.g. http://example.com\n"
         "      --auth USER:PASS     HTTP Basic authentication\n"
         "  -s, --subprotocol P      offer subprotocol P (repeatable, in order)\n"
+        "      --deflate            offer permessage-deflate (compression, RFC 7692)\n"
         "      --ca FILE            also trust the CA certificates in FILE (PEM)\n"
         "  -k, --insecure           do not verify the server's certificate\n"
         "      --cert FILE          client certificate chain (PEM) for servers that\n"
@@ -167,7 +168,7 @@ void cmd_client_usage(FILE *f)
 enum {
     OPT_CA = 256, OPT_PING, OPT_CLOSE_AFTER, OPT_LINGER, OPT_PROXY, OPT_MAX_MESSAGE,
     OPT_ORIGIN, OPT_AUTH, OPT_CERT, OPT_KEY, OPT_BASE64, OPT_PING_INTERVAL, OPT_SLASH,
-    OPT_NO_SLASH, OPT_NO_COLOR
+    OPT_NO_SLASH, OPT_NO_COLOR, OPT_DEFLATE
 };
 
 static const struct option long_options[] = {
@@ -191,6 +192,7 @@ static const struct option long_options[] = {
     {"slash", no_argument, NULL, OPT_SLASH},
     {"no-slash", no_argument, NULL, OPT_NO_SLASH},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"deflate", no_argument, NULL, OPT_DEFLATE},
     {"close-after", required_argument, NULL, OPT_CLOSE_AFTER},
     {"linger", required_argument, NULL, OPT_LINGER},
     {"timeout", required_argument, NULL, 't'},
@@ -251,6 +253,7 @@ static int option(args *a, int c, char **argv, int prev_optind)
     case OPT_SLASH: a->slash = 1; return -1;
     case OPT_NO_SLASH: a->slash = 0; return -1;
     case OPT_NO_COLOR: a->no_color = 1; return -1;
+    case OPT_DEFLATE: a->deflate = 1; return -1;
     case 'v': a->verbose = 1; return -1;
     case OPT_PROXY: a->proxy = optarg; return -1;
     case OPT_CLOSE_AFTER:
@@ -386,6 +389,10 @@ static int fill_opts(const args *a, zws_opts *o)
             return tool_usage_error(CMD, "--proxy: out of memory");
     }
     zws_opts_set_insecure(o, a->insecure);
+    if (a->deflate) {
+        zws_deflate_opts d = {0};
+        zws_opts_set_deflate(o, &d);
+    }
     if (a->have_timeout) {
         zws_opts_set_timeout(o, ZWS_TIMEOUT_CONNECT, (int)a->timeout_ms);
         zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, (int)a->timeout_ms);
@@ -448,8 +455,9 @@ static int connect_to(session *s, const args *a)
         return TOOL_EXIT_CONNECT;
     }
     if (a->verbose) {
-        const char *p = zws_conn_subprotocol(s->c);
-        fprintf(stderr, "connected to %s%s%s\n", a->url, *p ? ", subprotocol " : "", p);
+        const char *p = zws_conn_subprotocol(s->c), *x = zws_conn_extensions(s->c);
+        fprintf(stderr, "connected to %s%s%s%s%s\n", a->url, *p ? ", subprotocol " : "", p,
+                *x ? ", extensions " : "", x);
     }
     return -1;
 }

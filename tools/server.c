@@ -44,7 +44,7 @@ typedef struct args {
     const char **protos; /* room for argc entries */
     size_t nprotos;
     uint64_t port, max_message, max_conns, idle_ms, write_ms;
-    int have_port, have_max_message, echo, raw, quiet;
+    int have_port, have_max_message, echo, raw, quiet, deflate;
 } args;
 
 typedef struct server {
@@ -111,6 +111,7 @@ void cmd_server_usage(FILE *f)
         "      --host H             address to listen on (default: every address,\n"
         "                           IPv6 and IPv4)\n"
         "  -e, --echo               send each message back\n"
+        "      --deflate            accept permessage-deflate when a client offers it\n"
         "      --cert FILE          TLS: certificate chain (PEM); needs --key\n"
         "      --key FILE           TLS: private key (PEM)\n"
         "  -s, --subprotocol P      a subprotocol supported, in order of preference\n"
@@ -136,13 +137,14 @@ void cmd_server_usage(FILE *f)
 
 enum {
     OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE, OPT_WRITE,
-    OPT_UNIX
+    OPT_UNIX, OPT_DEFLATE
 };
 
 static const struct option long_options[] = {
     {"port", required_argument, NULL, 'p'},
     {"host", required_argument, NULL, OPT_HOST},
     {"unix", required_argument, NULL, OPT_UNIX},
+    {"deflate", no_argument, NULL, OPT_DEFLATE},
     {"echo", no_argument, NULL, 'e'},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
@@ -173,6 +175,7 @@ static int option(args *a, int c, char **argv, int prev_optind)
     case 'p': a->have_port = 1; return number("--port", optarg, 0, 65535, 0, &a->port);
     case OPT_HOST: a->host = optarg; return -1;
     case OPT_UNIX: a->unix_path = optarg; return -1;
+    case OPT_DEFLATE: a->deflate = 1; return -1;
     case 'e': a->echo = 1; return -1;
     case OPT_CERT: a->cert = optarg; return -1;
     case OPT_KEY: a->key = optarg; return -1;
@@ -436,15 +439,17 @@ static void *serve(void *arg)
         say(srv, j->id, "%s: handshake failed: %s", peer, err[0] ? err : zws_strerror(r));
     } else if (srv->echo) {
         const char *proto = zws_conn_subprotocol(j->c);
-        say(srv, j->id, "%s connected, path %s%s%s", peer, zws_conn_path(j->c),
-            *proto ? ", subprotocol " : "", proto);
+        const char *x = zws_conn_extensions(j->c);
+        say(srv, j->id, "%s connected, path %s%s%s%s%s", peer, zws_conn_path(j->c),
+            *proto ? ", subprotocol " : "", proto, *x ? ", extensions " : "", x);
         echo_session(j);
     } else if ((j->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         say(srv, j->id, "%s: no eventfd: %s", peer, strerror(errno));
     } else {
         const char *proto = zws_conn_subprotocol(j->c);
-        say(srv, j->id, "%s connected, path %s%s%s", peer, zws_conn_path(j->c),
-            *proto ? ", subprotocol " : "", proto);
+        const char *x = zws_conn_extensions(j->c);
+        say(srv, j->id, "%s connected, path %s%s%s%s%s", peer, zws_conn_path(j->c),
+            *proto ? ", subprotocol " : "", proto, *x ? ", extensions " : "", x);
         atomic_fetch_add(&srv->open, 1);
         conns_update(srv, j, 1);
         listen_session(j);
@@ -657,6 +662,10 @@ static int listen_on(server *srv, const args *a)
         st = tool_usage_error(CMD, "--cert/--key: out of memory");
     if (a->have_max_message)
         zws_opts_set_limits(o, a->max_message, a->max_message);
+    if (a->deflate) {
+        zws_deflate_opts d = {0};
+        zws_opts_set_deflate(o, &d);
+    }
     /* Listen mode polls with a 1 ms read timeout and keeps idle time itself. */
     zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, a->echo ? (int)a->idle_ms : 1);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, (int)a->write_ms);

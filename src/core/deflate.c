@@ -14,6 +14,7 @@
  * Without context takeover in a direction, the stream is reset after each
  * message; zws__deflate_trim releases such a stream's memory between
  * messages (an idle connection then holds neither window). */
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -36,6 +37,7 @@ struct zws__deflate {
     int msg_compressed;      /* ... and compressed (RSV1 was set) */
     uint8_t *obuf;           /* compressed output of one put */
     size_t ocap;
+    char desc[ZWS__PMD_HEADER_MAX]; /* what was agreed, as a header value */
 };
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
@@ -67,6 +69,25 @@ int zws__deflate_new(zws__deflate **out, const zws__pmd_params *p,
         d->p.our_window_bits = 15;
     *out = d;
     return 0;
+}
+
+const char *zws__deflate_describe(zws__deflate *d, enum zws_role role)
+{
+    const zws__pmd_params *p = &d->p;
+    int server = role == ZWS_ROLE_SERVER;
+    int s_nct = server ? p->our_no_context_takeover : p->peer_no_context_takeover;
+    int c_nct = server ? p->peer_no_context_takeover : p->our_no_context_takeover;
+    int s_bits = server ? p->our_window_bits : p->peer_window_bits;
+    int c_bits = server ? p->peer_window_bits : p->our_window_bits;
+    char sb[48] = "", cb[48] = "";
+    if (s_bits && s_bits < 15)
+        snprintf(sb, sizeof sb, "; server_max_window_bits=%d", s_bits);
+    if (c_bits && c_bits < 15)
+        snprintf(cb, sizeof cb, "; client_max_window_bits=%d", c_bits);
+    snprintf(d->desc, sizeof d->desc, "permessage-deflate%s%s%s%s",
+             s_nct ? "; server_no_context_takeover" : "",
+             c_nct ? "; client_no_context_takeover" : "", sb, cb);
+    return d->desc;
 }
 
 void zws__deflate_free(zws__deflate *d)

@@ -7,9 +7,10 @@
 
 int zws__upgrade_decide(const zws_opts *o, const zws_handshake_request *hs,
                         int (*hook)(void *ctx, zws_upgrade *u), void *ctx, zws_upgrade *u,
-                        const char **why)
+                        zws__upgrade_ext *ext, const char **why)
 {
     memset(u, 0, sizeof *u);
+    memset(ext, 0, sizeof *ext);
     u->request = hs;
     if (o->origin_check) {
         char *origin = NULL;
@@ -26,6 +27,16 @@ int zws__upgrade_decide(const zws_opts *o, const zws_handshake_request *hs,
     }
     u->subprotocol = zws_handshake_select_subprotocol(hs, (const char *const *)o->protos,
                                                       o->nprotos);
+    /* An offer we cannot take is declined, not refused (RFC 7692 §5). */
+    if (o->pmd.enabled) {
+        int r = zws__pmd_accept(&o->pmd, hs->headers, hs->num_headers, &ext->pmd, ext->value,
+                                sizeof ext->value);
+        if (r == ZWS_EHTTP) {
+            *why = "malformed Sec-WebSocket-Extensions";
+            return 400;
+        }
+        ext->deflate = r == 1;
+    }
     if (!hook)
         return 0;
     int status = hook(ctx, u);
@@ -41,7 +52,8 @@ int zws__upgrade_decide(const zws_opts *o, const zws_handshake_request *hs,
 }
 
 int zws__upgrade_build_101(const zws_opts *o, const zws_handshake_request *hs,
-                           const zws_upgrade *u, char *resp, size_t cap)
+                           const zws_upgrade *u, const zws__upgrade_ext *ext, char *resp,
+                           size_t cap)
 {
     const zws_http_header *extra = o->headers;
     size_t n = o->nheaders;
@@ -58,7 +70,7 @@ int zws__upgrade_build_101(const zws_opts *o, const zws_handshake_request *hs,
         n += u->num_headers;
     }
     int len = zws_handshake_build_response(resp, cap, hs->key, hs->key_len, u->subprotocol,
-                                           NULL, extra, n);
+                                           ext && ext->deflate ? ext->value : NULL, extra, n);
     zws__free(all);
     return len;
 }

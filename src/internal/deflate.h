@@ -84,6 +84,10 @@ int zws__deflate_send(zws__deflate *d, struct zws_writer *w, unsigned opcode,
  * context takeover, and a large output buffer. */
 void zws__deflate_trim(zws__deflate *d);
 
+/* What was agreed, as the header value would say it (window bits below
+ * 15 only), seen by a connection of role; valid while d lives. */
+const char *zws__deflate_describe(zws__deflate *d, enum zws_role role);
+
 /* Bytes the state holds now (zlib's streams by zlib's own formula). */
 size_t zws__deflate_held(const zws__deflate *d);
 

@@ -80,6 +80,8 @@ struct zws__pmd_cfg;
  * input after the handshake). 0, ZWS_ENOMEM, ZWS_ESTATE. */
 int zws__session_set_deflate(zws__session *s, const struct zws__pmd_params *p,
                              const struct zws__pmd_cfg *cfg);
+/* The extensions in use, as a header value ("" for none). */
+const char *zws__session_extensions(zws__session *s);
 void zws__session_free(zws__session *s);
 void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now);
 

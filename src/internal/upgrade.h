@@ -5,24 +5,35 @@
 #ifndef ZWS_INTERNAL_UPGRADE_H
 #define ZWS_INTERNAL_UPGRADE_H
 
+#include "internal/deflate.h"
 #include "internal/opts.h"
 #include "zws/handshake.h"
 
 #define ZWS__MAX_HEADERS 64
 #define ZWS__REFUSAL_DETAIL_MAX 512 /* bytes of a refusal's reason in its body */
 
-/* Decides: 0 to accept with u filled (u->subprotocol chosen), or an HTTP
- * status to refuse with (*why says why; u->headers go with the refusal).
- * hook (may be NULL) is the application's, called as
+/* The extensions an upgrade agreed to. */
+typedef struct zws__upgrade_ext {
+    int deflate;                       /* permessage-deflate accepted */
+    zws__pmd_params pmd;               /* ... with these parameters */
+    char value[ZWS__PMD_HEADER_MAX];   /* the answer's Sec-WebSocket-Extensions */
+} zws__upgrade_ext;
+
+/* Decides: 0 to accept with u filled (u->subprotocol chosen) and ext (the
+ * extensions taken from the request's offers, as the options allow), or an
+ * HTTP status to refuse with (*why says why; u->headers go with the
+ * refusal). hook (may be NULL) is the application's, called as
  * zws_opts_set_upgrade_hook documents. */
 int zws__upgrade_decide(const zws_opts *o, const zws_handshake_request *hs,
                         int (*hook)(void *ctx, zws_upgrade *u), void *ctx, zws_upgrade *u,
-                        const char **why);
+                        zws__upgrade_ext *ext, const char **why);
 
-/* The 101 with the options' headers and the hook's. Length, ZWS_EINVAL
- * (bad headers), ZWS_ENOMEM, ZWS_ENOSPACE (does not fit). */
+/* The 101 with the extensions, the options' headers and the hook's.
+ * Length, ZWS_EINVAL (bad headers), ZWS_ENOMEM, ZWS_ENOSPACE (does not
+ * fit). */
 int zws__upgrade_build_101(const zws_opts *o, const zws_handshake_request *hs,
-                           const zws_upgrade *u, char *resp, size_t cap);
+                           const zws_upgrade *u, const zws__upgrade_ext *ext, char *resp,
+                           size_t cap);
 
 /* A refusal: status, a body with why (cut to fit at a character boundary),
  * the extra headers (dropped when they are bad or too long). Length or a

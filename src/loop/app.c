@@ -450,6 +450,7 @@ void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
 const char *zws_ws_path(const zws_ws *ws) { return ws->path ? ws->path : "/"; }
 const char *zws_ws_subprotocol(const zws_ws *ws) { return ws->subprotocol ? ws->subprotocol : ""; }
+const char *zws_ws_extensions(zws_ws *ws) { return ws->s.w ? zws__session_extensions(&ws->s) : ""; }
 uint64_t zws_ws_id(const zws_ws *ws) { return ws->id; }
 zws_loop *zws_ws_loop(const zws_ws *ws) { return ws->loop; }
 zws_server *zws_ws_server(const zws_ws *ws) { return ws->loop->srv; }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/deflate.h"
 #include "internal/loop.h"
 #include "internal/tls.h"
 #include "zws/url.h"
@@ -82,12 +83,15 @@ static void send_request(zws_ws *ws)
 {
     zws_server *srv = ws->loop->srv;
     struct zws__client *c = ws->client;
-    char req[8192];
+    char req[8192], offer[ZWS__PMD_HEADER_MAX];
+    const char *exts = NULL;
+    if (srv->o->pmd.enabled && zws__pmd_offer(&srv->o->pmd, offer, sizeof offer) > 0)
+        exts = offer;
     int n = zws_handshake_client_key(c->key);
     if (!n)
         n = zws_handshake_build_request(req, sizeof req, c->host, c->port, c->secure, c->target,
                                         c->key, (const char *const *)srv->o->protos,
-                                        srv->o->nprotos, NULL, srv->o->origin, srv->o->headers,
+                                        srv->o->nprotos, exts, srv->o->origin, srv->o->headers,
                                         srv->o->nheaders);
     if (n < 0 || zws__ws_start_session(ws, ZWS_ROLE_CLIENT) ||
         zws__writer_append(ws->s.w, req, (size_t)n, 1)) {
@@ -158,10 +162,23 @@ size_t zws__client_head(zws_ws *ws, uint8_t *buf, size_t len)
     }
     zws_handshake_response hr;
     char err[160];
+    char offer[ZWS__PMD_HEADER_MAX];
+    const char *exts = NULL;
+    if (srv->o->pmd.enabled && zws__pmd_offer(&srv->o->pmd, offer, sizeof offer) > 0)
+        exts = offer; /* what send_request offered: the same options */
     if (zws_handshake_validate_response(&res, c->key, (const char *const *)srv->o->protos,
-                                        srv->o->nprotos, NULL, &hr, err, sizeof err)) {
+                                        srv->o->nprotos, exts, &hr, err, sizeof err)) {
         client_fail(ws, "%s", err);
         return len;
+    }
+    if (exts) {
+        zws__pmd_params pp;
+        const char *why = NULL;
+        int k = zws__pmd_response(&srv->o->pmd, res.headers, res.num_headers, &pp, &why);
+        if (k < 0 || (k == 1 && zws__session_set_deflate(&ws->s, &pp, &srv->o->pmd))) {
+            client_fail(ws, "permessage-deflate: %s", why ? why : "out of memory");
+            return len;
+        }
     }
     if (hr.protocol && (ws->subprotocol = zws__malloc(hr.protocol_len + 1))) {
         memcpy(ws->subprotocol, hr.protocol, hr.protocol_len);

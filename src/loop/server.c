@@ -500,23 +500,26 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
 {
     zws_server *srv = ws->loop->srv;
     zws_upgrade u;
+    zws__upgrade_ext ext;
     const char *why;
     void *user = NULL;
     hook_ctx ctx = {route, &user};
     int status = zws__upgrade_decide(srv->o, hs, route->h.upgrade ? route_hook : NULL, &ctx,
-                                     &u, &why);
+                                     &u, &ext, &why);
     if (status) {
         refuse(ws, status, why, u.headers, u.headers ? u.num_headers : 0);
         return -1;
     }
     char resp[4096];
-    int n = zws__upgrade_build_101(srv->o, hs, &u, resp, sizeof resp);
+    int n = zws__upgrade_build_101(srv->o, hs, &u, &ext, resp, sizeof resp);
     if (n < 0) {
         refuse(ws, n == ZWS_ENOMEM ? 503 : 500, "cannot build the answer", NULL, 0);
         return -1;
     }
     zws_loop *l = ws->loop;
-    if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) || queue_101(ws, resp, (size_t)n) ||
+    if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) ||
+        (ext.deflate && zws__session_set_deflate(&ws->s, &ext.pmd, &srv->o->pmd)) ||
+        queue_101(ws, resp, (size_t)n) ||
         !(ws->path = zws__strndup(hs->path, hs->path_len)) ||
         (u.subprotocol && !(ws->subprotocol = zws__strndup(u.subprotocol, strlen(u.subprotocol))))) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
