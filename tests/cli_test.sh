@@ -297,6 +297,9 @@ second ✓
         run 0 "bench_$be" bench "$url" -c 20 -d 1 -s 300 -k 4 --json
         grep -q '"bad_echoes":0,"failed":0,"closed_early":0' "$tmp/bench_$be.out" ||
             fail "bench_$be: $(cat "$tmp/bench_$be.out")"
+        run 0 "bench_text_$be" bench "$url" -c 5 -d 1 -s 20 --text --json
+        grep -q '"bad_echoes":0,"failed":0,"closed_early":0' "$tmp/bench_text_$be.out" ||
+            fail "bench_text_$be: $(cat "$tmp/bench_text_$be.out")"
         grep -Eq '"messages":[1-9]' "$tmp/bench_$be.out" || fail "bench_$be: no echoes"
         exec 5<>"/dev/tcp/127.0.0.1/$port"
         printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&5

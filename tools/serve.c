@@ -48,6 +48,7 @@ void cmd_serve_usage(FILE *f)
         "                           no limit)\n"
         "      --budget BYTES       memory for message assembly and output across\n"
         "                           all connections (default 1g)\n"
+        "      --deflate            accept permessage-deflate when a client offers it\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n");
 }
@@ -55,7 +56,7 @@ void cmd_serve_usage(FILE *f)
 typedef struct serve_args {
     const char *host, *cert, *key, *loop;
     uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
-    int have_port, echo, broadcast, quiet;
+    int have_port, echo, broadcast, quiet, deflate;
 } serve_args;
 
 static void on_stop(int sig)
@@ -111,6 +112,7 @@ static int parse(int argc, char **argv, serve_args *a)
         {"per-addr-handshakes", required_argument, NULL, 'A'},
         {"per-addr-conns", required_argument, NULL, 'N'},
         {"budget", required_argument, NULL, 'B'},
+        {"deflate", no_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
@@ -175,6 +177,7 @@ static int parse(int argc, char **argv, serve_args *a)
                 return tool_usage_error(CMD, "bad --budget '%s'", optarg);
             break;
         case 'q': a->quiet = 1; break;
+        case 'D': a->deflate = 1; break;
         case 'h': cmd_serve_usage(stdout); return -1;
         default: return tool_bad_option(CMD, c, argv, prev);
         }
@@ -200,6 +203,10 @@ int cmd_serve(int argc, char **argv)
     if (zws_opts_new(&o))
         return TOOL_EXIT_CONNECT;
     zws_opts_set_limits(o, a.max_message, a.max_message);
+    if (a.deflate) {
+        zws_deflate_opts d = {0};
+        zws_opts_set_deflate(o, &d);
+    }
     if (a.cert && zws_opts_set_cert(o, a.cert, a.key)) {
         zws_opts_free(o);
         return TOOL_EXIT_CONNECT;
