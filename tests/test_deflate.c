@@ -221,6 +221,33 @@ static void test_bomb(void **state)
     free(wire);
 }
 
+/* A message of exactly max_message bytes passes; one byte more does not. */
+static void test_exact_limit(void **state)
+{
+    (void)state;
+    for (size_t extra = 0; extra < 2; extra++) {
+        pair pr;
+        pair_new(&pr, 0, 0, 15, 15, 0, 4096);
+        uint8_t msg[4097];
+        fill(msg, sizeof msg, 5);
+        size_t n;
+        uint8_t *wire = peer_message(ZWS_OP_BINARY, msg, 4096 + extra, 15, 0, &n);
+        tu_log log = {0};
+        tu_drive(pr.p, wire, n, tu_chunk_all, NULL, &log);
+        assert_int_equal(log.n, 1);
+        if (extra) {
+            assert_int_equal(log.recs[0].type, ZWS_ETOOBIG);
+            assert_int_equal(log.recs[0].code, 1009);
+        } else {
+            assert_int_equal(log.recs[0].type, ZWS_EV_MESSAGE);
+            assert_int_equal(log.recs[0].len, 4096);
+        }
+        tu_log_free(&log);
+        free(wire);
+        pair_free(&pr);
+    }
+}
+
 static int parse_one(pair *pr, uint8_t *wire, size_t n, zws_event *ev)
 {
     size_t used;
@@ -326,7 +353,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),   cmocka_unit_test(test_context_takeover),
         cmocka_unit_test(test_threshold),     cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_peer_variants),
-        cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_trim),          cmocka_unit_test(test_exact_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

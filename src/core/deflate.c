@@ -158,17 +158,23 @@ static int inflate_into(zws__deflate *d, zws_parser *p, const uint8_t *in, size_
     d->in.next_in = (Bytef *)(uintptr_t)in;
     d->in.avail_in = (uInt)len;
     for (;;) {
-        uint8_t *dst;
+        uint8_t *dst, probe;
         size_t room;
-        int r = zws_parser_out_reserve(p, 1, &dst, &room);
-        if (r)
-            return r; /* ZWS_ETOOBIG: the message would pass max_message */
+        int r = zws_parser_out_reserve(p, 1, &dst, &room), full = r == ZWS_ETOOBIG;
+        if (r && !full)
+            return r;
+        if (full) { /* at max_message: one byte more, if it comes, is too much */
+            dst = &probe;
+            room = 1;
+        }
         if (room > (1u << 30))
             room = 1u << 30;
         d->in.next_out = dst;
         d->in.avail_out = (uInt)room;
         int z = inflate(&d->in, Z_SYNC_FLUSH);
         size_t made = room - d->in.avail_out;
+        if (full && made)
+            return ZWS_ETOOBIG; /* the message would pass max_message */
         if (made && (r = zws_parser_out_commit(p, made)) != 0)
             return r; /* ZWS_EUTF8, at the first bad byte's batch */
         if (z == Z_STREAM_END) {
