@@ -17,6 +17,8 @@
 #     peers    --origin, --auth, -H Origin and mutual TLS (--cert/--key)
 #              against Python's websockets
 #     tty      on a terminal: "> " and "< " marks, colour, NO_COLOR, --no-color
+#     deflate  permessage-deflate: agreed or not, a decompression bomb (1009),
+#              compress-once broadcast to mixed subscribers
 #     errors   usage errors (1), connection refused (2), a refused handshake
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
@@ -624,6 +626,70 @@ PY
         fail "tty: the server did not see '/close 1000 bye' three times"
 }
 
+# permessage-deflate through the commands: zws client and zws server agree
+# on it; zws serve --broadcast compresses each message once for the
+# subscribers that reset their context (one frame per window size) and per
+# connection for the others; a small message that would inflate to 64 MiB
+# is refused with 1009, fast, and the server goes on.
+deflate_scenario() {
+    "$python" -c 'import websockets' 2>/dev/null ||
+        fail "python3-websockets not found (apt-get install python3-websockets)"
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo --deflate --max-message 1m
+    local url=ws://127.0.0.1:$port/
+    run 0 agreed client "$url" --deflate -v -c 'compressed both ways'
+    expect_out agreed 'compressed both ways\n'
+    expect_err agreed 'extensions permessage-deflate'
+    run 0 plain client "$url" -v -c 'not offered'
+    expect_out plain 'not offered\n'
+    grep -q 'extensions' "$tmp/plain.err" && fail "plain: an extension without an offer"
+    cat >"$tmp/bomb.py" <<'PY'
+import asyncio, sys, time, websockets
+async def main():
+    async with websockets.connect(sys.argv[1], max_size=None) as ws:
+        t0 = time.monotonic()
+        await ws.send(bytes(64 << 20)) # compresses to about 64 KiB
+        try:
+            await asyncio.wait_for(ws.recv(), 20)
+            sys.exit("echoed a message past the limit")
+        except websockets.ConnectionClosed as e:
+            print("closed", e.code, "after %.1f s" % (time.monotonic() - t0))
+            sys.exit(0 if e.code == 1009 else 1)
+asyncio.run(main())
+PY
+    timeout 60 "$python" "$tmp/bomb.py" "$url" >"$tmp/bomb.out" 2>&1 ||
+        fail "bomb: $(cat "$tmp/bomb.out")"
+    grep -q '^closed 1009' "$tmp/bomb.out" || fail "bomb: $(cat "$tmp/bomb.out")"
+    run 0 after client "$url" --deflate -c 'still serving'
+    expect_out after 'still serving\n'
+    stop_last
+
+    start serve "$zws" serve --host 127.0.0.1 --port 0 --broadcast --deflate -t 1
+    cat >"$tmp/fanout.py" <<'PY'
+import asyncio, os, sys, websockets
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory as F
+async def main():
+    conns = []
+    for i in range(6): # context reset by the server or not, two window sizes
+        ext = [F(server_no_context_takeover=i % 2 == 0, client_max_window_bits=True,
+                 server_max_window_bits=10 if i == 4 else None)]
+        conns.append(await websockets.connect(sys.argv[1], extensions=ext, max_size=1 << 24))
+    print(" | ".join(c.response_headers["Sec-WebSocket-Extensions"] for c in conns))
+    for k, n in enumerate([10, 2000, 100000, 1 << 20]):
+        m = (str(k) + os.urandom(n // 2).hex())[:n]
+        await conns[k % 6].send(m)
+        for c in conns:
+            assert await asyncio.wait_for(c.recv(), 20) == m
+    print("fanout ok")
+asyncio.run(main())
+PY
+    timeout 60 "$python" "$tmp/fanout.py" "ws://127.0.0.1:$port/" >"$tmp/fanout.out" 2>&1 ||
+        fail "fanout: $(cat "$tmp/fanout.out")"
+    grep -q 'server_no_context_takeover; server_max_window_bits=10' "$tmp/fanout.out" ||
+        fail "fanout: $(cat "$tmp/fanout.out")"
+    grep -q '^fanout ok' "$tmp/fanout.out" || fail "fanout: $(cat "$tmp/fanout.out")"
+    stop_last
+}
+
 case $scenario in
 serve) serve_scenario ;;
 idle) idle_scenario ;;
@@ -635,6 +701,7 @@ exits) exits_scenario ;;
 refusals) refusals_scenario ;;
 peers) peers_scenario ;;
 tty) tty_scenario ;;
+deflate) deflate_scenario ;;
 errors) errors_scenario ;;
 tls) tls_scenario ;;
 *) echo "cli_test: unknown scenario '$scenario'" >&2; exit 2 ;;

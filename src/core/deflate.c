@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "internal/alloc.h"
+#include "internal/buf.h"
 #include "internal/deflate.h"
 #include "zws/frame.h"
 #include "zws/writer.h"
@@ -324,5 +325,58 @@ int zws__deflate_send(zws__deflate *d, zws_writer *w, unsigned opcode, const voi
     d->msg_open = more;
     if (!more && d->p.our_no_context_takeover && deflateReset(&d->out) != Z_OK)
         return ZWS_ENOMEM;
+    return 0;
+}
+
+/* ---- compress-once (pub/sub) ---- */
+
+int zws__deflate_shared_bits(const zws__deflate *d)
+{
+    return d->p.our_no_context_takeover && !d->msg_open ? d->p.our_window_bits : 0;
+}
+
+size_t zws__deflate_threshold(const zws__deflate *d) { return d->threshold; }
+
+int zws__deflate_frame(const zws__pmd_cfg *cfg, int bits, unsigned opcode, const uint8_t *data,
+                       size_t len, zws_buf **out)
+{
+    *out = NULL;
+    if (len > (1u << 30) || bits < 9 || bits > 15)
+        return ZWS_EINVAL;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    z.zalloc = z_alloc;
+    z.zfree = z_free;
+    int r = deflateInit2(&z, cfg->level ? cfg->level : 6, Z_DEFLATED, -bits,
+                         cfg->mem_level ? cfg->mem_level : 8, Z_DEFAULT_STRATEGY);
+    if (r != Z_OK)
+        return r == Z_MEM_ERROR ? ZWS_ENOMEM : ZWS_EINVAL;
+    size_t cap = deflateBound(&z, (uLong)len) + 16;
+    size_t hmax = ZWS_FRAME_MAX_HEADER;
+    zws_buf *b = zws_buf_new(hmax + cap);
+    if (!b) {
+        deflateEnd(&z);
+        return ZWS_ENOMEM;
+    }
+    uint8_t *base = zws_buf_mut(b);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    z.next_out = base + hmax;
+    z.avail_out = (uInt)cap;
+    int zr = deflate(&z, Z_SYNC_FLUSH); /* room for deflateBound: done in one */
+    size_t n = cap - z.avail_out;
+    deflateEnd(&z);
+    if ((zr != Z_OK && zr != Z_BUF_ERROR) || z.avail_in != 0 || z.avail_out == 0) {
+        zws_buf_unref(b);
+        return ZWS_EINVAL;
+    }
+    n = n >= 4 ? n - 4 : 0; /* the flush marker goes; a fresh stream always has one */
+    /* The header goes right before the payload: move the payload down so
+     * the frame starts at the buffer's start. */
+    size_t h = zws_frame_header_size(n, 0);
+    zws_frame_write_header(base, opcode, 1, ZWS_RSV1, n, NULL);
+    memmove(base + h, base + hmax, n);
+    b->len = h + n;
+    *out = b;
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "zws/handshake.h"
 #include "zws/parser.h"
+#include "zws/buf.h"
 #include "zws/writer.h"
 
 /* What the application asks for (a copy of zws_deflate_opts, defaults
@@ -87,6 +88,18 @@ void zws__deflate_trim(zws__deflate *d);
 /* What was agreed, as the header value would say it (window bits below
  * 15 only), seen by a connection of role; valid while d lives. */
 const char *zws__deflate_describe(zws__deflate *d, enum zws_role role);
+
+/* Compress-once for pub/sub. A connection whose compressor is reset after
+ * every message (our_no_context_takeover) can take a message compressed
+ * alone, shared with others of the same window: its window bits, or 0 when
+ * it cannot (context taken over, or a message of its own under way). */
+int zws__deflate_shared_bits(const zws__deflate *d);
+size_t zws__deflate_threshold(const zws__deflate *d);
+/* One whole server frame (unmasked, RSV1) of data[0..len) compressed alone
+ * with a window of bits (9..15). 0 with *out (one reference), ZWS_ENOMEM,
+ * ZWS_EINVAL. */
+int zws__deflate_frame(const zws__pmd_cfg *cfg, int bits, unsigned opcode,
+                       const uint8_t *data, size_t len, zws_buf **out);
 
 /* Bytes the state holds now (zlib's streams by zlib's own formula). */
 size_t zws__deflate_held(const zws__deflate *d);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/deflate.h"
 #include "internal/loop.h"
 
 static _Thread_local zws_loop *current;
@@ -500,14 +501,19 @@ void zws__loop_flush_dirty(zws_loop *l)
 }
 
 /* Once a second: connections quiet for a second give back their output
- * buffer (an idle connection then holds none). Freeing it after every
- * write instead would cost a malloc, a free and often a brk per message. */
+ * buffer (an idle connection then holds none), and the compression
+ * streams of directions without context takeover. Freeing them after every
+ * message instead would cost a malloc, a free and often a brk per message. */
 static void sweep_idle(zws_loop *l)
 {
-    for (zws_ws *ws = l->conns; ws; ws = ws->next)
-        if (ws->s.w && !(ws->flags & ZWS__F_DIRTY) && l->now - ws->last_write >= 1000 &&
-            zws__session_pending(&ws->s) == 0)
-            zws__writer_release(ws->s.w);
+    for (zws_ws *ws = l->conns; ws; ws = ws->next) {
+        if (!ws->s.w || (ws->flags & ZWS__F_DIRTY) || l->now - ws->last_write < 1000 ||
+            zws__session_pending(&ws->s) != 0)
+            continue;
+        zws__writer_release(ws->s.w);
+        if (ws->s.deflate)
+            zws__deflate_trim(ws->s.deflate);
+    }
     l->next_sweep = l->now + 1000;
 }
 

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "internal/alloc.h"
+#include "internal/deflate.h"
 #include "internal/loop.h"
+#include "zws/frame.h"
 
 #define BUCKETS 1024
 #define COPY_BELOW 512 /* frames shorter than this are copied per subscriber */
@@ -148,6 +150,38 @@ void zws__ws_unsubscribe_all(zws_ws *ws)
         drop(ws->loop, ws->subs[--ws->nsubs], ws);
 }
 
+/* Queues a whole frame on ws: copied when small, else by reference. */
+static int queue_frame(zws_ws *ws, zws_buf *frame)
+{
+    size_t len = zws_buf_len(frame);
+    if (zws__ws_admit(ws, len))
+        return -1;
+    return len < COPY_BELOW ? zws__writer_append(ws->s.w, zws_buf_data(frame), len, 0)
+                            : zws__session_send_frames(&ws->s, frame);
+}
+
+/* A subscriber with permessage-deflate: the message compressed once for
+ * every subscriber that resets its compressor per message (one frame per
+ * window size, built at the first that needs it), per connection for the
+ * others, and as it is below the threshold. */
+static int deliver_deflate(zws_ws *ws, zws_buf *frame, const zws_frame *f, zws_buf **shared)
+{
+    zws__deflate *d = ws->s.deflate;
+    if (f->len < zws__deflate_threshold(d))
+        return queue_frame(ws, frame);
+    int bits = zws__deflate_shared_bits(d);
+    if (!bits) {
+        if (zws__ws_admit(ws, (size_t)f->len))
+            return -1;
+        return zws__session_send(&ws->s, f->opcode, f->payload, (size_t)f->len, 0);
+    }
+    if (!shared[bits] &&
+        zws__deflate_frame(&ws->loop->srv->o->pmd, bits, f->opcode, f->payload,
+                           (size_t)f->len, &shared[bits]))
+        return queue_frame(ws, frame); /* out of memory: uncompressed still works */
+    return queue_frame(ws, shared[bits]);
+}
+
 int zws__topics_deliver(zws_loop *l, const char *topic, size_t tlen, zws_buf *frame)
 {
     if (!l->topics)
@@ -155,22 +189,24 @@ int zws__topics_deliver(zws_loop *l, const char *topic, size_t tlen, zws_buf *fr
     zws__sub *s = *find(l->topics, topic, tlen);
     if (!s)
         return 0;
-    size_t len = zws_buf_len(frame);
+    zws_frame f;
+    if (zws_frame_parse(&f, zws_buf_data(frame), zws_buf_len(frame), ZWS_ROLE_CLIENT, 0,
+                        UINT64_MAX >> 1, NULL) <= 0)
+        return 0; /* publish built it: cannot happen */
+    zws_buf *shared[16] = {NULL};
     int got = 0;
     /* A subscriber failed by the backpressure policy stays on the list
      * until it is freed (it refuses sends meanwhile), so the list holds
      * still while it is walked. */
     for (size_t i = 0; i < s->n; i++) {
         zws_ws *ws = s->ws[i];
-        if (zws__ws_admit(ws, len))
-            continue;
-        int r = len < COPY_BELOW
-                    ? zws__writer_append(ws->s.w, zws_buf_data(frame), len, 0)
-                    : zws__session_send_frames(&ws->s, frame);
+        int r = ws->s.deflate ? deliver_deflate(ws, frame, &f, shared) : queue_frame(ws, frame);
         if (r == 0) {
             zws__ws_dirty(ws);
             got++;
         }
     }
+    for (int b = 0; b < 16; b++)
+        zws_buf_unref(shared[b]);
     return got;
 }
