@@ -280,12 +280,13 @@ static const struct {
     {"parser", bench_parser},
     {"conn", bench_conn},
     {"md", bench_md},
+    {"deflate", bench_deflate},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zws-bench [--json] [--quick] [--reps N] [SUITE...]\n"
-               "suites: mask frame utf8 parser conn md (default: all)\n"
+               "suites: mask frame utf8 parser conn md deflate (default: all)\n"
                "  --json     print the tables as JSON\n"
                "  --quick    fewer, shorter repetitions (a smoke run)\n"
                "  --reps N   repetitions per figure (1-64, default 7): each figure\n"

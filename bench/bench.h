@@ -92,6 +92,7 @@ void bench_utf8(const bench_opts *o);
 void bench_parser(const bench_opts *o);
 void bench_conn(const bench_opts *o);
 void bench_md(const bench_opts *o);
+void bench_deflate(const bench_opts *o);
 
 /* Writes a throwaway EC key and self-signed certificate (localhost,
  * 127.0.0.1) as PEM. Returns 0 or -1. */
