@@ -27,25 +27,12 @@ client_limit_s=90
 # ZWS_INTEROP_EXPECT may be given short, as the items of a deflate spec
 # ("on", "scnt,cbits=9"): written out here as zws_conn_extensions says it,
 # which every driver and peer compares against.
-expand_expect() {
-    local spec=$1 s= c= sb= cb= item
-    IFS=, read -r -a items <<<"$spec"
-    for item in "${items[@]}"; do
-        case $item in
-        on) ;;
-        scnt) s="; server_no_context_takeover" ;;
-        ccnt) c="; client_no_context_takeover" ;;
-        sbits=*) [ "${item#*=}" -lt 15 ] && sb="; server_max_window_bits=${item#*=}" ;;
-        cbits=*) [ "${item#*=}" -lt 15 ] && cb="; client_max_window_bits=${item#*=}" ;;
-        *) echo "run.sh: ZWS_INTEROP_EXPECT: unknown item '$item'" >&2; exit 2 ;;
-        esac
-    done
-    echo "permessage-deflate$s$c$sb$cb"
-}
+# shellcheck source=expect.sh
+. "$here/expect.sh"
 for v in ZWS_INTEROP_EXPECT ZWS_INTEROP_PEER_EXPECT; do
     val=${!v-}
-    if [ -n "$val" ] && [ "$val" != none ] && [[ $val != permessage-deflate* ]]; then
-        val=$(expand_expect "$val") || exit 2
+    if [ -n "$val" ]; then
+        val=$(interop_expand_expect "$val") || exit 2
         export "$v=$val"
     fi
 done
