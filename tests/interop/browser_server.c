@@ -77,7 +77,7 @@ static void on_result(void *ud, const zws_handshake_request *req, zws_http_reply
 {
     (void)ud;
     const char *q = memchr(req->path, '?', req->path_len);
-    char out[4096];
+    char out[4096] = "";
     size_t n = 0;
     if (q) {
         const char *end = req->path + req->path_len;
@@ -127,8 +127,10 @@ int main(int argc, char **argv)
         else
             interop_fail("unknown option %s", argv[i]);
     }
-    if (!page_path)
-        interop_fail("usage: browser_server --page HTML [--host ADDR] [--port N]");
+    if (!page_path) {
+        fprintf(stderr, "usage: browser_server --page HTML [--host ADDR] [--port N]\n");
+        return 2;
+    }
     load_page(page_path);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *spec = getenv("ZWS_INTEROP_DEFLATE");
