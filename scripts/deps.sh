@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages zws needs to build, test, fuzz and
-# benchmark. Calls apt-get only when something is missing.
+# benchmark (chromium: the browser interop test). Calls apt-get only when
+# something is missing.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang llvm libclang-rt-14-dev
       libcmocka-dev libssl-dev zlib1g-dev liburing-dev libjansson-dev
       libcurl4-openssl-dev libsimdjson-dev
-      python3-websockets openssl tinyproxy)
+      python3-websockets openssl tinyproxy
+      chromium) # the headless-browser interop test
 
 missing=()
 # Node.js may come from another source than Debian (with npm built in);

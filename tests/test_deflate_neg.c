@@ -123,7 +123,8 @@ static void test_accept_offer_params(void **state)
     zws__pmd_cfg c = cfg(0, 0, 0, 0);
     accept_is(c, "permessage-deflate; server_no_context_takeover",
               "permessage-deflate; server_no_context_takeover", params(1, 0, 15, 15));
-    accept_is(c, "permessage-deflate; client_no_context_takeover", PMD, params(0, 1, 15, 15));
+    accept_is(c, "permessage-deflate; client_no_context_takeover",
+              "permessage-deflate; client_no_context_takeover", params(0, 1, 15, 15));
     accept_is(c, "permessage-deflate; server_max_window_bits=10",
               "permessage-deflate; server_max_window_bits=10", params(0, 0, 10, 15));
     accept_is(c, "permessage-deflate; server_max_window_bits=9",
@@ -137,7 +138,8 @@ static void test_accept_offer_params(void **state)
     accept_is(c,
               "permessage-deflate; client_max_window_bits=12; server_max_window_bits=11; "
               "client_no_context_takeover; server_no_context_takeover",
-              "permessage-deflate; server_no_context_takeover; server_max_window_bits=11",
+              "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+              "server_max_window_bits=11",
               params(1, 1, 11, 12));
 }
 
@@ -235,7 +237,7 @@ static void test_accept_order(void **state)
     /* Other extensions are passed over, whatever their parameters. */
     accept_is(c, "x-webkit-deflate-frame; no_context_takeover, foo; server_max_window_bits=8, "
                  "permessage-deflate; client_no_context_takeover",
-              PMD, params(0, 1, 15, 15));
+              "permessage-deflate; client_no_context_takeover", params(0, 1, 15, 15));
     declined(c, "x-webkit-deflate-frame");
     declined(c, "permessage-deflatex, deflate-frame; a=b");
     declined(c, "");

@@ -178,7 +178,10 @@ static int answer(const zws__pmd_cfg *cfg, const pmd_set *s, zws__pmd_params *ou
     put(&b, PMD_NAME);
     if (out->our_no_context_takeover)
         put(&b, "; server_no_context_takeover");
-    if (cfg->client_no_context_takeover)
+    /* Echoed when the client offered it too: RFC 7692 makes the offer a
+     * promise, but some clients (Node's ws) keep their context unless the
+     * answer names it, and we drop ours between its messages. */
+    if (out->peer_no_context_takeover)
         put(&b, "; client_no_context_takeover");
     /* Accepting an offered server_max_window_bits means echoing it. */
     if (s->has[P_SMWB] || cfg_bits(cfg->server_max_window_bits))

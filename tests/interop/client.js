@@ -6,6 +6,7 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const WebSocket = require('ws');
+const pmd = require('./pmd');
 
 const [url, scenario, ...rest] = process.argv.slice(2);
 const ca = rest[0] === '--ca' ? fs.readFileSync(rest[1]) : undefined;
@@ -24,7 +25,11 @@ class Peer {
     this.ws = ws;
     this.queue = [];
     this.waiter = null;
-    ws.on('message', (data, isBinary) => this.push({ type: 'message', data, isBinary }));
+    this.records = []; // which messages came compressed
+    ws.on('message', (data, isBinary) => {
+      pmd.track(ws, this.records, data.length);
+      this.push({ type: 'message', data, isBinary });
+    });
     ws.on('ping', (data) => this.push({ type: 'ping', data }));
     ws.on('pong', (data) => this.push({ type: 'pong', data }));
     ws.on('close', (code, reason) => this.push({ type: 'close', code, reason: reason.toString() }));
@@ -72,7 +77,12 @@ function diff(a, b) {
 
 function open() {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { ca, maxPayload: 32 << 20, handshakeTimeout: 10000 });
+    const opts = { ca, maxPayload: 32 << 20, handshakeTimeout: 10000 };
+    // ws offers permessage-deflate by default: ZWS_INTEROP_PEER_DEFLATE
+    // sets what it offers instead.
+    const deflate = pmd.options();
+    if (deflate) opts.perMessageDeflate = deflate;
+    const ws = new WebSocket(url, opts);
     ws.once('open', () => resolve(new Peer(ws)));
     ws.once('error', (err) => fail(`connect ${url}: ${err.message}`));
   });
@@ -111,10 +121,8 @@ async function reportOf(tag) {
 let tagSeq = 0;
 const newTag = (what) => `node-${process.pid}-${what}-${++tagSeq}`;
 
-const scenarios = {
-  async sizes(max = 16 << 20) {
-    const peer = await open();
-    for (const n of [0, 1, 125, 126, 127, 65535, 65536, 65537, 1 << 20, 16 << 20]) {
+async function sizesOn(peer, max) {
+  for (const n of [0, 1, 125, 126, 127, 65535, 65536, 65537, 1 << 20, 16 << 20]) {
       if (n > max) continue;
       const t = text(n, n);
       peer.ws.send(t, { binary: false });
@@ -123,8 +131,64 @@ const scenarios = {
       peer.ws.send(b);
       await peer.expectMessage(b, true, `binary ${n} bytes`);
       console.log(`ok: text and binary ${n} bytes echoed`);
-    }
+  }
+}
+
+// ZWS_INTEROP_EXPECT: what zws says it agreed; ZWS_INTEROP_PEER_EXPECT
+// (default the same): what ws says.
+function expected(name) {
+  const v = process.env[name] ?? process.env.ZWS_INTEROP_EXPECT;
+  return v === 'none' ? '' : v;
+}
+
+async function ask(peer, line) {
+  peer.cmd(line);
+  return (await peer.expect('message', line)).data.toString();
+}
+
+const scenarios = {
+  async sizes(max = 16 << 20) {
+    const peer = await open();
+    await sizesOn(peer, max);
     await peer.close(1000, 'sizes done');
+  },
+
+  // Compressed: the extension agreed as both sides see it, the sizes up to
+  // 1 MiB, and which of zws's messages came compressed.
+  async pmd() {
+    const peer = await open();
+    const mine = pmd.view(peer.ws);
+    const want = expected('ZWS_INTEROP_PEER_EXPECT');
+    if (want !== undefined && mine !== want) fail(`ws agreed '${mine}', expected '${want}'`);
+    const theirs = await ask(peer, 'ext');
+    const wantZws = expected('ZWS_INTEROP_EXPECT');
+    if (wantZws !== undefined && theirs !== wantZws) {
+      fail(`zws says it agreed '${theirs}', expected '${wantZws}'`);
+    }
+    console.log(`ok: extensions: ws '${mine}', zws '${theirs}'`);
+    await sizesOn(peer, 1 << 20);
+    const v = pmd.verdict(peer.records);
+    if (!v.startsWith('ok')) fail(v);
+    console.log(v);
+    await peer.close(1000, 'pmd done');
+  },
+
+  // 64 MiB of zeros, compressed to some 64 KiB, against zws's 1 MiB limit
+  // (ZWS_INTEROP_MAX_MESSAGE): 1009 at once, and the server still serves.
+  async bomb() {
+    const peer = await open();
+    const t0 = Date.now();
+    peer.ws.send(Buffer.alloc(64 << 20));
+    const ev = await peer.expect('close', "zws's reaction to the bomb");
+    const ms = Date.now() - t0;
+    if (ev.code !== 1009) fail(`the bomb answered with close ${ev.code} '${ev.reason}', expected 1009`);
+    if (ms > 5000) fail(`the bomb took ${ms} ms to refuse`);
+    console.log(`ok: zws failed the connection with 1009 '${ev.reason}' after ${ms} ms`);
+    const again = await open();
+    again.ws.send('still there?');
+    await again.expectMessage(Buffer.from('still there?'), false, 'echo after the bomb');
+    console.log('ok: the server still echoes');
+    await again.close(1000, 'bomb done');
   },
 
   async 'frag-send'() {

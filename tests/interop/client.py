@@ -13,6 +13,8 @@ import sys
 
 import websockets
 
+import pmd
+
 URL = sys.argv[1] if len(sys.argv) > 2 else ''
 SCENARIO = sys.argv[2] if len(sys.argv) > 2 else ''
 CA = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == '--ca' else None
@@ -31,8 +33,11 @@ def check(cond, msg):
 
 async def open_conn():
     ctx = ssl.create_default_context(cafile=CA) if CA else None
-    return await websockets.connect(URL, ssl=ctx, max_size=None, ping_interval=None,
-                                    open_timeout=10, close_timeout=10)
+    # Compression: websockets's default offer unless ZWS_INTEROP_PEER_DEFLATE.
+    ws = await websockets.connect(URL, ssl=ctx, max_size=None, ping_interval=None,
+                                  open_timeout=10, close_timeout=10, **pmd.connect_kwargs())
+    ws.records = pmd.track(ws)
+    return ws
 
 
 async def recv(ws, what):
@@ -93,8 +98,7 @@ def new_tag(what):
     return f'py-{os.getpid()}-{what}-{_seq[0]}'
 
 
-async def sizes(limit=16 << 20):
-    ws = await open_conn()
+async def sizes_on(ws, limit):
     for n in [0, 1, 125, 126, 127, 65535, 65536, 65537, 1 << 20, 16 << 20]:
         if n > limit:
             continue
@@ -105,7 +109,61 @@ async def sizes(limit=16 << 20):
         await ws.send(b)
         await expect(ws, b, f'binary {n} bytes')
         print(f'ok: text and binary {n} bytes echoed')
+
+
+async def sizes(limit=16 << 20):
+    ws = await open_conn()
+    await sizes_on(ws, limit)
     await ws.close(1000, 'sizes done')
+
+
+def expected(name):
+    """ZWS_INTEROP_EXPECT: what zws says it agreed; ZWS_INTEROP_PEER_EXPECT
+    (default the same): what websockets says. None: no check."""
+    v = os.environ.get(name, os.environ.get('ZWS_INTEROP_EXPECT'))
+    return '' if v == 'none' else v
+
+
+async def pmd_scenario():
+    """Compressed: the extension agreed as both sides see it, the sizes up
+    to 1 MiB, and which of zws's messages came compressed."""
+    ws = await open_conn()
+    mine = pmd.view(ws, server=False)
+    want = expected('ZWS_INTEROP_PEER_EXPECT')
+    check(want is None or mine == want, f"websockets agreed '{mine}', expected '{want}'")
+    await cmd(ws, 'ext')
+    theirs = await recv(ws, 'ext')
+    want = expected('ZWS_INTEROP_EXPECT')
+    check(want is None or theirs == want, f"zws says it agreed '{theirs}', expected '{want}'")
+    print(f"ok: extensions: websockets '{mine}', zws '{theirs}'")
+    await sizes_on(ws, 1 << 20)
+    v = pmd.verdict(ws.records)
+    check(v.startswith('ok'), v)
+    print(v)
+    await ws.close(1000, 'pmd done')
+
+
+async def bomb():
+    """64 MiB of zeros, compressed to some 64 KiB, against zws's 1 MiB limit
+    (ZWS_INTEROP_MAX_MESSAGE): 1009 at once, and the server still serves."""
+    ws = await open_conn()
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    try:
+        await ws.send(bytes(64 << 20))
+        msg = await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S)
+        raise Fail(f'expected a close, got a message {msg!r:.80}')
+    except websockets.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 1009,
+              f'the bomb answered with {e}, expected a close with 1009')
+        ms = int((loop.time() - t0) * 1000)
+        check(ms <= 5000, f'the bomb took {ms} ms to refuse')
+        print(f"ok: zws failed the connection with 1009 '{e.rcvd.reason}' after {ms} ms")
+    ws = await open_conn()
+    await ws.send('still there?')
+    await expect(ws, 'still there?', 'echo after the bomb')
+    print('ok: the server still echoes')
+    await ws.close(1000, 'bomb done')
 
 
 async def frag_send():
@@ -249,7 +307,8 @@ async def basic():
 
 SCENARIOS = {'sizes': sizes, 'frag-send': frag_send, 'frag-recv': frag_recv, 'ping': ping,
              'close-client': close_client, 'close-server': close_server,
-             'badutf8': badutf8, 'toobig': toobig, 'basic': basic}
+             'badutf8': badutf8, 'toobig': toobig, 'basic': basic, 'pmd': pmd_scenario,
+             'bomb': bomb}
 
 
 def main():

@@ -4,6 +4,10 @@
  *
  *   interop_client URL SCENARIO [--ca PEM] [--expect-error TEXT]
  *
+ * Compression and the message limit come from the environment
+ * (ZWS_INTEROP_DEFLATE, ZWS_INTEROP_MAX_MESSAGE); every connection checks
+ * the extension agreed against ZWS_INTEROP_EXPECT when it is set.
+ *
  * The peer echoes every message and obeys the "#cmd" lines of README.md.
  * Every mismatch ends the program with status 1 and one line saying what was
  * expected and what came; an alarm bounds the whole run. */
@@ -49,12 +53,16 @@ static zws_conn *open_conn(void)
     /* The tests talk to 127.0.0.1 only: a proxy from the environment would
      * send them elsewhere; --proxy names the test's own proxy. */
     zws_opts_set_proxy(o, proxy ? proxy : "");
+    interop_opts_from_env(o);
     zws_conn *c;
     char err[512];
     int r = zws_connect(&c, url, o, err, sizeof err);
     zws_opts_free(o);
     if (r)
         interop_fail("zws_connect(%s): %s: %s", url, zws_errname(r), err);
+    const char *bad = interop_ext_mismatch(zws_conn_extensions(c));
+    if (bad)
+        interop_fail("zws_connect(%s): %s", url, bad);
     return c;
 }
 
@@ -165,10 +173,9 @@ static void close_ok(zws_conn *c, uint16_t code, const char *reason, const char 
 
 /* Every size class of the frame header (7-bit, 16-bit and 64-bit lengths and
  * their edges), both opcodes, up to the 16 MiB default limit. */
-static void scenario_sizes(size_t max)
+static void sizes_on(zws_conn *c, size_t max)
 {
     static const size_t sizes[] = {0, 1, 125, 126, 127, 65535, 65536, 65537, 1u << 20, 16u << 20};
-    zws_conn *c = open_conn();
     uint8_t *buf = malloc(max ? max : 1);
     if (!buf)
         interop_fail("out of memory");
@@ -189,7 +196,71 @@ static void scenario_sizes(size_t max)
         }
     }
     free(buf);
+}
+
+static void scenario_sizes(size_t max)
+{
+    zws_conn *c = open_conn();
+    sizes_on(c, max);
     close_ok(c, 1000, "sizes done", "sizes");
+}
+
+/* A text command whose one-line answer is returned (static). */
+static const char *ask(zws_conn *c, const char *line)
+{
+    static char out[512];
+    zws_event ev;
+    cmd(c, "%s", line);
+    expect_event(c, ZWS_EV_MESSAGE, &ev, line);
+    snprintf(out, sizeof out, "%.*s", (int)ev.len, (const char *)ev.data);
+    return out;
+}
+
+/* Compressed: the extension agreed as both sides see it (ours is checked
+ * by open_conn), the sizes up to 1 MiB, then the peer's word on which of
+ * our messages came compressed (those under our threshold must not). */
+static void scenario_pmd(void)
+{
+    zws_conn *c = open_conn();
+    const char *want = getenv("ZWS_INTEROP_PEER_EXPECT");
+    if (!want)
+        want = getenv("ZWS_INTEROP_EXPECT");
+    const char *got = ask(c, "ext");
+    if (want && strcmp(got, strcmp(want, "none") == 0 ? "" : want) != 0)
+        interop_fail("the peer says it agreed '%s', expected '%s'", got, want);
+    printf("ok: extensions: ours '%s', the peer's '%s'\n", zws_conn_extensions(c), got);
+    sizes_on(c, 1u << 20);
+    got = ask(c, "compressed");
+    if (strncmp(got, "ok", 2) != 0)
+        interop_fail("the peer on our compression: %s", got);
+    printf("ok: the peer on our compression: %s\n", got);
+    close_ok(c, 1000, "pmd done", "pmd");
+}
+
+/* A small compressed message that inflates past our limit
+ * (ZWS_INTEROP_MAX_MESSAGE): 1009 at once, long before 64 MiB are inflated. */
+static void scenario_bomb(void)
+{
+    char tag[64];
+    make_tag(tag, sizeof tag, "bomb");
+    zws_conn *c = open_conn();
+    zws_event ev;
+    cmd(c, "tag %s", tag);
+    int64_t t0 = interop_now_ms();
+    cmd(c, "big %u", 64u << 20);
+    int r = zws_recv(c, &ev);
+    int64_t ms = interop_now_ms() - t0;
+    if (r != ZWS_ETOOBIG || ev.close_code != 1009)
+        interop_fail("64 MiB of zeros, compressed: zws_recv gave %s (close %u), expected "
+                     "ETOOBIG and 1009", type_name(r), ev.close_code);
+    zws_conn_free(c);
+    if (ms > 5000)
+        interop_fail("the bomb took %lld ms to refuse", (long long)ms);
+    const char *got = report_of(tag);
+    if (strncmp(got, "1009", 4) != 0)
+        interop_fail("zws failed the connection with 1009; the peer saw '%s'", got);
+    printf("ok: 64 MiB of zeros refused with 1009 after %lld ms; the peer saw '%s'\n",
+           (long long)ms, got);
 }
 
 /* We fragment; the peer reassembles and echoes in one piece. */
@@ -510,6 +581,10 @@ int main(int argc, char **argv)
         scenario_badutf8();
     else if (strcmp(scenario, "toobig") == 0)
         scenario_toobig();
+    else if (strcmp(scenario, "pmd") == 0)
+        scenario_pmd();
+    else if (strcmp(scenario, "bomb") == 0)
+        scenario_bomb();
     else if (strcmp(scenario, "basic") == 0)
         scenario_basic();
     else if (strcmp(scenario, "connect-fail") == 0 && expect_error)

@@ -6,7 +6,8 @@
  *
  * Prints "listening on PORT"; exits 0 after SIGTERM or SIGINT once the
  * server stopped gracefully (every connection closed). ZWS_LOOP picks the
- * backend. */
+ * backend; compression, the message limit and the extension check come from
+ * the environment as for interop_server. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,9 @@ static void send_text(zws_ws *ws, const char *s)
 static void command(zws_ws *ws, session *s, const char *line)
 {
     char reply[256];
-    if (strncmp(line, "tag ", 4) == 0) {
+    if (strcmp(line, "ext") == 0) {
+        send_text(ws, zws_ws_extensions(ws));
+    } else if (strncmp(line, "tag ", 4) == 0) {
         snprintf(s->tag, sizeof s->tag, "%.63s", line + 4);
     } else if (strncmp(line, "report ", 7) == 0) {
         snprintf(reply, sizeof reply, "pending");
@@ -155,6 +158,19 @@ static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
     zws_ws_set_user(ws, NULL);
 }
 
+/* With ZWS_INTEROP_EXPECT: a connection that agreed on other extensions is
+ * closed at once with 4001 and a reason saying both. */
+static void on_open(zws_ws *ws)
+{
+    const char *bad = interop_ext_mismatch(zws_ws_extensions(ws));
+    if (bad) {
+        fprintf(stderr, "%s: %s\n", interop_prog, bad);
+        char reason[124];
+        snprintf(reason, sizeof reason, "%s", bad); /* a close reason: at most 123 bytes */
+        zws_ws_close(ws, 4001, reason);
+    }
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -182,6 +198,7 @@ int main(int argc, char **argv)
     if (zws_opts_new(&o))
         interop_fail("out of memory");
     zws_opts_set_surface_control(o, 1);
+    interop_opts_from_env(o);
     if (cert && zws_opts_set_cert(o, cert, key))
         interop_fail("zws_opts_set_cert failed");
     char err[256];
@@ -189,7 +206,7 @@ int main(int argc, char **argv)
     zws_opts_free(o);
     if (r)
         interop_fail("server: %s: %s", zws_errname(r), err);
-    zws_handlers h = {.upgrade = on_upgrade, .message = on_message, .pong = on_pong,
+    zws_handlers h = {.upgrade = on_upgrade, .open = on_open, .message = on_message, .pong = on_pong,
                       .close = on_close};
     if (zws_server_route(srv, "*", &h, NULL))
         interop_fail("route");

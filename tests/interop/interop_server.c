@@ -18,7 +18,13 @@
  *   frag N [ping]   echo the next message in N fragments (with a ping
  *                   between the first two)
  *   ping PAYLOAD    ping; on the matching pong, reply "pong PAYLOAD"
- *   close CODE [R]  start the closing handshake with CODE and reason R */
+ *   close CODE [R]  start the closing handshake with CODE and reason R
+ *   ext             reply with the extensions agreed (zws_conn_extensions)
+ *
+ * Compression and the message limit come from the environment
+ * (ZWS_INTEROP_DEFLATE, ZWS_INTEROP_MAX_MESSAGE); with ZWS_INTEROP_EXPECT
+ * set, a connection whose agreed extension differs is closed at once with
+ * 4001 and a reason saying both. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -125,6 +131,8 @@ static int command(session *s, const char *line)
         snprintf(s->tag, sizeof s->tag, "%.63s", line + 4);
         return 0;
     }
+    if (strcmp(line, "ext") == 0)
+        return send_text(s->c, zws_conn_extensions(s->c));
     if (strncmp(line, "report ", 7) == 0) {
         report_get(line + 7, reply, sizeof reply);
         return send_text(s->c, reply);
@@ -198,6 +206,15 @@ static void serve(session *s)
     int r = zws_conn_handshake(s->c, err, sizeof err);
     if (r) {
         fprintf(stderr, "%s: handshake: %s: %s\n", interop_prog, zws_errname(r), err);
+        return;
+    }
+    const char *bad = interop_ext_mismatch(zws_conn_extensions(s->c));
+    if (bad) {
+        /* The peer fails on this close and shows the reason. */
+        fprintf(stderr, "%s: %s\n", interop_prog, bad);
+        char reason[124];
+        snprintf(reason, sizeof reason, "%s", bad); /* a close reason: at most 123 bytes */
+        zws_close(s->c, 4001, reason);
         return;
     }
     for (;;) {
@@ -343,6 +360,7 @@ int main(int argc, char **argv)
     zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, (int)hs_ms);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, POLL_MS);
     zws_opts_set_surface_control(o, 1);
+    interop_opts_from_env(o);
     if (cert && zws_opts_set_cert(o, cert, key))
         interop_fail("zws_opts_set_cert failed");
     zws_listener *l;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 const char *interop_prog = "interop";
@@ -85,4 +86,77 @@ void interop_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* One "key" or "key=N" item of ZWS_INTEROP_DEFLATE into d. */
+static void deflate_item(zws_deflate_opts *d, const char *item, size_t n)
+{
+    char key[32];
+    const char *eq = memchr(item, '=', n);
+    size_t klen = eq ? (size_t)(eq - item) : n;
+    if (klen >= sizeof key)
+        interop_fail("ZWS_INTEROP_DEFLATE: item '%.*s' not known", (int)n, item);
+    memcpy(key, item, klen);
+    key[klen] = 0;
+    long v = 0;
+    if (eq) {
+        char *end;
+        v = strtol(eq + 1, &end, 10);
+        if (end != item + n || end == eq + 1 || v < 0)
+            interop_fail("ZWS_INTEROP_DEFLATE: '%.*s' needs a number", (int)n, item);
+    }
+    if (!eq && strcmp(key, "scnt") == 0)
+        d->server_no_context_takeover = 1;
+    else if (!eq && strcmp(key, "ccnt") == 0)
+        d->client_no_context_takeover = 1;
+    else if (!eq && strcmp(key, "on") == 0)
+        ;
+    else if (eq && strcmp(key, "sbits") == 0)
+        d->server_max_window_bits = (int)v;
+    else if (eq && strcmp(key, "cbits") == 0)
+        d->client_max_window_bits = (int)v;
+    else if (eq && strcmp(key, "threshold") == 0)
+        d->threshold = (size_t)v;
+    else if (eq && strcmp(key, "level") == 0)
+        d->level = (int)v;
+    else
+        interop_fail("ZWS_INTEROP_DEFLATE: item '%.*s' not known", (int)n, item);
+}
+
+void interop_opts_from_env(zws_opts *o)
+{
+    const char *spec = getenv("ZWS_INTEROP_DEFLATE");
+    if (spec && *spec && strcmp(spec, "off") != 0) {
+        zws_deflate_opts d;
+        memset(&d, 0, sizeof d);
+        for (const char *p = spec; *p;) {
+            size_t n = strcspn(p, ",");
+            deflate_item(&d, p, n);
+            p += n + (p[n] == ',');
+        }
+        int r = zws_opts_set_deflate(o, &d);
+        if (r)
+            interop_fail("zws_opts_set_deflate(%s): %s", spec, zws_errname(r));
+    }
+    const char *max = getenv("ZWS_INTEROP_MAX_MESSAGE");
+    if (max && *max) {
+        char *end;
+        unsigned long long v = strtoull(max, &end, 10);
+        if (*end || v == 0)
+            interop_fail("ZWS_INTEROP_MAX_MESSAGE: '%s' is not a size in bytes", max);
+        zws_opts_set_limits(o, v, v);
+    }
+}
+
+const char *interop_ext_mismatch(const char *got)
+{
+    static char msg[400];
+    const char *want = getenv("ZWS_INTEROP_EXPECT");
+    if (!want)
+        return NULL;
+    const char *w = strcmp(want, "none") == 0 ? "" : want;
+    if (strcmp(got, w) == 0)
+        return NULL;
+    snprintf(msg, sizeof msg, "extensions agreed: '%s', expected '%s'", got, w);
+    return msg;
 }

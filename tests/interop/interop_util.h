@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <zws/common.h>
+#include <zws/conn.h>
 
 /* Prefix of a control message: never the start of a generated payload. */
 #define INTEROP_CMD "#cmd "
@@ -30,6 +31,20 @@ void interop_fill_text(uint8_t *p, size_t len, uint32_t seed);
 
 /* Describes where a and b first differ (for failure messages). */
 const char *interop_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/* permessage-deflate and the message limit from the environment, for the
+ * deflate tests (README.md, "Compression"):
+ *   ZWS_INTEROP_DEFLATE      unset or "off": compression off; "on": on with
+ *                            the defaults; else a comma list of scnt, ccnt,
+ *                            sbits=N, cbits=N, threshold=N, level=N
+ *   ZWS_INTEROP_MAX_MESSAGE  max_frame and max_message, in bytes
+ * Applies them to o; a malformed value ends the program (status 1). */
+void interop_opts_from_env(zws_opts *o);
+
+/* Checks an agreed extension (zws_conn_extensions, zws_ws_extensions)
+ * against ZWS_INTEROP_EXPECT ("none" for no extension; unset: no check).
+ * NULL when it matches, else a static sentence saying both. */
+const char *interop_ext_mismatch(const char *got);
 
 int64_t interop_now_ms(void);
 void interop_sleep_ms(int ms);

@@ -24,6 +24,23 @@ export NO_PROXY='*' no_proxy='*'
 startup_s=15 # a sanitizer build starts slower
 client_limit_s=90
 
+# ZWS_INTEROP_EXPECT may be given short, as the items of a deflate spec
+# ("on", "scnt,cbits=9"): written out here as zws_conn_extensions says it,
+# which every driver and peer compares against.
+# shellcheck source=expect.sh
+. "$here/expect.sh"
+for v in ZWS_INTEROP_EXPECT ZWS_INTEROP_PEER_EXPECT; do
+    val=${!v-}
+    if [ -n "$val" ]; then
+        val=$(interop_expand_expect "$val") || exit 2
+        export "$v=$val"
+    fi
+done
+for v in ZWS_INTEROP_DEFLATE ZWS_INTEROP_PEER_DEFLATE ZWS_INTEROP_EXPECT ZWS_INTEROP_PEER_EXPECT \
+    ZWS_INTEROP_MAX_MESSAGE; do
+    [ -z "${!v-}" ] || echo "run.sh: $v=${!v}"
+done
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-interop.XXXXXX")
 server_pid=
 client_pid=

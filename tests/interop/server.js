@@ -6,6 +6,7 @@ const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const { WebSocketServer } = require('ws');
+const pmd = require('./pmd');
 
 const args = parseArgs(process.argv.slice(2));
 const reports = new Map();
@@ -14,11 +15,14 @@ const httpServer = args.cert
   ? https.createServer({ cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) })
   : http.createServer();
 // maxPayload above our largest test message (16 MiB), below ws's default.
-const wss = new WebSocketServer({ server: httpServer, maxPayload: 32 << 20 });
+// perMessageDeflate from ZWS_INTEROP_PEER_DEFLATE (off without it).
+const wss = new WebSocketServer({ server: httpServer, maxPayload: 32 << 20,
+  perMessageDeflate: pmd.options() });
 
 wss.on('connection', (ws) => {
-  const s = { tag: null, frag: 0, fragPing: false, pongWant: null };
+  const s = { tag: null, frag: 0, fragPing: false, pongWant: null, records: [] };
   ws.on('message', (data, isBinary) => {
+    pmd.track(ws, s.records, data.length);
     if (!isBinary && data.length < 512 && data.toString('latin1').startsWith('#cmd ')) {
       command(ws, s, data.toString('utf8').slice(5));
     } else if (s.frag > 1) {
@@ -47,6 +51,8 @@ function command(ws, s, line) {
     case 'tag': s.tag = arg; break;
     case 'report': ws.send(reports.get(arg) ?? 'pending'); break;
     case 'frag': s.frag = parseInt(rest[0], 10) || 0; s.fragPing = rest[1] === 'ping'; break;
+    case 'ext': ws.send(pmd.view(ws)); break;
+    case 'compressed': ws.send(pmd.verdict(s.records)); break;
     case 'big': ws.send(Buffer.alloc(parseInt(arg, 10))); break;
     case 'ping': s.pongWant = Buffer.from(arg); ws.ping(s.pongWant); break;
     case 'close': ws.close(parseInt(rest[0], 10), rest.slice(1).join(' ')); break;

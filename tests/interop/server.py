@@ -12,6 +12,8 @@ import sys
 
 import websockets
 
+import pmd
+
 reports = {}
 
 
@@ -40,6 +42,10 @@ async def command(ws, s, line):
     elif name == 'frag':
         n, _, ping = arg.partition(' ')
         s['frag'], s['frag_ping'] = int(n), ping == 'ping'
+    elif name == 'ext':
+        await ws.send(pmd.view(ws, server=True))
+    elif name == 'compressed':
+        await ws.send(pmd.verdict(s['records']))
     elif name == 'big':
         await ws.send(bytes(int(arg)))
     elif name == 'ping':
@@ -63,7 +69,7 @@ async def command(ws, s, line):
 
 
 async def handler(ws):
-    s = {'tag': None, 'frag': 0, 'frag_ping': False}
+    s = {'tag': None, 'frag': 0, 'frag_ping': False, 'records': pmd.track(ws)}
     try:
         async for msg in ws:
             if isinstance(msg, str) and msg.startswith('#cmd '):
@@ -95,8 +101,9 @@ async def main():
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
     # max_size: our largest test message is 16 MiB (the default is 1 MiB).
     # ping_interval: no keepalive pings in the middle of a scenario.
+    # Compression: websockets's default unless ZWS_INTEROP_PEER_DEFLATE.
     async with websockets.serve(handler, args.host, 0, ssl=ctx, max_size=None,
-                                ping_interval=None) as server:
+                                ping_interval=None, **pmd.serve_kwargs()) as server:
         port = server.sockets[0].getsockname()[1]
         print(f'listening on {port}', flush=True)
         await stop
