@@ -49,6 +49,8 @@ void cmd_serve_usage(FILE *f)
         "      --budget BYTES       memory for message assembly and output across\n"
         "                           all connections (default 1g)\n"
         "      --deflate            accept permessage-deflate when a client offers it\n"
+        "      --deflate-threshold BYTES  with --deflate: send messages shorter than\n"
+        "                           this uncompressed (default 0: compress all)\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n");
 }
@@ -56,6 +58,7 @@ void cmd_serve_usage(FILE *f)
 typedef struct serve_args {
     const char *host, *cert, *key, *loop;
     uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
+    uint64_t deflate_threshold;
     int have_port, echo, broadcast, quiet, deflate;
 } serve_args;
 
@@ -113,6 +116,7 @@ static int parse(int argc, char **argv, serve_args *a)
         {"per-addr-conns", required_argument, NULL, 'N'},
         {"budget", required_argument, NULL, 'B'},
         {"deflate", no_argument, NULL, 'D'},
+        {"deflate-threshold", required_argument, NULL, 'T'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
@@ -178,6 +182,10 @@ static int parse(int argc, char **argv, serve_args *a)
             break;
         case 'q': a->quiet = 1; break;
         case 'D': a->deflate = 1; break;
+        case 'T':
+            if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->deflate_threshold))
+                return tool_usage_error(CMD, "bad --deflate-threshold '%s'", optarg);
+            break;
         case 'h': cmd_serve_usage(stdout); return -1;
         default: return tool_bad_option(CMD, c, argv, prev);
         }
@@ -205,6 +213,7 @@ int cmd_serve(int argc, char **argv)
     zws_opts_set_limits(o, a.max_message, a.max_message);
     if (a.deflate) {
         zws_deflate_opts d = {0};
+        d.threshold = (size_t)a.deflate_threshold;
         zws_opts_set_deflate(o, &d);
     }
     if (a.cert && zws_opts_set_cert(o, a.cert, a.key)) {
