@@ -1379,6 +1379,10 @@ int zws_md_feed_new(zws_md_feed **out, const zws_md_feed_opts *o, char *err, siz
     if ((r = zws_opts_new(&zo)))
         goto fail;
     zws_opts_set_surface_control(zo, 1);
+    if (o->deflate) {
+        zws_deflate_opts d = {0};
+        zws_opts_set_deflate(zo, &d);
+    }
     if (o->cert && (r = zws_opts_set_cert(zo, o->cert, o->key))) {
         snprintf(err, errlen, "cannot use the certificate or key: %s", zws_strerror(r));
         zws_opts_free(zo);

@@ -11,6 +11,8 @@
 #     lifetime   serverShutdown, then the close
 #     book       zws md --verify with injected gaps and reconnects: every book
 #                equals the feed's
+#     deflate    permessage-deflate between zws md and its feed (books still
+#                verify), and zws feed --deflate agreeing with a client
 #     reconnect  the feed killed and restarted: zws md comes back and resyncs
 #     slow       a stalled reader and a slow consumer: memory bounded both sides
 #     tls        wss:// streams and https:// snapshots, an unknown CA refused
@@ -74,6 +76,21 @@ book)
         fail "zws md --verify (no loss) exited $?"
     [ "$(json_get "$tmp/md2.out" 'j["gaps"]')" = 0 ] || fail "gaps without loss"
     [ "$(json_get "$tmp/md2.out" 'j["books_equal"]')" = 4 ] || fail "books differ (no loss)"
+    ;;
+deflate)
+    # permessage-deflate between zws md and its feed: the diff-depth books
+    # still verify, paced (compressed) and fast (pre-rendered, uncompressed)
+    timeout 60 "$zws" md -d 3 --no-view --json --verify --deflate --rate 500 \
+        -s btcusdt@depth@100ms,ethusdt@trade,btcusdt@bookTicker \
+        >"$tmp/mdz.out" 2>"$tmp/mdz.err" || fail "zws md --deflate exited $?"
+    [ "$(json_get "$tmp/mdz.out" 'j["books_equal"]')" = 1 ] || fail "book differs (deflate)"
+    [ "$(json_get "$tmp/mdz.out" 'j["parse_errors"]')" = 0 ] || fail "parse errors (deflate)"
+    [ "$(json_get "$tmp/mdz.out" 'j["messages"] > 100')" = True ] || fail "few messages (deflate)"
+    start feed "$zws" feed -p 0 -q --deflate --rate 200
+    timeout 30 "$zws" client "ws://127.0.0.1:$port/ws/btcusdt@trade" --deflate -v \
+        --close-after 3 >"$tmp/cz.out" 2>"$tmp/cz.err" || fail "zws client --deflate exited $?"
+    grep -q 'extensions permessage-deflate' "$tmp/cz.err" || fail "the feed did not agree"
+    [ "$(grep -c '"e":"trade"' "$tmp/cz.out")" = 3 ] || fail "three trades, inflated"
     ;;
 reconnect)
     start feed "$zws" feed -p 0 -q

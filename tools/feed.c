@@ -47,6 +47,7 @@ void cmd_feed_usage(FILE *f)
         "      --replay FILE       serve a zws md --record file instead: every connection\n"
         "                          gets every message in order, at the recorded pace\n"
         "                          (or as fast as it reads, with --rate max), then a close\n"
+        "      --deflate           accept permessage-deflate when a client offers it\n"
         "      --cert FILE         TLS: certificate chain (PEM); needs --key\n"
         "      --key FILE          TLS: private key (PEM)\n"
         "      --json              the summary as JSON on stdout\n"
@@ -145,7 +146,7 @@ int cmd_feed(int argc, char **argv)
         {"max-streams", required_argument, NULL, 'm'}, {"max-incoming", required_argument, NULL, 'i'},
         {"max-buffer", required_argument, NULL, 'b'}, {"drop-every", required_argument, NULL, 'D'},
         {"cert", required_argument, NULL, 'C'},       {"key", required_argument, NULL, 'K'},
-        {"replay", required_argument, NULL, 'R'},
+        {"replay", required_argument, NULL, 'R'},     {"deflate", no_argument, NULL, 'Z'},
         {"json", no_argument, NULL, 'j'},             {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     zws_md_feed_opts o;
@@ -236,6 +237,7 @@ int cmd_feed(int argc, char **argv)
         case 'K': o.key = optarg; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
+        case 'Z': o.deflate = 1; break;
         case 'h': cmd_feed_usage(stdout); return TOOL_EXIT_OK;
         default: return tool_bad_option(CMD, c, argv, prev);
         }

@@ -142,7 +142,7 @@ typedef struct md {
     /* options */
     const char *url, *rest, *record_path;
     char **streams;
-    int nstreams, per_conn, nconns, strategy, json, view, verify, quiet;
+    int nstreams, per_conn, nconns, strategy, json, view, verify, quiet, deflate;
     double duration, rate;
     int drop_every, levels, kick_ms, insecure;
     const char *ca;
@@ -1094,6 +1094,7 @@ void cmd_md_usage(FILE *f)
         "                         seconds (1012), as a restarting service would\n"
         "      --ca FILE          trust this CA for wss:// and https:// too\n"
         "  -k, --insecure         do not verify the server's certificate\n"
+        "      --deflate          offer permessage-deflate (the in-process feed accepts it)\n"
         "      --verify           at the end, pause the feed and check each book's top\n"
         "                         1000 levels against its snapshot (in-process feed)\n"
         "      --rest URL         REST base for snapshots (default: the stream URL's\n"
@@ -1163,6 +1164,7 @@ int cmd_md(int argc, char **argv)
         {"kick-every", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"insecure", no_argument, NULL, 'k'},
+        {"deflate", no_argument, NULL, 'Z'},
         {NULL, 0, NULL, 0}};
     static md mm;
     md *m = &mm;
@@ -1245,6 +1247,7 @@ int cmd_md(int argc, char **argv)
         }
         case 'A': m->ca = optarg; break;
         case 'k': m->insecure = 1; break;
+        case 'Z': m->deflate = 1; break;
         case 'w':
             if (tool_parse_u64(optarg, 100000000, 0, &v))
                 return tool_usage_error(CMD, "bad --work-ns '%s'", optarg);
@@ -1353,6 +1356,10 @@ int cmd_md(int argc, char **argv)
         goto out;
     }
     zws_opts_set_insecure(o, m->insecure);
+    if (m->deflate) {
+        zws_deflate_opts d = {0};
+        zws_opts_set_deflate(o, &d);
+    }
     r = zws_server_new(&m->srv, o, err, sizeof err);
     zws_opts_free(o);
     if (r) {
@@ -1372,7 +1379,7 @@ int cmd_md(int argc, char **argv)
     if (!m->url) {
         zws_md_feed_opts fo = {.symbols = symlist, .seed = m->seed, .rate = m->rate,
                                .drop_every = m->drop_every, .kick_every_ms = m->kick_ms,
-                               .quiet = 1};
+                               .quiet = 1, .deflate = m->deflate};
         if (zws_md_feed_new(&m->feed, &fo, err, sizeof err) ||
             zws_md_feed_listen(m->feed, "127.0.0.1", 0, err, sizeof err)) {
             fprintf(stderr, "zws %s: the in-process feed: %s\n", CMD, err);

@@ -271,6 +271,9 @@ typedef struct zws_md_feed_opts {
     int replay_max;
     const char *cert, *key;/* PEM files: wss */
     int quiet;             /* no lines on stderr */
+    int deflate;           /* accept permessage-deflate when a client offers it
+                              (fast mode's pre-rendered frames still go as
+                              they are: uncompressed, which is allowed) */
 } zws_md_feed_opts;
 
 typedef struct zws_md_feed_stats {
