@@ -93,6 +93,9 @@ void bench_parser(const bench_opts *o);
 void bench_conn(const bench_opts *o);
 void bench_md(const bench_opts *o);
 void bench_deflate(const bench_opts *o);
+#ifdef ZWS_BENCH_ISAL
+void bench_isal(const bench_opts *o); /* in the deflate suite, with ISA-L */
+#endif
 
 /* Writes a throwaway EC key and self-signed certificate (localhost,
  * 127.0.0.1) as PEM. Returns 0 or -1. */

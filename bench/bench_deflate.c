@@ -8,7 +8,8 @@
  *     per message: compressed per subscriber (the baseline) against
  *     compressed once and queued on all.
  *   memory: bytes one connection's extension holds after a message, with
- *     context takeover and without, and after the idle sweep's trim. */
+ *     context takeover and without, and after the idle sweep's trim.
+ *   with ISA-L (bench_isal.c): the inflater alone, zlib's beside ISA-L's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,4 +303,7 @@ void bench_deflate(const bench_opts *o)
     ratio_table(o);
     broadcast_table(o);
     memory_table(o);
+#ifdef ZWS_BENCH_ISAL
+    bench_isal(o);
+#endif
 }
