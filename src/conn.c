@@ -413,7 +413,8 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
     if (opcode > ZWS_OP_BINARY || (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE)))
         return ZWS_EINVAL;
     unsigned wflags = flags & ~ZWS_SEND_MORE_DATA;
-    if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN && !c->s.deflate &&
+    if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN &&
+        (!c->s.deflate || len < zws__deflate_threshold(c->s.deflate)) &&
         !(flags & ZWS_SEND_MORE_DATA)) {
         int r = send_by_reference(c, opcode, data, len, wflags);
         if (r != ZWS_ENOSPACE)

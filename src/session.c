@@ -196,8 +196,8 @@ int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, si
     if (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY)
         return ZWS_EINVAL;
     const uint8_t *data = zws_buf_data(payload) + off;
-    if (s->deflate) /* compressed into our own buffer: no reference kept */
-        return zws__deflate_send(s->deflate, s->w, opcode, data, len, 0);
+    if (s->deflate && len >= zws__deflate_threshold(s->deflate))
+        return zws__deflate_send(s->deflate, s->w, opcode, data, len, 0); /* a copy */
     if (s->role == ZWS_ROLE_CLIENT)
         return zws_writer_put(s->w, opcode, data, len, 0);
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];

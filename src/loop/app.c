@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/deflate.h"
 #include "internal/loop.h"
 #include "internal/tls.h"
 #include "zws/frame.h"
@@ -338,7 +339,8 @@ int zws__ws_admit(zws_ws *ws, size_t add)
  * take is queued. 1 when it did, 0 to queue it the usual way. */
 static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len, int *r)
 {
-    if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || ws->tr.ssl || ws->s.deflate ||
+    if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || ws->tr.ssl ||
+        (ws->s.deflate && len >= zws__deflate_threshold(ws->s.deflate)) ||
         zws__session_pending(&ws->s) || ws->s.state != ZWS__S_OPEN || opcode > ZWS_OP_BINARY)
         return 0;
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];
