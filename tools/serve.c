@@ -51,6 +51,9 @@ void cmd_serve_usage(FILE *f)
         "      --deflate            accept permessage-deflate when a client offers it\n"
         "      --deflate-threshold BYTES  with --deflate: send messages shorter than\n"
         "                           this uncompressed (default 0: compress all)\n"
+        "      --deflate-no-context  with --deflate: compress each message on its own\n"
+        "                           (server_no_context_takeover; broadcast compresses\n"
+        "                           once for all such connections)\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n");
 }
@@ -59,6 +62,7 @@ typedef struct serve_args {
     const char *host, *cert, *key, *loop;
     uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
     uint64_t deflate_threshold;
+    int deflate_nct;
     int have_port, echo, broadcast, quiet, deflate;
 } serve_args;
 
@@ -117,6 +121,7 @@ static int parse(int argc, char **argv, serve_args *a)
         {"budget", required_argument, NULL, 'B'},
         {"deflate", no_argument, NULL, 'D'},
         {"deflate-threshold", required_argument, NULL, 'T'},
+        {"deflate-no-context", no_argument, NULL, 'X'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
@@ -182,6 +187,7 @@ static int parse(int argc, char **argv, serve_args *a)
             break;
         case 'q': a->quiet = 1; break;
         case 'D': a->deflate = 1; break;
+        case 'X': a->deflate_nct = 1; break;
         case 'T':
             if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->deflate_threshold))
                 return tool_usage_error(CMD, "bad --deflate-threshold '%s'", optarg);
@@ -214,6 +220,7 @@ int cmd_serve(int argc, char **argv)
     if (a.deflate) {
         zws_deflate_opts d = {0};
         d.threshold = (size_t)a.deflate_threshold;
+        d.server_no_context_takeover = a.deflate_nct;
         zws_opts_set_deflate(o, &d);
     }
     if (a.cert && zws_opts_set_cert(o, a.cert, a.key)) {
