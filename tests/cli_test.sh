@@ -75,6 +75,24 @@ expect_err() {
     grep -Eq -- "$2" "$tmp/$1.err" || fail "$1: stderr does not match '$2'"
 }
 
+# start_web NAME STATUS: a plain web server answering every GET with
+# STATUS and the body "no websockets here, X-Test=<that header>".
+start_web() {
+    start "$1" "$python" -u -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("no websockets here, X-Test=%s" % self.headers.get("X-Test")).encode()
+        self.send_response(int(sys.argv[1]))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("listening on", s.server_address[1], flush=True)
+s.serve_forever()' "$2"
+}
+
 echo_scenario() {
     start server "$zws" server --host 127.0.0.1 --port 0 --echo -s chat
     local url=ws://127.0.0.1:$port/cli
@@ -171,19 +189,7 @@ errors_scenario() {
 
     # A plain HTTP server refuses the upgrade: the status is reported, with
     # the body, which repeats the -H header it was sent.
-    start http "$python" -u -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("no websockets here, X-Test=%s" % self.headers.get("X-Test")).encode()
-        self.send_response(404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("listening on", s.server_address[1], flush=True)
-s.serve_forever()'
+    start_web http 404
     run 2 notfound client "ws://127.0.0.1:$port/" -c x -H 'X-Test: from the command line'
     expect_err notfound '404'
     expect_err notfound 'no websockets here, X-Test=from the command line'
@@ -491,19 +497,7 @@ refusals_scenario() {
     run 2 plaintotls client "ws://127.0.0.1:$port/" -c x
     expect_err plaintotls 'the port speaks TLS: use wss://'
     stop_last
-    start web "$python" -u -c '
-import http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"<html>a web page</html>"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("listening on", s.server_address[1], flush=True)
-s.serve_forever()'
+    start_web web 200
     run 2 web client "ws://127.0.0.1:$port/" -c x
     expect_err web 'server answered 200 OK, not 101 Switching Protocols'
     run 1 hostheader client "ws://127.0.0.1:$port/" -H 'Host: elsewhere' -c x
