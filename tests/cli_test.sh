@@ -657,6 +657,47 @@ PY
     expect_out after 'still serving\n'
     stop_last
 
+    # The loop's client connections (zws bench) against Python's and Node's
+    # servers, both compressing every echo; bench checks each byte.
+    cat >"$tmp/pyecho.py" <<'PY'
+import asyncio, websockets
+async def echo(ws, path=None):
+    print("agreed", ws.response_headers.get("Sec-WebSocket-Extensions"), flush=True)
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", 0, max_size=1 << 24) as s:
+        print("listening on", s.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+PY
+    start pyecho "$python" -u "$tmp/pyecho.py"
+    run 0 bench_py bench "ws://127.0.0.1:$port/" --deflate -c 4 -d 1 -s 1000 --text --json
+    grep -q '"bad_echoes":0,"failed":0,"closed_early":0' "$tmp/bench_py.out" ||
+        fail "bench_py: $(cat "$tmp/bench_py.out")"
+    grep -Eq '"messages":[1-9]' "$tmp/bench_py.out" || fail "bench_py: no echoes"
+    grep -q '^agreed permessage-deflate' "$tmp/pyecho.out" || fail "bench_py: not compressed"
+    kill -TERM "${pids[-1]}"
+    unset 'pids[-1]'
+    local ws_dir
+    ws_dir=$(cd "$(dirname "$0")/interop" && pwd)/node_modules
+    if [ -d "$ws_dir/ws" ] && command -v node >/dev/null; then
+        start nodeecho node -e '
+const { WebSocketServer } = require(process.argv[1] + "/ws");
+const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { threshold: 0 } });
+wss.on("listening", () => console.log("listening on " + wss.address().port));
+wss.on("connection", ws => { console.log("agreed " + ws.extensions);
+    ws.on("message", (m, bin) => ws.send(m, { binary: bin })); });' "$ws_dir"
+        run 0 bench_node bench "ws://127.0.0.1:$port/" --deflate -c 4 -d 1 -s 1000 --json
+        grep -q '"bad_echoes":0,"failed":0,"closed_early":0' "$tmp/bench_node.out" ||
+            fail "bench_node: $(cat "$tmp/bench_node.out")"
+        grep -q '^agreed permessage-deflate' "$tmp/nodeecho.out" || fail "bench_node: not compressed"
+        kill -TERM "${pids[-1]}"
+        unset 'pids[-1]'
+    else
+        echo "cli_test: deflate: Node's ws not installed (the interop fixture installs it): its part skipped" >&2
+    fi
+
     start serve "$zws" serve --host 127.0.0.1 --port 0 --broadcast --deflate -t 1
     cat >"$tmp/fanout.py" <<'PY'
 import asyncio, os, sys, websockets
