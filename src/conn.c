@@ -154,7 +154,7 @@ const char *zws_conn_subprotocol(const zws_conn *c)
     return c->subprotocol ? c->subprotocol : "";
 }
 
-const char *zws_conn_extensions(zws_conn *c) { return zws__session_extensions(&c->s); }
+const char *zws_conn_extensions(const zws_conn *c) { return zws__session_extensions(&c->s); }
 
 int zws_conn_fd(const zws_conn *c) { return c->tr.fd; }
 
@@ -413,8 +413,7 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
     if (opcode > ZWS_OP_BINARY || (flags & ~(ZWS_SEND_MORE_DATA | ZWS_WRITE_MORE)))
         return ZWS_EINVAL;
     unsigned wflags = flags & ~ZWS_SEND_MORE_DATA;
-    if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN &&
-        (!c->s.deflate || len < zws__deflate_threshold(c->s.deflate)) &&
+    if (c->role == ZWS_ROLE_SERVER && len >= ZERO_COPY_MIN && !zws__session_compresses(&c->s, len) &&
         !(flags & ZWS_SEND_MORE_DATA)) {
         int r = send_by_reference(c, opcode, data, len, wflags);
         if (r != ZWS_ENOSPACE)

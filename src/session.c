@@ -46,13 +46,18 @@ int zws__session_set_deflate(zws__session *s, const zws__pmd_params *p,
     }
     zws__deflate_free(s->deflate);
     s->deflate = d;
-    (void)zws__deflate_describe(d, s->role);
+    zws__deflate_describe(d, s->role);
     return 0;
 }
 
-const char *zws__session_extensions(zws__session *s)
+const char *zws__session_extensions(const zws__session *s)
 {
-    return s->deflate ? zws__deflate_describe(s->deflate, s->role) : "";
+    return s->deflate ? zws__deflate_description(s->deflate) : "";
+}
+
+int zws__session_compresses(const zws__session *s, size_t len)
+{
+    return s->deflate && len >= zws__deflate_threshold(s->deflate);
 }
 
 void zws__session_free(zws__session *s)
@@ -196,7 +201,7 @@ int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, si
     if (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY)
         return ZWS_EINVAL;
     const uint8_t *data = zws_buf_data(payload) + off;
-    if (s->deflate && len >= zws__deflate_threshold(s->deflate))
+    if (zws__session_compresses(s, len))
         return zws__deflate_send(s->deflate, s->w, opcode, data, len, 0); /* a copy */
     if (s->role == ZWS_ROLE_CLIENT)
         return zws_writer_put(s->w, opcode, data, len, 0);

@@ -302,7 +302,7 @@ ZWS_EXTERN const char *zws_conn_subprotocol(const zws_conn *c);
 /* The extensions agreed in the handshake, as a Sec-WebSocket-Extensions
  * value would say them (e.g. "permessage-deflate;
  * client_no_context_takeover"), or "" for none. Valid while c lives. */
-ZWS_EXTERN const char *zws_conn_extensions(zws_conn *c);
+ZWS_EXTERN const char *zws_conn_extensions(const zws_conn *c);
 ZWS_EXTERN int zws_conn_fd(const zws_conn *c);
 /* 1 when zws holds input that zws_recv can act on before waiting: a whole
  * frame in its buffer, or bytes held by TLS (which poll() cannot see). 0

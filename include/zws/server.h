@@ -175,7 +175,7 @@ ZWS_EXTERN void zws_ws_set_user(zws_ws *ws, void *user);
 ZWS_EXTERN const char *zws_ws_path(const zws_ws *ws);
 ZWS_EXTERN const char *zws_ws_subprotocol(const zws_ws *ws);
 /* The extensions agreed ("" for none), as zws_conn_extensions. */
-ZWS_EXTERN const char *zws_ws_extensions(zws_ws *ws);
+ZWS_EXTERN const char *zws_ws_extensions(const zws_ws *ws);
 /* An id that names ws from any thread (never reused within a server). */
 ZWS_EXTERN uint64_t zws_ws_id(const zws_ws *ws);
 ZWS_EXTERN zws_loop *zws_ws_loop(const zws_ws *ws);

@@ -72,7 +72,7 @@ int zws__deflate_new(zws__deflate **out, const zws__pmd_params *p,
     return 0;
 }
 
-const char *zws__deflate_describe(zws__deflate *d, enum zws_role role)
+void zws__deflate_describe(zws__deflate *d, enum zws_role role)
 {
     const zws__pmd_params *p = &d->p;
     int server = role == ZWS_ROLE_SERVER;
@@ -88,8 +88,9 @@ const char *zws__deflate_describe(zws__deflate *d, enum zws_role role)
     snprintf(d->desc, sizeof d->desc, "permessage-deflate%s%s%s%s",
              s_nct ? "; server_no_context_takeover" : "",
              c_nct ? "; client_no_context_takeover" : "", sb, cb);
-    return d->desc;
 }
+
+const char *zws__deflate_description(const zws__deflate *d) { return d->desc; }
 
 void zws__deflate_free(zws__deflate *d)
 {

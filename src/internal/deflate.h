@@ -85,9 +85,11 @@ int zws__deflate_send(zws__deflate *d, struct zws_writer *w, unsigned opcode,
  * context takeover, and a large output buffer. */
 void zws__deflate_trim(zws__deflate *d);
 
-/* What was agreed, as the header value would say it (window bits below
- * 15 only), seen by a connection of role; valid while d lives. */
-const char *zws__deflate_describe(zws__deflate *d, enum zws_role role);
+/* Writes down what was agreed, as the header value would say it (window
+ * bits below 15 only), seen by a connection of role, once: the
+ * description returns it (valid while d lives). */
+void zws__deflate_describe(zws__deflate *d, enum zws_role role);
+const char *zws__deflate_description(const zws__deflate *d);
 
 /* Compress-once for pub/sub. A connection whose compressor is reset after
  * every message (our_no_context_takeover) can take a message compressed

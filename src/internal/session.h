@@ -81,7 +81,10 @@ struct zws__pmd_cfg;
 int zws__session_set_deflate(zws__session *s, const struct zws__pmd_params *p,
                              const struct zws__pmd_cfg *cfg);
 /* The extensions in use, as a header value ("" for none). */
-const char *zws__session_extensions(zws__session *s);
+const char *zws__session_extensions(const zws__session *s);
+/* A whole message of len bytes would be compressed: it cannot be sent by
+ * reference. */
+int zws__session_compresses(const zws__session *s, size_t len);
 void zws__session_free(zws__session *s);
 void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now);
 

@@ -340,7 +340,7 @@ int zws__ws_admit(zws_ws *ws, size_t add)
 static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len, int *r)
 {
     if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || ws->tr.ssl ||
-        (ws->s.deflate && len >= zws__deflate_threshold(ws->s.deflate)) ||
+        zws__session_compresses(&ws->s, len) ||
         zws__session_pending(&ws->s) || ws->s.state != ZWS__S_OPEN || opcode > ZWS_OP_BINARY)
         return 0;
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];
@@ -452,7 +452,7 @@ void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
 const char *zws_ws_path(const zws_ws *ws) { return ws->path ? ws->path : "/"; }
 const char *zws_ws_subprotocol(const zws_ws *ws) { return ws->subprotocol ? ws->subprotocol : ""; }
-const char *zws_ws_extensions(zws_ws *ws) { return ws->s.w ? zws__session_extensions(&ws->s) : ""; }
+const char *zws_ws_extensions(const zws_ws *ws) { return zws__session_extensions(&ws->s); }
 uint64_t zws_ws_id(const zws_ws *ws) { return ws->id; }
 zws_loop *zws_ws_loop(const zws_ws *ws) { return ws->loop; }
 zws_server *zws_ws_server(const zws_ws *ws) { return ws->loop->srv; }

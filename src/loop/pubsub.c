@@ -189,10 +189,9 @@ int zws__topics_deliver(zws_loop *l, const char *topic, size_t tlen, zws_buf *fr
     zws__sub *s = *find(l->topics, topic, tlen);
     if (!s)
         return 0;
-    zws_frame f;
-    if (zws_frame_parse(&f, zws_buf_data(frame), zws_buf_len(frame), ZWS_ROLE_CLIENT, 0,
-                        UINT64_MAX >> 1, NULL) <= 0)
-        return 0; /* publish built it: cannot happen */
+    zws_frame f; /* the message inside the frame, read at the first
+                    subscriber with permessage-deflate */
+    int parsed = 0;
     zws_buf *shared[16] = {NULL};
     int got = 0;
     /* A subscriber failed by the backpressure policy stays on the list
@@ -200,7 +199,11 @@ int zws__topics_deliver(zws_loop *l, const char *topic, size_t tlen, zws_buf *fr
      * still while it is walked. */
     for (size_t i = 0; i < s->n; i++) {
         zws_ws *ws = s->ws[i];
-        int r = ws->s.deflate ? deliver_deflate(ws, frame, &f, shared) : queue_frame(ws, frame);
+        if (ws->s.deflate && !parsed)
+            parsed = zws_frame_parse(&f, zws_buf_data(frame), zws_buf_len(frame),
+                                     ZWS_ROLE_CLIENT, 0, UINT64_MAX >> 1, NULL) > 0 ? 1 : -1;
+        int r = ws->s.deflate && parsed > 0 ? deliver_deflate(ws, frame, &f, shared)
+                                            : queue_frame(ws, frame);
         if (r == 0) {
             zws__ws_dirty(ws);
             got++;
