@@ -98,7 +98,7 @@ static int conn_new(zws_conn **out, enum zws_role role, const zws_opts *o)
     }
     if (!r) {
         c->rcap = c->o->buffer_size;
-        c->rbuf = zws__malloc(c->rcap);
+        c->rbuf = zws__malloc_paged(c->rcap);
         r = c->rbuf ? 0 : ZWS_ENOMEM;
     }
     if (r) {
@@ -140,7 +140,7 @@ void zws_conn_free(zws_conn *c)
     linger(c);
     zws__transport_close(&c->tr);
     zws__session_free(&c->s);
-    zws__free(c->rbuf);
+    zws__free_paged(c->rbuf);
     zws_opts_free(c->o);
     if (c->tls)
         SSL_CTX_free(c->tls);

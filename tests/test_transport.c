@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "internal/alloc.h"
 #include "internal/transport.h"
 #include "zws/conn.h"
 
@@ -533,6 +534,27 @@ static void write_until_error(zws__transport *t)
     char msg[128];
     zws__transport_errmsg(t, (int)r, msg, sizeof msg);
     assert_true(strstr(msg, "Broken pipe") || strstr(msg, "Connection reset"));
+}
+
+/* Receive buffers start on a page (see zws__malloc_paged), come from the
+ * allocator hooks, and go back to them whole. */
+static void test_paged_buffers(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 100, 4096, 64 << 10, (512 << 10) + 64};
+    tu_counting_allocator();
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        uint8_t *p = zws__malloc_paged(sizes[i]);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p & 4095, 0);
+        memset(p, 0xa5, sizes[i]); /* all of it is ours (ASan checks) */
+        zws__free_paged(p);
+    }
+    assert_int_equal(tu_allocs, sizeof sizes / sizeof *sizes);
+    assert_int_equal(tu_live, 0);
+    assert_null(zws__malloc_paged(SIZE_MAX - 100));
+    zws__free_paged(NULL);
+    zws_set_allocator(NULL, NULL, NULL);
 }
 
 static void test_no_sigpipe(void **state)
@@ -1412,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_read_timeout),
         cmocka_unit_test(test_accept_timeout),
         cmocka_unit_test(test_no_sigpipe),
+        cmocka_unit_test(test_paged_buffers),
         cmocka_unit_test(test_tls_echo),
         cmocka_unit_test(test_tls_verify_failures),
         cmocka_unit_test(test_tls_insecure),

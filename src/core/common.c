@@ -1,4 +1,5 @@
 /* Version, error names, close code rules, allocator hooks. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,27 @@ void zws__free(void *p)
 {
     if (p)
         free_hook(p);
+}
+
+#define PAGE 4096u
+
+void *zws__malloc_paged(size_t n)
+{
+    if (n > SIZE_MAX - PAGE - sizeof(void *))
+        return NULL;
+    uint8_t *raw = zws__malloc(n + PAGE + sizeof(void *));
+    if (!raw)
+        return NULL;
+    uintptr_t a = ((uintptr_t)raw + sizeof(void *) + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+    void **p = (void **)a;
+    p[-1] = raw; /* the allocation to give back */
+    return p;
+}
+
+void zws__free_paged(void *p)
+{
+    if (p)
+        zws__free(((void **)p)[-1]);
 }
 
 char *zws__strndup(const char *s, size_t n)

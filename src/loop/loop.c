@@ -122,7 +122,7 @@ int zws__loop_new(zws_loop **out, zws_server *srv, int index, const zws__backend
     l->listen_fd = l->wake_fd = -1;
     pthread_mutex_init(&l->tlock, NULL);
     int r = ZWS_ENOMEM;
-    l->rbuf = zws__malloc(ZWS__RBUF_SIZE + ZWS__RBUF_PAD);
+    l->rbuf = zws__malloc_paged(ZWS__RBUF_SIZE + ZWS__RBUF_PAD);
     l->ids = zws__malloc(sizeof *l->ids);
     if (l->rbuf && l->ids) {
         memset(l->ids, 0, sizeof *l->ids);
@@ -169,7 +169,7 @@ void zws__loop_free(zws_loop *l)
         zws__free(l->ids);
     }
     zws__keypool_free(l->keys);
-    zws__free(l->rbuf);
+    zws__free_paged(l->rbuf);
     if (l->wake_fd >= 0)
         close(l->wake_fd);
     if (l->listen_fd >= 0)

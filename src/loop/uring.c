@@ -32,6 +32,8 @@ const zws__backend *const zws__uring_backend = NULL;
 #define ENTRIES 4096
 #define NBUFS 256          /* provided buffers per loop (a power of two) */
 #define BUF_SIZE (16u << 10)
+/* From a page-aligned base, buffer i starts i * 64 bytes into a page, never
+ * 1-63 bytes past one (see zws__malloc_paged). */
 #define BUF_STRIDE (BUF_SIZE + ZWS__RBUF_PAD)
 #define BGID 1
 
@@ -87,7 +89,7 @@ static void ur_free(zws_loop *l)
     io_uring_queue_exit(&u->ring);
     if (u->br)
         munmap(u->br, NBUFS * sizeof(struct io_uring_buf));
-    zws__free(u->bufs);
+    zws__free_paged(u->bufs);
     zws__free(u);
     l->be_state = NULL;
 }
@@ -114,7 +116,7 @@ static int ur_init(zws_loop *l)
     l->be_state = u;
     size_t ring_bytes = NBUFS * sizeof(struct io_uring_buf);
     void *br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    u->bufs = zws__malloc((size_t)NBUFS * BUF_STRIDE);
+    u->bufs = zws__malloc_paged((size_t)NBUFS * BUF_STRIDE);
     if (br == MAP_FAILED || !u->bufs) {
         if (br != MAP_FAILED)
             munmap(br, ring_bytes);
