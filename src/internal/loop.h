@@ -124,6 +124,9 @@ struct zws_loop {
     size_t ntimers;
     int64_t wheel_at;          /* ms of the next slot to visit */
     zws__keypool *keys;        /* client connections' mask keys */
+    /* What every connection's session is made from (lazy: parser and
+     * writer at first use), by role; set once the backend is known. */
+    zws__session_cfg scfg[2];
     pthread_mutex_t tlock;     /* tasks posted from other threads */
     zws__task *tasks;
     size_t ntasks, tasks_cap;

@@ -94,7 +94,7 @@ static void send_request(zws_ws *ws)
                                         srv->o->nprotos, exts, srv->o->origin, srv->o->headers,
                                         srv->o->nheaders);
     if (n < 0 || zws__ws_start_session(ws, ZWS_ROLE_CLIENT) ||
-        zws__writer_append(ws->s.w, req, (size_t)n, 1)) {
+        zws__session_append(&ws->s, req, (size_t)n, 1)) {
         client_fail(ws, "cannot build the request%s", NULL);
         return;
     }

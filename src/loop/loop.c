@@ -350,7 +350,7 @@ void zws__ws_want_out(zws_ws *ws, int on)
 void zws__ws_write(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
-    if (!ws->s.w) /* nothing was ever queued (a late readiness event) */
+    if (!ws->s.live) /* nothing was ever queued (a late readiness event) */
         return;
     for (;;) {
         struct iovec v[64];
@@ -500,17 +500,22 @@ void zws__loop_flush_dirty(zws_loop *l)
     }
 }
 
-/* Once a second: connections quiet for a second give back their output
- * buffer (an idle connection then holds none), and the compression
- * streams of directions without context takeover. Freeing them after every
- * message instead would cost a malloc, a free and often a brk per message. */
+/* Once a second: connections that wrote nothing for a second give back
+ * their writer (its buffer with it) and the compression streams of
+ * directions without context takeover; those that read nothing for a
+ * second, their parser (between messages). An idle connection then holds
+ * neither. Freeing them after every message instead would cost a malloc, a
+ * free and often a brk per message. */
 static void sweep_idle(zws_loop *l)
 {
     for (zws_ws *ws = l->conns; ws; ws = ws->next) {
-        if (!ws->s.w || (ws->flags & ZWS__F_DIRTY) || l->now - ws->last_write < 1000 ||
-            zws__session_pending(&ws->s) != 0)
+        if (!ws->s.live || (ws->flags & ZWS__F_DIRTY))
             continue;
-        zws__writer_release(ws->s.w);
+        if (l->now - ws->s.last_input >= 1000)
+            zws__session_trim_input(&ws->s);
+        if (l->now - ws->last_write < 1000 || zws__session_pending(&ws->s) != 0)
+            continue;
+        zws__session_trim_output(&ws->s);
         if (ws->s.deflate)
             zws__deflate_trim(ws->s.deflate);
     }

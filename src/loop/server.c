@@ -177,7 +177,8 @@ static void charge(zws_ws *ws)
         int msg = ws->s.p && zws__parser_held(ws->s.p) > zws__session_pending(&ws->s);
         zws__ws_fail(ws, msg ? ZWS_CLOSE_TOO_BIG : ZWS_CLOSE_POLICY, "server memory budget reached");
         /* no handler is running here: what it assembled can go at once */
-        zws__parser_release(ws->s.p);
+        if (ws->s.p)
+            zws__parser_release(ws->s.p);
         charge(ws);
     }
 }
@@ -191,7 +192,7 @@ void zws__ws_free(zws_ws *ws)
         atomic_fetch_sub(&srv->used, ws->charged);
     addr_release(srv, ws);
     zws__transport_close(&ws->tr);
-    if (ws->s.w)
+    if (ws->s.live)
         zws__session_free(&ws->s);
     zws__free(ws->keep);
     zws__free(ws->path);
@@ -393,18 +394,9 @@ static const zws__route *find_route(const zws_server *srv, const char *path, siz
 int zws__ws_start_session(zws_ws *ws, enum zws_role role)
 {
     zws_server *srv = ws->loop->srv;
-    if (ws->s.w)
+    if (ws->s.live)
         return 0;
-    zws__session_cfg cfg = {
-        .role = role,
-        .max_frame = srv->o->max_frame,
-        .max_message = srv->o->max_message,
-        .buffer_size = ws->loop->be->chunk ? ws->loop->be->chunk : ZWS__RBUF_SIZE,
-        .surface = srv->o->surface,
-        .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
-        .keys = ws->loop->keys,
-    };
-    int r = zws__session_init(&ws->s, &cfg);
+    int r = zws__session_init(&ws->s, &ws->loop->scfg[role]);
     if (r)
         return r;
     zws__session_timers t = {
@@ -424,7 +416,7 @@ static void answer_and_close(zws_ws *ws, const char *resp, int n)
     ws->kind = ZWS__K_HTTP;
     ws->hs_deadline = ws->loop->now + (ws->loop->srv->write_ms > 0 ? ws->loop->srv->write_ms
                                                                     : LINGER_MS);
-    if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1)) {
+    if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__session_append(&ws->s, resp, (size_t)n, 1)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return;
     }
@@ -464,7 +456,7 @@ static void http_answer(zws_ws *ws, const zws__route *route, const zws_http_requ
     }
     answer_and_close(ws, head, n);
     if (!(ws->flags & ZWS__F_DEAD) && rep.body_len &&
-        zws__writer_append(ws->s.w, rep.body, rep.body_len, 1))
+        zws__session_append(&ws->s, rep.body, rep.body_len, 1))
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
 }
 
@@ -480,7 +472,7 @@ static int queue_101(zws_ws *ws, const char *resp, size_t n)
     if (w < 0)
         return (int)w;
     ws->last_write = ws->loop->now;
-    return (size_t)w < n ? zws__writer_append(ws->s.w, resp + w, n - (size_t)w, 1) : 0;
+    return (size_t)w < n ? zws__session_append(&ws->s, resp + w, n - (size_t)w, 1) : 0;
 }
 
 typedef struct {
