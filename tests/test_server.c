@@ -817,7 +817,7 @@ static void heap_free(void *p)
  * loop's idle sweep, and the live heap is compared with the server's
  * before they came (the per-loop id table's share included). */
 #define IDLE_N 1000
-#define IDLE_MAX_BYTES 520 /* per connection, chunk headers included */
+#define IDLE_MAX_BYTES 460 /* per connection, chunk headers included */
 
 static void test_idle_connection_heap(void **state)
 {

@@ -460,19 +460,23 @@ int zws_ws_close(zws_ws *ws, uint16_t code, const char *reason)
 
 int zws_ws_keep(zws_ws *ws, zws_buf **out)
 {
-    if (!ws->cur)
+    const zws_event *ev = ws->loop->cur_ev;
+    if (ws->loop->cur_ws != ws || !ev)
         return ZWS_ESTATE;
-    if (ws->cur->flags & ZWS_EV_ASSEMBLED) /* delivered: the parser exists */
+    if (ev->flags & ZWS_EV_ASSEMBLED) /* delivered: the parser exists */
         return zws_parser_detach(ws->s.p, out);
-    *out = zws_buf_new_copy(ws->cur->data, ws->cur->len);
+    *out = zws_buf_new_copy(ev->data, ev->len);
     return *out ? 0 : ZWS_ENOMEM;
 }
 
 size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.live ? zws__session_pending(&ws->s) : 0; }
 void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
-const char *zws_ws_path(const zws_ws *ws) { return ws->path ? ws->path : "/"; }
-const char *zws_ws_subprotocol(const zws_ws *ws) { return ws->subprotocol ? ws->subprotocol : ""; }
+const char *zws_ws_path(const zws_ws *ws) { return ws->names ? ws->names : "/"; }
+const char *zws_ws_subprotocol(const zws_ws *ws)
+{
+    return ws->names ? ws->names + strlen(ws->names) + 1 : "";
+}
 const char *zws_ws_extensions(const zws_ws *ws) { return zws__session_extensions(&ws->s); }
 uint64_t zws_ws_id(const zws_ws *ws) { return ws->id; }
 zws_loop *zws_ws_loop(const zws_ws *ws) { return ws->loop; }
