@@ -3,32 +3,86 @@
 #include <string.h>
 
 #include "internal/deflate.h"
+#include "internal/parser.h"
 #include "internal/session.h"
 #include "internal/writer.h"
 #include "zws/frame.h"
 #include "zws/utf8.h"
 
-int zws__session_init(zws__session *s, const zws__session_cfg *cfg)
+static int make_parser(zws__session *s, const zws__session_cfg *cfg)
 {
-    memset(s, 0, sizeof *s);
-    s->role = cfg->role;
-    s->surface = cfg->surface;
-    s->ping_sent = s->close_at = -1;
     int r = zws_parser_new(&s->p, cfg->role);
-    if (!r)
-        r = zws_writer_new(&s->w, cfg->role);
-    if (r) {
-        zws__session_free(s);
+    if (r)
         return r;
-    }
     zws_parser_set_limits(s->p, cfg->max_frame, cfg->max_message);
     zws_parser_set_buffer_size(s->p, cfg->buffer_size);
+    if (s->deflate) {
+        zws_parser_ext ext;
+        zws__deflate_parser_ext(s->deflate, &ext);
+        zws_parser_set_ext(s->p, &ext); /* a new parser is between messages */
+    }
+    return 0;
+}
+
+static int make_writer(zws__session *s, const zws__session_cfg *cfg)
+{
+    int r = zws_writer_new(&s->w, cfg->role);
+    if (r)
+        return r;
     if (cfg->max_pending)
         zws_writer_set_max_pending(s->w, cfg->max_pending);
     if (cfg->keys)
         zws__writer_set_keys(s->w, cfg->keys);
-    zws__outq_init(&s->q, s->w);
     return 0;
+}
+
+int zws__session_init(zws__session *s, const zws__session_cfg *cfg)
+{
+    memset(s, 0, sizeof *s);
+    s->role = (uint8_t)cfg->role;
+    s->surface = cfg->surface != 0;
+    s->ping_sent = s->close_at = -1;
+    s->live = 1;
+    zws__outq_init(&s->q);
+    if (cfg->lazy) {
+        s->cfg = cfg;
+        return 0;
+    }
+    int r = make_parser(s, cfg);
+    if (!r)
+        r = make_writer(s, cfg);
+    if (r)
+        zws__session_free(s);
+    return r;
+}
+
+zws_writer *zws__session_writer(zws__session *s)
+{
+    if (!s->w && s->cfg)
+        make_writer(s, s->cfg);
+    return s->w;
+}
+
+int zws__session_append(zws__session *s, const void *bytes, size_t n, int exempt)
+{
+    zws_writer *w = zws__session_writer(s);
+    return w ? zws__writer_append(w, bytes, n, exempt) : ZWS_ENOMEM;
+}
+
+void zws__session_trim_input(zws__session *s)
+{
+    if (s->cfg && s->p && zws__parser_idle(s->p)) {
+        zws_parser_free(s->p);
+        s->p = NULL;
+    }
+}
+
+void zws__session_trim_output(zws__session *s)
+{
+    if (s->cfg && s->w && s->q.n == 0 && zws__writer_idle(s->w)) {
+        zws_writer_free(s->w);
+        s->w = NULL;
+    }
 }
 
 int zws__session_set_deflate(zws__session *s, const zws__pmd_params *p,
@@ -40,7 +94,7 @@ int zws__session_set_deflate(zws__session *s, const zws__pmd_params *p,
         return r;
     zws_parser_ext ext;
     zws__deflate_parser_ext(d, &ext);
-    if ((r = zws_parser_set_ext(s->p, &ext)) != 0) {
+    if (s->p && (r = zws_parser_set_ext(s->p, &ext)) != 0) { /* else at its making */
         zws__deflate_free(d);
         return r;
     }
@@ -69,6 +123,7 @@ void zws__session_free(zws__session *s)
     zws_writer_free(s->w);
     s->p = NULL;
     s->w = NULL;
+    s->live = 0;
 }
 
 void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now)
@@ -98,7 +153,8 @@ static int queue_close(zws__session *s, uint16_t code, const char *reason, size_
             memcpy(payload + 2, reason, rlen);
         n = 2 + rlen;
     }
-    return zws_writer_put(s->w, ZWS_OP_CLOSE, payload, n, 0);
+    zws_writer *w = zws__session_writer(s);
+    return w ? zws_writer_put(w, ZWS_OP_CLOSE, payload, n, 0) : ZWS_ENOMEM;
 }
 
 static void set_failure(zws_event *ev, uint16_t code, const char *why)
@@ -126,7 +182,8 @@ static int on_event(zws__session *s, int type, zws_event *ev)
     switch (type) {
     case ZWS_EV_PING:
         if (s->state == ZWS__S_OPEN) {
-            int r = zws_writer_put(s->w, ZWS_OP_PONG, ev->data, ev->len, 0);
+            zws_writer *w = zws__session_writer(s);
+            int r = w ? zws_writer_put(w, ZWS_OP_PONG, ev->data, ev->len, 0) : ZWS_ENOMEM;
             if (r) { /* the peer pings faster than it reads */
                 set_failure(ev, ZWS_CLOSE_POLICY, "too many unanswered pings");
                 return zws__session_fail(s, r, ev);
@@ -154,6 +211,10 @@ int zws__session_recv(zws__session *s, uint8_t *in, size_t len, size_t *used, zw
     *used = 0;
     if (s->state == ZWS__S_CLOSED)
         return ZWS_ECLOSED;
+    if (!s->p && (!s->cfg || make_parser(s, s->cfg))) {
+        set_failure(ev, ZWS_CLOSE_INTERNAL, "out of memory");
+        return zws__session_fail(s, ZWS_ENOMEM, ev);
+    }
     for (;;) {
         size_t n;
         int r = zws_parser_next(s->p, in + *used, len - *used, &n, ev);
@@ -170,7 +231,11 @@ int zws__session_recv(zws__session *s, uint8_t *in, size_t len, size_t *used, zw
 
 size_t zws__session_direct(zws__session *s, uint8_t **dst)
 {
-    return s->state == ZWS__S_CLOSED ? 0 : zws_parser_direct(s->p, dst);
+    if (s->state == ZWS__S_CLOSED || !s->p) { /* no parser: no frame under way */
+        *dst = NULL;
+        return 0;
+    }
+    return zws_parser_direct(s->p, dst);
 }
 
 int zws__session_direct_done(zws__session *s, size_t n, zws_event *ev)
@@ -188,9 +253,12 @@ int zws__session_send(zws__session *s, unsigned opcode, const void *data, size_t
      * them; RSV bits belong to negotiated extensions. */
     if (opcode > ZWS_OP_BINARY || (flags & ~ZWS_WRITE_MORE))
         return ZWS_EINVAL;
+    zws_writer *w = zws__session_writer(s);
+    if (!w)
+        return ZWS_ENOMEM;
     if (s->deflate)
-        return zws__deflate_send(s->deflate, s->w, opcode, data, len, flags);
-    return zws_writer_put(s->w, opcode, data, len, flags);
+        return zws__deflate_send(s->deflate, w, opcode, data, len, flags);
+    return zws_writer_put(w, opcode, data, len, flags);
 }
 
 int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, size_t off,
@@ -200,41 +268,46 @@ int zws__session_send_ref(zws__session *s, unsigned opcode, zws_buf *payload, si
         return ZWS_ECLOSED;
     if (opcode != ZWS_OP_TEXT && opcode != ZWS_OP_BINARY)
         return ZWS_EINVAL;
+    zws_writer *w = zws__session_writer(s);
+    if (!w)
+        return ZWS_ENOMEM;
     const uint8_t *data = zws_buf_data(payload) + off;
     if (zws__session_compresses(s, len))
-        return zws__deflate_send(s->deflate, s->w, opcode, data, len, 0); /* a copy */
+        return zws__deflate_send(s->deflate, w, opcode, data, len, 0); /* a copy */
     if (s->role == ZWS_ROLE_CLIENT)
-        return zws_writer_put(s->w, opcode, data, len, 0);
+        return zws_writer_put(w, opcode, data, len, 0);
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];
     struct iovec iov[2];
-    int k = zws_writer_iov(s->w, opcode, data, len, 0, hdr, sizeof hdr, iov, 2);
+    int k = zws_writer_iov(w, opcode, data, len, 0, hdr, sizeof hdr, iov, 2);
     if (k == ZWS_ENOSPACE) /* fragmented by frag_size: copy */
-        return zws_writer_put(s->w, opcode, data, len, 0);
+        return zws_writer_put(w, opcode, data, len, 0);
     if (k < 0)
         return k;
-    int r = zws__writer_append(s->w, hdr, iov[0].iov_len, 0);
-    return r ? r : zws__outq_push_ref(&s->q, payload, off, len);
+    int r = zws__writer_append(w, hdr, iov[0].iov_len, 0);
+    return r ? r : zws__outq_push_ref(&s->q, w, payload, off, len);
 }
 
 int zws__session_send_frames(zws__session *s, zws_buf *frames)
 {
     if (s->state != ZWS__S_OPEN)
         return ZWS_ECLOSED;
-    return zws__outq_push_ref(&s->q, frames, 0, zws_buf_len(frames));
+    return zws__outq_push_ref(&s->q, s->w, frames, 0, zws_buf_len(frames));
 }
 
 int zws__session_ping(zws__session *s, const void *data, size_t len)
 {
     if (s->state != ZWS__S_OPEN)
         return ZWS_ECLOSED;
-    return zws_writer_put(s->w, ZWS_OP_PING, data, len, 0);
+    zws_writer *w = zws__session_writer(s);
+    return w ? zws_writer_put(w, ZWS_OP_PING, data, len, 0) : ZWS_ENOMEM;
 }
 
 int zws__session_pong(zws__session *s, const void *data, size_t len)
 {
     if (s->state != ZWS__S_OPEN)
         return ZWS_ECLOSED;
-    return zws_writer_put(s->w, ZWS_OP_PONG, data, len, 0);
+    zws_writer *w = zws__session_writer(s);
+    return w ? zws_writer_put(w, ZWS_OP_PONG, data, len, 0) : ZWS_ENOMEM;
 }
 
 int zws__session_close(zws__session *s, uint16_t code, const char *reason, size_t rlen)
@@ -307,7 +380,9 @@ int zws__session_tick(zws__session *s, int64_t now)
         return 0;
     }
     int64_t ping = after(s->last_input, s->t.ping);
-    if (ping >= 0 && now >= ping && zws_writer_put(s->w, ZWS_OP_PING, "", 0, 0) == 0)
+    zws_writer *w;
+    if (ping >= 0 && now >= ping && (w = zws__session_writer(s)) != NULL &&
+        zws_writer_put(w, ZWS_OP_PING, "", 0, 0) == 0)
         s->ping_sent = now;
     return 0;
 }

@@ -5,6 +5,7 @@
  * slowloris, graceful stop. CTest runs it once per loop backend (ZWS_LOOP). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -766,6 +767,109 @@ static void test_memory_budget(void **state)
     stop();
 }
 
+/* ---- heap per idle connection ---- */
+
+/* Live heap bytes (malloc_usable_size: what each block really takes, less
+ * its 8-byte chunk header) of the library's allocations, counted through
+ * zws_set_allocator from every loop thread; live blocks by size class. */
+static atomic_long heap_live, heap_blocks, heap_calls;
+static atomic_long heap_class[64]; /* usable size / 16, the last one: larger */
+
+static void heap_count(void *p, long sign)
+{
+    size_t n = malloc_usable_size(p);
+    atomic_fetch_add(&heap_live, sign * (long)n);
+    atomic_fetch_add(&heap_blocks, sign);
+    atomic_fetch_add(&heap_class[n / 16 < 63 ? n / 16 : 63], sign);
+}
+
+static void *heap_malloc(size_t n)
+{
+    void *p = malloc(n);
+    atomic_fetch_add(&heap_calls, 1);
+    if (p)
+        heap_count(p, 1);
+    return p;
+}
+
+static void *heap_realloc(void *p, size_t n)
+{
+    atomic_fetch_add(&heap_calls, 1);
+    if (p)
+        heap_count(p, -1);
+    void *q = realloc(p, n);
+    if (q)
+        heap_count(q, 1);
+    else if (p)
+        heap_count(p, 1); /* realloc failed: p is still live */
+    return q;
+}
+
+static void heap_free(void *p)
+{
+    if (p)
+        heap_count(p, -1);
+    free(p);
+}
+
+/* Heap the library holds for each upgraded connection that sends nothing:
+ * measured, not timed. 1000 raw clients upgrade, stay silent past the
+ * loop's idle sweep, and the live heap is compared with the server's
+ * before they came (the per-loop id table's share included). */
+#define IDLE_N 1000
+#define IDLE_MAX_BYTES 460 /* per connection, chunk headers included */
+
+static void test_idle_connection_heap(void **state)
+{
+    (void)state;
+    raise_fd_limit();
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int n = rl.rlim_cur >= 2 * IDLE_N + 100 ? IDLE_N : (int)(rl.rlim_cur - 100) / 2;
+    zws_set_allocator(heap_malloc, heap_realloc, heap_free);
+    start();
+    usleep(100 * 1000);
+    long bytes0 = atomic_load(&heap_live), blocks0 = atomic_load(&heap_blocks);
+    long calls0 = atomic_load(&heap_calls);
+    long class0[64];
+    for (int i = 0; i < 64; i++)
+        class0[i] = atomic_load(&heap_class[i]);
+    int *fds = malloc((size_t)n * sizeof *fds);
+    for (int i = 0; i < n; i++)
+        fds[i] = raw_upgrade("/");
+    wait_for(&F.opened, n, 10000);
+    usleep(1300 * 1000); /* past the once-a-second sweep of idle output */
+    long bytes = atomic_load(&heap_live) - bytes0, blocks = atomic_load(&heap_blocks) - blocks0;
+    /* a block's chunk header (8 bytes) is heap too */
+    double per = (double)(bytes + 8 * blocks) / n;
+    print_message("heap per idle connection: %.1f bytes in %.2f blocks (%d connections, "
+                  "%.2f allocations each)\n",
+                  per, (double)blocks / n, n, (double)(atomic_load(&heap_calls) - calls0) / n);
+    for (int i = 0; i < 64; i++) {
+        long d = atomic_load(&heap_class[i]) - class0[i];
+        if (d)
+            print_message("  %4d-%s bytes: %ld blocks\n", i * 16,
+                          i < 63 ? "" : "...", d);
+    }
+    /* an idle connection made its parser and writer again for this */
+    for (int i = 0; i < n; i += n / 4) {
+        send_masked(fds[i], ZWS_OP_TEXT, "again", 5);
+        uint8_t echo[16];
+        assert_int_equal(read(fds[i], echo, sizeof echo), 7);
+        assert_memory_equal(echo, "\x81\x05" "again", 7);
+    }
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    wait_for(&F.closed, n, 10000);
+    stop();
+    zws_set_allocator(NULL, NULL, NULL);
+#ifndef UNDER_ASAN
+    if (per > IDLE_MAX_BYTES)
+        fail_msg("%.1f bytes of heap per idle connection (at most %d)", per, IDLE_MAX_BYTES);
+#endif
+}
+
 /* ---- stopping ---- */
 
 static void test_graceful_stop(void **state)
@@ -853,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_non_reader_write_timeout),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_memory_budget),
+        cmocka_unit_test(test_idle_connection_heap),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_loop_client_origin),
     };

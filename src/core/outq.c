@@ -4,11 +4,7 @@
 #include "internal/alloc.h"
 #include "internal/outq.h"
 
-void zws__outq_init(zws__outq *q, zws_writer *w)
-{
-    memset(q, 0, sizeof *q);
-    q->w = w;
-}
+void zws__outq_init(zws__outq *q) { memset(q, 0, sizeof *q); }
 
 void zws__outq_free(zws__outq *q)
 {
@@ -19,14 +15,16 @@ void zws__outq_free(zws__outq *q)
     q->head = q->n = q->cap = q->accounted = q->ref_bytes = 0;
 }
 
-static size_t writer_bytes(const zws__outq *q)
+static size_t writer_bytes(const zws_writer *w)
 {
-    size_t n;
-    zws_writer_pending(q->w, &n);
+    size_t n = 0;
+    if (w)
+        zws_writer_pending(w, &n);
     return n;
 }
 
-int zws__outq_push_ref(zws__outq *q, zws_buf *buf, size_t off, size_t len)
+int zws__outq_push_ref(zws__outq *q, const zws_writer *w, zws_buf *buf, size_t off,
+                       size_t len)
 {
     if (!len)
         return 0;
@@ -35,7 +33,9 @@ int zws__outq_push_ref(zws__outq *q, zws_buf *buf, size_t off, size_t len)
             memmove(q->seg, q->seg + q->head, q->n * sizeof *q->seg);
             q->head = 0;
         } else {
-            size_t cap = q->cap ? q->cap * 2 : 4;
+            if (q->cap > UINT32_MAX / 2)
+                return ZWS_ENOMEM;
+            uint32_t cap = q->cap ? q->cap * 2 : 4;
             zws__seg *s = zws__realloc(q->seg, cap * sizeof *s);
             if (!s)
                 return ZWS_ENOMEM;
@@ -43,19 +43,22 @@ int zws__outq_push_ref(zws__outq *q, zws_buf *buf, size_t off, size_t len)
             q->cap = cap;
         }
     }
-    size_t before = writer_bytes(q) - q->accounted;
+    size_t before = writer_bytes(w) - q->accounted;
     q->seg[q->head + q->n++] = (zws__seg){before, zws_buf_ref(buf), off, len};
     q->accounted += before;
     q->ref_bytes += len;
     return 0;
 }
 
-size_t zws__outq_bytes(const zws__outq *q) { return writer_bytes(q) + q->ref_bytes; }
-
-int zws__outq_iov(const zws__outq *q, struct iovec *iov, int max)
+size_t zws__outq_bytes(const zws__outq *q, const zws_writer *w)
 {
-    size_t wlen;
-    const uint8_t *wp = zws_writer_pending(q->w, &wlen);
+    return writer_bytes(w) + q->ref_bytes;
+}
+
+int zws__outq_iov(const zws__outq *q, const zws_writer *w, struct iovec *iov, int max)
+{
+    size_t wlen = 0;
+    const uint8_t *wp = w ? zws_writer_pending(w, &wlen) : NULL;
     int k = 0;
     for (size_t i = 0; i < q->n && k < max; i++) {
         const zws__seg *s = &q->seg[q->head + i];
@@ -73,13 +76,13 @@ int zws__outq_iov(const zws__outq *q, struct iovec *iov, int max)
     return k;
 }
 
-void zws__outq_consume(zws__outq *q, size_t n)
+void zws__outq_consume(zws__outq *q, zws_writer *w, size_t n)
 {
     while (n && q->n) {
         zws__seg *s = &q->seg[q->head];
         if (s->before) {
             size_t k = n < s->before ? n : s->before;
-            zws_writer_consume(q->w, k);
+            zws_writer_consume(w, k);
             s->before -= k;
             q->accounted -= k;
             n -= k;
@@ -97,6 +100,6 @@ void zws__outq_consume(zws__outq *q, size_t n)
                 q->head = 0;
         }
     }
-    if (n)
-        zws_writer_consume(q->w, n);
+    if (n && w)
+        zws_writer_consume(w, n);
 }

@@ -499,3 +499,8 @@ void zws__parser_trim(zws_parser *p, size_t max)
     p->asmb = NULL;
     p->delivered = 0;
 }
+
+int zws__parser_idle(const zws_parser *p)
+{
+    return p->state == S_DEAD || (p->state == S_HEADER && !p->msg_open);
+}

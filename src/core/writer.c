@@ -275,3 +275,5 @@ void zws__writer_release(zws_writer *w)
     w->buf = NULL;
     w->head = w->len = w->cap = 0;
 }
+
+int zws__writer_idle(const zws_writer *w) { return w->head == w->len && !w->in_msg; }

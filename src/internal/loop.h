@@ -59,17 +59,27 @@ typedef struct zws__route {
 
 typedef struct zws__addr_count zws__addr_count;
 
+/* The incomplete frame at the end of a connection's input, kept for its
+ * next read: one allocation, freed as soon as nothing is left. */
+typedef struct zws__kept {
+    size_t len, cap;
+    uint8_t data[];
+} zws__kept;
+
+/* Fields are ordered so the compiler adds no padding: this is the memory
+ * of every idle connection (with its path and its id table slot). */
 struct zws_ws {
     zws_loop *loop;
     zws__transport tr;
-    int kind;
-    unsigned flags;
-    zws__session s;            /* valid from the upgrade on */
-    uint8_t *keep;             /* unconsumed input, keep[0..keep_len) */
-    size_t keep_len, keep_cap;
+    uint8_t kind;              /* enum zws__ws_kind */
+    uint8_t inflight;          /* io_uring operations that name ws */
+    uint16_t flags;            /* ZWS__F_* */
+    uint32_t nsubs, subs_cap;  /* topics subscribed to (subs) */
+    zws__session s;            /* valid from the upgrade on (s.live) */
+    struct zws__kept *keep;    /* unconsumed input, or NULL */
     const zws__route *route;
     void *user;
-    char *path, *subprotocol;
+    char *names;               /* "path\0subprotocol\0" (zws__ws_set_names) */
     uint64_t id;
     int64_t hs_deadline;       /* handshake / connect / linger deadline, or -1 */
     int64_t stall_since;       /* output pending with no progress since, or -1 */
@@ -82,10 +92,7 @@ struct zws_ws {
     size_t charged;            /* bytes charged to the memory budget */
     zws__addr_count *addr;     /* per-address counters */
     struct zws__sub **subs;    /* topics subscribed to */
-    uint32_t nsubs, subs_cap;
-    const zws_event *cur;      /* the message being delivered (zws_ws_keep) */
     struct zws__client *client; /* client connections: URL, key, handler */
-    uint8_t inflight;          /* io_uring operations that name ws */
 };
 
 typedef struct zws__task {
@@ -119,11 +126,16 @@ struct zws_loop {
     zws_ws *again;             /* input to read in the next pass */
     zws_ws *dead;              /* closed in this pass, freed after it */
     zws_ws *zombies;           /* dead, freed once no operation names them */
+    zws_ws *cur_ws;            /* the connection whose message is being */
+    const zws_event *cur_ev;   /* delivered, and that message (zws_ws_keep) */
     zws_ws *wheel[ZWS__WHEEL];
     zws_ws *firing;            /* the slot being visited, popped one by one */
     size_t ntimers;
     int64_t wheel_at;          /* ms of the next slot to visit */
     zws__keypool *keys;        /* client connections' mask keys */
+    /* What every connection's session is made from (lazy: parser and
+     * writer at first use), by role; set once the backend is known. */
+    zws__session_cfg scfg[2];
     pthread_mutex_t tlock;     /* tasks posted from other threads */
     zws__task *tasks;
     size_t ntasks, tasks_cap;
@@ -234,6 +246,9 @@ void zws__ws_writable(zws_ws *ws);
 void zws__ws_timeout(zws_ws *ws);
 int64_t zws__ws_deadline(const zws_ws *ws);
 void zws__ws_free(zws_ws *ws);
+/* Keeps the request path and the agreed subprotocol (sub NULL: none) in
+ * one allocation. 0 or ZWS_ENOMEM. */
+int zws__ws_set_names(zws_ws *ws, const char *path, size_t plen, const char *sub, size_t slen);
 /* After a write (whole or short): the drain handler, the shutdown of a
  * finished connection, the memory budget. */
 void zws__ws_after_write(zws_ws *ws);

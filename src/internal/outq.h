@@ -5,11 +5,14 @@
  *
  * The writer's buffer stays one FIFO of bytes; each reference segment
  * records how many of those bytes go out before it, so no byte is copied to
- * place a reference behind pending output. */
+ * place a reference behind pending output. The writer is passed to each
+ * call (the session makes it only when output is queued): NULL means it
+ * holds nothing. */
 #ifndef ZWS_INTERNAL_OUTQ_H
 #define ZWS_INTERNAL_OUTQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "zws/buf.h"
@@ -22,29 +25,29 @@ typedef struct zws__seg {
 } zws__seg;
 
 typedef struct zws__outq {
-    zws_writer *w;     /* not owned */
-    zws__seg *seg;     /* seg[head..head+n) */
-    size_t head, n, cap;
+    zws__seg *seg;     /* seg[head..head+n), NULL while none was queued */
+    uint32_t head, n, cap;
     size_t accounted;  /* sum of before over the queued segments */
     size_t ref_bytes;  /* bytes of the queued segments */
 } zws__outq;
 
-void zws__outq_init(zws__outq *q, zws_writer *w);
+void zws__outq_init(zws__outq *q);
 /* Drops every reference still queued. */
 void zws__outq_free(zws__outq *q);
 
 /* Queues buf[off..off+len) behind what is pending (takes a new reference).
  * 0 or ZWS_ENOMEM. */
-int zws__outq_push_ref(zws__outq *q, zws_buf *buf, size_t off, size_t len);
+int zws__outq_push_ref(zws__outq *q, const zws_writer *w, zws_buf *buf, size_t off,
+                       size_t len);
 
 /* Bytes waiting: the writer's and the references'. */
-size_t zws__outq_bytes(const zws__outq *q);
+size_t zws__outq_bytes(const zws__outq *q, const zws_writer *w);
 
 /* Fills up to max iovecs with what to write next, in order; returns how
  * many. Valid until the queue or the writer changes. */
-int zws__outq_iov(const zws__outq *q, struct iovec *iov, int max);
+int zws__outq_iov(const zws__outq *q, const zws_writer *w, struct iovec *iov, int max);
 
 /* n bytes were written from the front. */
-void zws__outq_consume(zws__outq *q, size_t n);
+void zws__outq_consume(zws__outq *q, zws_writer *w, size_t n);
 
 #endif

@@ -11,6 +11,10 @@ size_t zws__parser_held(const zws_parser *p);
  * assembled message is no longer borrowed: call it after its handler). */
 void zws__parser_trim(zws_parser *p, size_t max);
 
+/* Holds nothing a new parser would not (between messages, or finished):
+ * a driver may free it and make a new one for the next input. */
+int zws__parser_idle(const zws_parser *p);
+
 /* Frees the assembly buffer whatever it holds: for a parser whose stream
  * is over (failed or closed); reset it before any further use. */
 void zws__parser_release(zws_parser *p);

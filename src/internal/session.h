@@ -6,7 +6,8 @@
  *   state      zws__session_want_read / _want_write / _done
  *   time       zws__session_deadline(s) and zws__session_tick(s, now)
  *
- * It owns the parser, the writer and the output queue; it answers pings
+ * It owns the parser, the writer and the output queue (made at first use
+ * and freed when idle in a lazy session, see zws__session_cfg.lazy); it answers pings
  * (queued, so many pings in one read cost one write), echoes the peer's
  * close, fails the connection with the parser's close code, and runs the
  * closing handshake. A driver (the blocking zws_conn, the event loop) moves
@@ -42,24 +43,34 @@ typedef struct zws__session_timers {
     int close;     /* after our close: wait this long for the peer's */
 } zws__session_timers;
 
+struct zws__session_cfg;
+
 typedef struct zws__session {
-    enum zws_role role;
-    int state;
-    int surface;        /* hand pings and pongs to the application */
-    int replies;        /* automatic replies queued since the driver last
-                           cleared this (see zws__session_replies_done) */
+    /* The parser and the writer: made at init, or in a lazy session at
+     * first use (the parser when input arrives, the writer when output is
+     * queued) and freed again by zws__session_trim_input / _output once
+     * they hold nothing, so an idle connection of the event loop keeps
+     * neither. NULL meanwhile. */
     zws_parser *p;
     zws_writer *w;
-    zws__outq q;
-    zws__session_timers t;
+    const struct zws__session_cfg *cfg; /* lazy: what p and w are made from
+                                           (outlives the session); else NULL */
     /* permessage-deflate (RFC 7692), once negotiated: inflate through the
      * parser's extension hook (zws_parser_set_ext, RSV1), deflate in
      * zws__session_send before framing. NULL: no extension. */
     struct zws__deflate *deflate;
+    zws__outq q;
+    zws__session_timers t;
     int64_t last_input; /* ms, for idle and keepalive */
     int64_t ping_sent;  /* ms when the keepalive ping went out, or -1 */
     int64_t close_at;   /* ms when our close was queued, or -1 */
     int64_t now;        /* the driver's clock, as last told */
+    uint8_t role;       /* enum zws_role */
+    uint8_t state;      /* enum zws__session_state */
+    uint8_t surface;    /* hand pings and pongs to the application */
+    uint8_t replies;    /* automatic replies queued since the driver last
+                           cleared this */
+    uint8_t live;       /* between zws__session_init and _free */
 } zws__session;
 
 typedef struct zws__session_cfg {
@@ -69,10 +80,26 @@ typedef struct zws__session_cfg {
     int surface;
     size_t max_pending;   /* 0: the writer's default */
     zws__keypool *keys;   /* shared mask keys (client role), or NULL */
+    int lazy;             /* make the parser and the writer at first use;
+                             the session then keeps cfg, which must outlive it */
 } zws__session_cfg;
 
-/* 0 or ZWS_ENOMEM. */
+/* 0 or ZWS_ENOMEM (never for a lazy session). */
 int zws__session_init(zws__session *s, const zws__session_cfg *cfg);
+
+/* The writer, made now if a lazy session has none; NULL: out of memory.
+ * For drivers that frame into it themselves (raw HTTP answers, headers of
+ * payloads sent by reference). */
+zws_writer *zws__session_writer(zws__session *s);
+/* Appends raw bytes (already framed, or an HTTP head) to the output, within
+ * max_pending unless exempt: 0, ZWS_ENOSPACE, ZWS_ENOMEM. */
+int zws__session_append(zws__session *s, const void *bytes, size_t n, int exempt);
+
+/* A lazy session frees its parser when it is between messages (call it
+ * outside any handler: no event's data is borrowed then), and its writer
+ * when nothing is pending; the next input or output makes them again. */
+void zws__session_trim_input(zws__session *s);
+void zws__session_trim_output(zws__session *s);
 
 struct zws__pmd_params;
 struct zws__pmd_cfg;
@@ -135,10 +162,16 @@ int zws__session_close(zws__session *s, uint16_t code, const char *reason, size_
 /* Output: what to write next, and how much of it the transport took. */
 static inline int zws__session_iov(const zws__session *s, struct iovec *iov, int max)
 {
-    return zws__outq_iov(&s->q, iov, max);
+    return zws__outq_iov(&s->q, s->w, iov, max);
 }
-static inline void zws__session_sent(zws__session *s, size_t n) { zws__outq_consume(&s->q, n); }
-static inline size_t zws__session_pending(const zws__session *s) { return zws__outq_bytes(&s->q); }
+static inline void zws__session_sent(zws__session *s, size_t n)
+{
+    zws__outq_consume(&s->q, s->w, n);
+}
+static inline size_t zws__session_pending(const zws__session *s)
+{
+    return zws__outq_bytes(&s->q, s->w);
+}
 
 static inline int zws__session_want_read(const zws__session *s) { return s->state != ZWS__S_CLOSED; }
 static inline int zws__session_want_write(const zws__session *s)

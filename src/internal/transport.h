@@ -35,20 +35,20 @@ struct ssl_ctx_st; /* OpenSSL SSL_CTX */
 
 #define ZWS__FOREVER (-1)
 
-typedef struct zws__transport {
+typedef struct zws__transport { /* ordered to leave no padding inside */
     int fd;                 /* -1 when not connected */
+    int last_errno;         /* errno of the last failure, or 0 */
     struct ssl_st *ssl;     /* NULL for plain TCP */
     unsigned char *stage;   /* TLS writev gather buffer (lazily allocated) */
     size_t wretry;          /* length of an SSL_write that must be retried */
+    unsigned long last_ssl; /* ERR_get_error() of the last failure, or 0 */
+    uint64_t nreads;        /* recv / send calls on a plain socket (for */
+    uint64_t nwrites;       /* syscalls-per-message benchmarks) */
     short want;             /* after ZWS_EAGAIN: POLLIN or POLLOUT */
     uint8_t tls_dead;       /* fatal TLS error seen: no close_notify */
     uint8_t handshaking;    /* non-blocking TLS handshake in progress */
     uint8_t eof;            /* the peer closed (ZWS_ECLOSED was returned) */
     uint8_t drained;        /* TLS: the last recv() found the socket empty */
-    int last_errno;         /* errno of the last failure, or 0 */
-    unsigned long last_ssl; /* ERR_get_error() of the last failure, or 0 */
-    uint64_t nreads;        /* recv / send calls on a plain socket (for */
-    uint64_t nwrites;       /* syscalls-per-message benchmarks) */
 } zws__transport;
 
 /* ---- sockets ---- */

@@ -24,6 +24,9 @@ int zws__writer_append(zws_writer *w, const void *bytes, size_t n, int exempt);
  * then holds none; the next put allocates again). */
 void zws__writer_release(zws_writer *w);
 
+/* Nothing pending and no message open: a new writer would do the same. */
+int zws__writer_idle(const zws_writer *w);
+
 /* How many times the writer refilled its mask-key pool from the kernel. */
 uint64_t zws__writer_refills(const zws_writer *w);
 

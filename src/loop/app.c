@@ -11,6 +11,7 @@
 #include "internal/loop.h"
 #include "internal/tls.h"
 #include "zws/frame.h"
+#include "zws/handshake.h"
 
 /* ---- the server ---- */
 
@@ -34,6 +35,13 @@ int zws_server_new(zws_server **out, const zws_opts *o, char *err, size_t errlen
         r = ZWS_ENOMEM;
     if (!r && srv->o->cert_file)
         r = zws__tls_server_ctx(&srv->tls, srv->o->cert_file, srv->o->key_file, err, errlen);
+    if (!r) {
+        /* OpenSSL's one-time set-up behind the first SHA-1 (configuration,
+         * providers: some 2 MiB of its code paged in) happens now, not in
+         * the first client's handshake. */
+        char accept[ZWS_HANDSHAKE_ACCEPT_LEN + 1];
+        (void)zws_handshake_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, accept);
+    }
     if (r) {
         zws_server_free(srv);
         return r;
@@ -246,6 +254,18 @@ int zws__loop_start_backend(zws_loop *l)
         l->be = &zws__epoll_backend;
         r = l->be->init(l);
     }
+    zws_server *srv = l->srv;
+    for (int role = ZWS_ROLE_SERVER; role <= ZWS_ROLE_CLIENT; role++)
+        l->scfg[role] = (zws__session_cfg){
+            .role = (enum zws_role)role,
+            .max_frame = srv->o->max_frame,
+            .max_message = srv->o->max_message,
+            .buffer_size = l->be->chunk ? l->be->chunk : ZWS__RBUF_SIZE,
+            .surface = srv->o->surface,
+            .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
+            .keys = l->keys,
+            .lazy = 1,
+        };
     return r;
 }
 
@@ -345,7 +365,8 @@ static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len
         return 0;
     uint8_t hdr[ZWS_FRAME_MAX_HEADER];
     struct iovec iov[2];
-    if (zws_writer_iov(ws->s.w, opcode, data, len, 0, hdr, sizeof hdr, iov, 2) != 2)
+    zws_writer *w = zws__session_writer(&ws->s);
+    if (!w || zws_writer_iov(w, opcode, data, len, 0, hdr, sizeof hdr, iov, 2) != 2)
         return 0; /* fragmented by a frame size: the usual way */
     ptrdiff_t n = zws__transport_writev(&ws->tr, iov, 2, 0);
     if (n == ZWS_EAGAIN)
@@ -360,10 +381,10 @@ static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len
     if (done)
         ws->last_write = ws->loop->now;
     if (done < h)
-        *r = zws__writer_append(ws->s.w, hdr + done, h - done, 0);
+        *r = zws__session_append(&ws->s, hdr + done, h - done, 0);
     if (!*r && done < h + len) {
         size_t off = done > h ? done - h : 0;
-        *r = zws__writer_append(ws->s.w, (const uint8_t *)data + off, len - off, 0);
+        *r = zws__session_append(&ws->s, (const uint8_t *)data + off, len - off, 0);
     }
     if (done < h + len)
         zws__ws_dirty(ws);
@@ -439,19 +460,23 @@ int zws_ws_close(zws_ws *ws, uint16_t code, const char *reason)
 
 int zws_ws_keep(zws_ws *ws, zws_buf **out)
 {
-    if (!ws->cur)
+    const zws_event *ev = ws->loop->cur_ev;
+    if (ws->loop->cur_ws != ws || !ev)
         return ZWS_ESTATE;
-    if (ws->cur->flags & ZWS_EV_ASSEMBLED)
+    if (ev->flags & ZWS_EV_ASSEMBLED) /* delivered: the parser exists */
         return zws_parser_detach(ws->s.p, out);
-    *out = zws_buf_new_copy(ws->cur->data, ws->cur->len);
+    *out = zws_buf_new_copy(ev->data, ev->len);
     return *out ? 0 : ZWS_ENOMEM;
 }
 
-size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.w ? zws__session_pending(&ws->s) : 0; }
+size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.live ? zws__session_pending(&ws->s) : 0; }
 void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
-const char *zws_ws_path(const zws_ws *ws) { return ws->path ? ws->path : "/"; }
-const char *zws_ws_subprotocol(const zws_ws *ws) { return ws->subprotocol ? ws->subprotocol : ""; }
+const char *zws_ws_path(const zws_ws *ws) { return ws->names ? ws->names : "/"; }
+const char *zws_ws_subprotocol(const zws_ws *ws)
+{
+    return ws->names ? ws->names + strlen(ws->names) + 1 : "";
+}
 const char *zws_ws_extensions(const zws_ws *ws) { return zws__session_extensions(&ws->s); }
 uint64_t zws_ws_id(const zws_ws *ws) { return ws->id; }
 zws_loop *zws_ws_loop(const zws_ws *ws) { return ws->loop; }

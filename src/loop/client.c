@@ -94,7 +94,7 @@ static void send_request(zws_ws *ws)
                                         srv->o->nprotos, exts, srv->o->origin, srv->o->headers,
                                         srv->o->nheaders);
     if (n < 0 || zws__ws_start_session(ws, ZWS_ROLE_CLIENT) ||
-        zws__writer_append(ws->s.w, req, (size_t)n, 1)) {
+        zws__session_append(&ws->s, req, (size_t)n, 1)) {
         client_fail(ws, "cannot build the request%s", NULL);
         return;
     }
@@ -180,13 +180,8 @@ size_t zws__client_head(zws_ws *ws, uint8_t *buf, size_t len)
             return len;
         }
     }
-    if (hr.protocol && (ws->subprotocol = zws__malloc(hr.protocol_len + 1))) {
-        memcpy(ws->subprotocol, hr.protocol, hr.protocol_len);
-        ws->subprotocol[hr.protocol_len] = 0;
-    }
-    ws->path = zws__malloc(strlen(c->target) + 1);
-    if (ws->path)
-        strcpy(ws->path, c->target);
+    /* out of memory: the path reads "/" and the subprotocol "" */
+    zws__ws_set_names(ws, c->target, strlen(c->target), hr.protocol, hr.protocol_len);
     zws__ws_opened(ws, &c->route, ws->user);
     return (size_t)head;
 }

@@ -21,11 +21,16 @@ static _Thread_local zws_loop *current;
 
 zws_loop *zws__loop_current(void) { return current; }
 
-/* ---- ids: connection id -> zws_ws, open addressing ---- */
+/* ---- ids: connection id -> zws_ws, open addressing ----
+ *
+ * Slots hold only the connection (its id is read from it): 8 bytes a slot
+ * for every idle connection rather than 16. */
+
+static char tombstone_; /* a deleted slot */
+#define TOMB ((zws_ws *)(void *)&tombstone_)
 
 struct zws__idmap {
-    uint64_t *keys; /* 0 empty, 1 deleted */
-    zws_ws **vals;
+    zws_ws **vals;    /* NULL empty, TOMB deleted */
     size_t cap, used; /* used counts deleted slots too */
 };
 
@@ -40,28 +45,22 @@ static size_t id_slot(uint64_t id, size_t cap)
 static int ids_grow(struct zws__idmap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
-    uint64_t *k = zws__malloc(cap * sizeof *k);
     zws_ws **v = zws__malloc(cap * sizeof *v);
-    if (!k || !v) {
-        zws__free(k);
-        zws__free(v);
+    if (!v)
         return ZWS_ENOMEM;
-    }
-    memset(k, 0, cap * sizeof *k);
+    memset(v, 0, cap * sizeof *v);
     size_t used = 0;
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] <= 1)
+        zws_ws *ws = m->vals[i];
+        if (!ws || ws == TOMB)
             continue;
-        size_t j = id_slot(m->keys[i], cap);
-        while (k[j])
+        size_t j = id_slot(ws->id, cap);
+        while (v[j])
             j = (j + 1) & (cap - 1);
-        k[j] = m->keys[i];
-        v[j] = m->vals[i];
+        v[j] = ws;
         used++;
     }
-    zws__free(m->keys);
     zws__free(m->vals);
-    m->keys = k;
     m->vals = v;
     m->cap = cap;
     m->used = used;
@@ -74,11 +73,10 @@ int zws__ids_put(zws_loop *l, zws_ws *ws)
     if ((m->used + 1) * 4 > m->cap * 3 && ids_grow(m))
         return ZWS_ENOMEM;
     size_t j = id_slot(ws->id, m->cap);
-    while (m->keys[j] > 1)
+    while (m->vals[j] && m->vals[j] != TOMB)
         j = (j + 1) & (m->cap - 1);
-    if (m->keys[j] == 0)
+    if (!m->vals[j])
         m->used++;
-    m->keys[j] = ws->id;
     m->vals[j] = ws;
     return 0;
 }
@@ -88,10 +86,11 @@ static size_t ids_find(const struct zws__idmap *m, uint64_t id)
     if (!m->cap)
         return SIZE_MAX;
     for (size_t j = id_slot(id, m->cap);; j = (j + 1) & (m->cap - 1)) {
-        if (m->keys[j] == id)
-            return j;
-        if (m->keys[j] == 0)
+        zws_ws *ws = m->vals[j];
+        if (!ws)
             return SIZE_MAX;
+        if (ws != TOMB && ws->id == id)
+            return j;
     }
 }
 
@@ -99,7 +98,7 @@ void zws__ids_del(zws_loop *l, uint64_t id)
 {
     size_t j = ids_find(l->ids, id);
     if (j != SIZE_MAX)
-        l->ids->keys[j] = 1;
+        l->ids->vals[j] = TOMB;
 }
 
 zws_ws *zws__ids_get(zws_loop *l, uint64_t id)
@@ -164,7 +163,6 @@ void zws__loop_free(zws_loop *l)
     zws__free(l->tasks);
     zws__topics_free(l->topics);
     if (l->ids) {
-        zws__free(l->ids->keys);
         zws__free(l->ids->vals);
         zws__free(l->ids);
     }
@@ -350,7 +348,7 @@ void zws__ws_want_out(zws_ws *ws, int on)
 void zws__ws_write(zws_ws *ws)
 {
     zws_loop *l = ws->loop;
-    if (!ws->s.w) /* nothing was ever queued (a late readiness event) */
+    if (!ws->s.live) /* nothing was ever queued (a late readiness event) */
         return;
     for (;;) {
         struct iovec v[64];
@@ -500,17 +498,22 @@ void zws__loop_flush_dirty(zws_loop *l)
     }
 }
 
-/* Once a second: connections quiet for a second give back their output
- * buffer (an idle connection then holds none), and the compression
- * streams of directions without context takeover. Freeing them after every
- * message instead would cost a malloc, a free and often a brk per message. */
+/* Once a second: connections that wrote nothing for a second give back
+ * their writer (its buffer with it) and the compression streams of
+ * directions without context takeover; those that read nothing for a
+ * second, their parser (between messages). An idle connection then holds
+ * neither. Freeing them after every message instead would cost a malloc, a
+ * free and often a brk per message. */
 static void sweep_idle(zws_loop *l)
 {
     for (zws_ws *ws = l->conns; ws; ws = ws->next) {
-        if (!ws->s.w || (ws->flags & ZWS__F_DIRTY) || l->now - ws->last_write < 1000 ||
-            zws__session_pending(&ws->s) != 0)
+        if (!ws->s.live || (ws->flags & ZWS__F_DIRTY))
             continue;
-        zws__writer_release(ws->s.w);
+        if (l->now - ws->s.last_input >= 1000)
+            zws__session_trim_input(&ws->s);
+        if (l->now - ws->last_write < 1000 || zws__session_pending(&ws->s) != 0)
+            continue;
+        zws__session_trim_output(&ws->s);
         if (ws->s.deflate)
             zws__deflate_trim(ws->s.deflate);
     }

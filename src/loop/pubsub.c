@@ -156,7 +156,7 @@ static int queue_frame(zws_ws *ws, zws_buf *frame)
     size_t len = zws_buf_len(frame);
     if (zws__ws_admit(ws, len))
         return -1;
-    return len < COPY_BELOW ? zws__writer_append(ws->s.w, zws_buf_data(frame), len, 0)
+    return len < COPY_BELOW ? zws__session_append(&ws->s, zws_buf_data(frame), len, 0)
                             : zws__session_send_frames(&ws->s, frame);
 }
 

@@ -147,7 +147,7 @@ static void addr_release(zws_server *srv, zws_ws *ws)
 
 static size_t usage(const zws_ws *ws)
 {
-    size_t u = ws->keep_cap;
+    size_t u = ws->keep ? ws->keep->cap : 0;
     if (ws->kind == ZWS__K_WS || ws->kind == ZWS__K_HTTP)
         u += zws__session_pending(&ws->s) + (ws->s.p ? zws__parser_held(ws->s.p) : 0);
     return u >= CHARGE_MIN ? u : 0;
@@ -177,7 +177,8 @@ static void charge(zws_ws *ws)
         int msg = ws->s.p && zws__parser_held(ws->s.p) > zws__session_pending(&ws->s);
         zws__ws_fail(ws, msg ? ZWS_CLOSE_TOO_BIG : ZWS_CLOSE_POLICY, "server memory budget reached");
         /* no handler is running here: what it assembled can go at once */
-        zws__parser_release(ws->s.p);
+        if (ws->s.p)
+            zws__parser_release(ws->s.p);
         charge(ws);
     }
 }
@@ -191,14 +192,30 @@ void zws__ws_free(zws_ws *ws)
         atomic_fetch_sub(&srv->used, ws->charged);
     addr_release(srv, ws);
     zws__transport_close(&ws->tr);
-    if (ws->s.w)
+    if (ws->s.live)
         zws__session_free(&ws->s);
     zws__free(ws->keep);
-    zws__free(ws->path);
-    zws__free(ws->subprotocol);
+    zws__free(ws->names);
     zws__free(ws->subs);
     zws__client_free(ws->client);
     zws__free(ws);
+}
+
+int zws__ws_set_names(zws_ws *ws, const char *path, size_t plen, const char *sub, size_t slen)
+{
+    if (!sub)
+        slen = 0;
+    char *n = zws__malloc(plen + slen + 2);
+    if (!n)
+        return ZWS_ENOMEM;
+    memcpy(n, path, plen);
+    n[plen] = 0;
+    if (slen)
+        memcpy(n + plen + 1, sub, slen);
+    n[plen + 1 + slen] = 0;
+    zws__free(ws->names);
+    ws->names = n;
+    return 0;
 }
 
 /* The connection's protocol life is over (close handshake done, failed,
@@ -393,18 +410,9 @@ static const zws__route *find_route(const zws_server *srv, const char *path, siz
 int zws__ws_start_session(zws_ws *ws, enum zws_role role)
 {
     zws_server *srv = ws->loop->srv;
-    if (ws->s.w)
+    if (ws->s.live)
         return 0;
-    zws__session_cfg cfg = {
-        .role = role,
-        .max_frame = srv->o->max_frame,
-        .max_message = srv->o->max_message,
-        .buffer_size = ws->loop->be->chunk ? ws->loop->be->chunk : ZWS__RBUF_SIZE,
-        .surface = srv->o->surface,
-        .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
-        .keys = ws->loop->keys,
-    };
-    int r = zws__session_init(&ws->s, &cfg);
+    int r = zws__session_init(&ws->s, &ws->loop->scfg[role]);
     if (r)
         return r;
     zws__session_timers t = {
@@ -424,7 +432,7 @@ static void answer_and_close(zws_ws *ws, const char *resp, int n)
     ws->kind = ZWS__K_HTTP;
     ws->hs_deadline = ws->loop->now + (ws->loop->srv->write_ms > 0 ? ws->loop->srv->write_ms
                                                                     : LINGER_MS);
-    if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__writer_append(ws->s.w, resp, (size_t)n, 1)) {
+    if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__session_append(&ws->s, resp, (size_t)n, 1)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return;
     }
@@ -464,7 +472,7 @@ static void http_answer(zws_ws *ws, const zws__route *route, const zws_http_requ
     }
     answer_and_close(ws, head, n);
     if (!(ws->flags & ZWS__F_DEAD) && rep.body_len &&
-        zws__writer_append(ws->s.w, rep.body, rep.body_len, 1))
+        zws__session_append(&ws->s, rep.body, rep.body_len, 1))
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
 }
 
@@ -480,7 +488,7 @@ static int queue_101(zws_ws *ws, const char *resp, size_t n)
     if (w < 0)
         return (int)w;
     ws->last_write = ws->loop->now;
-    return (size_t)w < n ? zws__writer_append(ws->s.w, resp + w, n - (size_t)w, 1) : 0;
+    return (size_t)w < n ? zws__session_append(&ws->s, resp + w, n - (size_t)w, 1) : 0;
 }
 
 typedef struct {
@@ -520,8 +528,8 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
     if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) ||
         (ext.deflate && zws__session_set_deflate(&ws->s, &ext.pmd, &srv->o->pmd)) ||
         queue_101(ws, resp, (size_t)n) ||
-        !(ws->path = zws__strndup(hs->path, hs->path_len)) ||
-        (u.subprotocol && !(ws->subprotocol = zws__strndup(u.subprotocol, strlen(u.subprotocol))))) {
+        zws__ws_set_names(ws, hs->path, hs->path_len, u.subprotocol,
+                          u.subprotocol ? strlen(u.subprotocol) : 0)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return -1;
     }
@@ -611,9 +619,14 @@ static size_t ws_input(zws_ws *ws, uint8_t *buf, size_t len)
         const zws_handlers *h = &ws->route->h;
         int open = ws->s.state == ZWS__S_OPEN;
         if (r == ZWS_EV_MESSAGE && open && h->message) {
-            ws->cur = &ev;
+            zws_loop *l = ws->loop;
+            zws_ws *was_ws = l->cur_ws;
+            const zws_event *was_ev = l->cur_ev;
+            l->cur_ws = ws;
+            l->cur_ev = &ev;
             h->message(ws, ev.opcode, ev.data, ev.len);
-            ws->cur = NULL;
+            l->cur_ws = was_ws;
+            l->cur_ev = was_ev;
         } else if (r == ZWS_EV_PING && h->ping) {
             h->ping(ws, ev.data, ev.len);
         } else if (r == ZWS_EV_PONG && h->pong) {
@@ -652,18 +665,17 @@ static int keep(zws_ws *ws, const uint8_t *buf, size_t n)
     if (!n) {
         zws__free(ws->keep);
         ws->keep = NULL;
-        ws->keep_len = ws->keep_cap = 0;
         return 0;
     }
-    if (n > ws->keep_cap) {
-        uint8_t *k = zws__realloc(ws->keep, n);
+    if (!ws->keep || n > ws->keep->cap) {
+        zws__kept *k = zws__realloc(ws->keep, sizeof *k + n);
         if (!k)
             return ZWS_ENOMEM;
+        k->cap = n;
         ws->keep = k;
-        ws->keep_cap = n;
     }
-    memmove(ws->keep, buf, n);
-    ws->keep_len = n;
+    memmove(ws->keep->data, buf, n);
+    ws->keep->len = n;
     return 0;
 }
 
@@ -757,17 +769,18 @@ void zws__ws_received(zws_ws *ws, uint8_t *data, size_t n)
     }
     if (lingering(ws))
         return;
-    if (!ws->keep_len) { /* in place: views into the backend's buffer */
+    if (!ws->keep) { /* in place: views into the backend's buffer */
         if (consume(ws, data, n) == 0)
             after_input(ws);
         return;
     }
     zws_loop *l = ws->loop;
     while (n && !lingering(ws)) { /* behind what was kept, in the loop's buffer */
-        size_t off = ws->keep_len, take = ZWS__RBUF_SIZE - off;
+        size_t off = ws->keep ? ws->keep->len : 0, take = ZWS__RBUF_SIZE - off;
         if (take > n)
             take = n;
-        memcpy(l->rbuf, ws->keep, off);
+        if (off)
+            memcpy(l->rbuf, ws->keep->data, off);
         memcpy(l->rbuf + off, data, take);
         data += take;
         n -= take;
@@ -817,12 +830,12 @@ void zws__ws_readable(zws_ws *ws)
                 continue;
             }
         } else {
-            size_t off = ws->keep_len;
+            size_t off = ws->keep ? ws->keep->len : 0;
             room = ZWS__RBUF_SIZE - off;
             n = zws__transport_read(&ws->tr, l->rbuf + off, room, 0);
             if (n > 0) {
                 if (off)
-                    memcpy(l->rbuf, ws->keep, off);
+                    memcpy(l->rbuf, ws->keep->data, off);
                 if (consume(ws, l->rbuf, off + (size_t)n))
                     return;
             }
