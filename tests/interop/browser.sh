@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Headless Chromium against the event-loop server with permessage-deflate:
-# starts browser_server (the page on GET /, an echo on /ws), points
+# Headless Chromium against zws's servers with permessage-deflate: starts
+# browser_server (the event loop: the page on GET /, an echo on /ws), points
 # Chromium at it, and waits for the page's "RESULT" line: text and binary
 # from 10 B to 1 MiB echoed and checked in the browser, and the extension
-# the browser saw (ws.extensions). Chromium and the server are stopped by
-# PID on the way out (trap on EXIT); a browser that hangs fails the test
-# after the time limit.
+# the browser saw (ws.extensions). In blocking mode the page's WebSocket
+# goes instead to interop_server (the blocking API, a thread per
+# connection) on a port of its own, named to the page as ?ws=URL; the page
+# still comes from, and reports to, browser_server. Chromium and the
+# servers are stopped by PID on the way out (trap on EXIT); a browser that
+# hangs fails the test after the time limit.
 #
-#   browser.sh BIN_DIR EXPECT
+#   browser.sh BIN_DIR EXPECT [loop|blocking]
 #     EXPECT  the extension both sides must report, short ("on",
-#             "scnt,sbits=10") or long (expect.sh); the server's deflate
+#             "scnt,sbits=10") or long (common.sh); the server's deflate
 #             spec comes from ZWS_INTEROP_DEFLATE ("on" when unset)
+#     loop (the default) or blocking: the server the WebSocket talks to
 # Exit 77 (CTest: skipped) only when no chromium is installed.
 set -euo pipefail
 
-bin_dir=$1 expect_short=$2
+bin_dir=$1 expect_short=$2 mode=${3:-loop}
+case $mode in loop | blocking) ;; *) echo "browser.sh: unknown mode '$mode'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 limit_s=60
 startup_s=15
 export NO_PROXY='*' no_proxy='*'
-# shellcheck source=expect.sh
-. "$here/expect.sh"
+export ZWS_INTEROP_DEFLATE=${ZWS_INTEROP_DEFLATE:-on} # for either server
+# shellcheck source=common.sh
+. "$here/common.sh"
 expect=$(interop_expand_expect "$expect_short")
 
 browser=
@@ -32,8 +38,9 @@ if [ -z "$browser" ]; then
     exit 77
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/zws-browser.XXXXXX")
-server_pid=
+test_name=browser.sh
+# shellcheck source=../proc.sh
+. "$here/../proc.sh"
 browser_pid=
 
 # Chromium runs in a process group of its own (setsid), led by the PID we
@@ -51,71 +58,53 @@ stop_browser() {
     wait "$pid" 2>/dev/null || true
 }
 
-stop_server() {
-    [ -n "$server_pid" ] || return 0
-    local pid=$server_pid st=0
-    server_pid=
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
+# Stops the servers (proc.sh's pids), the last started first; fails when
+# one did not exit with status 0.
+stop_servers() {
+    local pid st all=0
+    while [ "${#pids[@]}" -gt 0 ]; do
+        pid=${pids[-1]}
+        unset 'pids[-1]'
+        st=0
+        interop_stop "$pid" || st=$?
+        [ "$st" -eq 0 ] || { echo "browser.sh: server $pid exited with status $st" >&2; all=1; }
     done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "browser.sh: server $pid ignored SIGTERM; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || st=$?
-    return "$st"
+    return "$all"
 }
 
+# Replaces proc.sh's: Chromium first, by its process group.
 cleanup() {
     local st=$?
     stop_browser
-    stop_server || true
+    stop_servers || true
     rm -rf "$tmp"
     exit "$st"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-show_logs() {
-    echo "--- browser_server output:" >&2
-    cat "$tmp/server.out" >&2 || true
-    echo "--- chromium (last lines):" >&2
-    tail -n 20 "$tmp/browser.log" >&2 || true
-}
-
-fail() {
-    echo "browser.sh: FAIL: $*" >&2
-    show_logs
-    exit 1
-}
-
-: >"$tmp/server.out"
-"$bin_dir/browser_server" --page "$here/browser.html" >>"$tmp/server.out" &
-server_pid=$!
-port=
-for _ in $(seq $((startup_s * 20))); do
-    port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p;T;q' "$tmp/server.out")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "browser_server exited before listening"
-    sleep 0.05
-done
-[ -n "$port" ] || fail "no 'listening on PORT' from browser_server in ${startup_s} s"
+# The page comes from browser_server; so does the WebSocket, unless it goes
+# to interop_server (blocking). Each server's stdout is $tmp/NAME.out.
+start browser_server "$bin_dir/browser_server" --page "$here/browser.html"
 url="http://127.0.0.1:$port/"
+ws_server=browser_server # the one whose "ext: ..." line is zws's view
+if [ "$mode" = blocking ]; then
+    # The blocking server closes a connection that agreed something else
+    # with 4001 at once, so the page fails too.
+    ws_server=interop_server
+    start interop_server env ZWS_INTEROP_EXPECT="$expect" "$bin_dir/interop_server" --port 0
+    url="${url}?ws=ws://127.0.0.1:$port/ws"
+fi
 echo "browser.sh: $("$browser" --version 2>/dev/null || echo chromium) -> $url; expecting '$expect'"
 
 setsid "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --no-first-run --no-default-browser-check --disable-extensions --disable-sync \
     --disable-background-networking --disable-component-update --no-proxy-server \
-    --user-data-dir="$tmp/profile" "$url" >"$tmp/browser.log" 2>&1 &
+    --user-data-dir="$tmp/profile" "$url" >"$tmp/chromium.err" 2>&1 &
 browser_pid=$!
 
 result=
 deadline=$((SECONDS + limit_s))
 while [ "$SECONDS" -lt "$deadline" ]; do
-    result=$(sed -n 's/^RESULT //p;T;q' "$tmp/server.out")
+    result=$(sed -n 's/^RESULT //p;T;q' "$tmp/browser_server.out")
     [ -n "$result" ] && break
     kill -0 "$browser_pid" 2>/dev/null || fail "chromium exited before the page reported"
     sleep 0.1
@@ -124,10 +113,10 @@ done
 stop_browser
 
 echo "browser.sh: the page says: $result"
-server_ext=$(sed -n 's/^ext: //p;T;q' "$tmp/server.out")
+server_ext=$(sed -n 's/^ext: //p;T;q' "$tmp/$ws_server.out")
 [[ $result == "ok "* ]] || fail "the page reported a failure: $result"
 browser_ext=$(sed -n 's/^ok ext=\(.*\) messages=[0-9]*$/\1/p' <<<"$result")
 [ "$server_ext" = "$expect" ] || fail "zws agreed '$server_ext', expected '$expect'"
 [ "$browser_ext" = "$expect" ] || fail "the browser agreed '$browser_ext', expected '$expect'"
-stop_server || fail "browser_server exited with status $? after SIGTERM"
-echo "browser.sh: PASS: Chromium echoed through zws with '$server_ext'"
+stop_servers || fail "a server did not exit cleanly after SIGTERM"
+echo "browser.sh: PASS: Chromium echoed through zws ($mode) with '$server_ext'"

@@ -5,7 +5,8 @@
  *                  [--handshake-timeout MS]
  *
  * Prints "listening on PORT" once it accepts connections (--port 0 picks a
- * free one), serves each connection on its own thread, and exits 0 after
+ * free one), then "ext: VALUE" (zws_conn_extensions) for every connection
+ * whose handshake succeeded, serves each on its own thread, and exits 0 after
  * SIGTERM or SIGINT once every connection has ended, so a sanitizer build
  * checks for leaks at a clean exit rather than at a kill.
  *
@@ -208,6 +209,7 @@ static void serve(session *s)
         fprintf(stderr, "%s: handshake: %s: %s\n", interop_prog, zws_errname(r), err);
         return;
     }
+    printf("ext: %s\n", zws_conn_extensions(s->c));
     const char *bad = interop_ext_mismatch(zws_conn_extensions(s->c));
     if (bad) {
         /* The peer fails on this close and shows the reason. */
@@ -369,8 +371,8 @@ int main(int argc, char **argv)
     zws_opts_free(o);
     if (r)
         interop_fail("listen on %s:%ld: %s: %s", host, port, zws_errname(r), err);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* one line per printf, from any thread */
     printf("listening on %u\n", (unsigned)zws_listener_port(l));
-    fflush(stdout);
 
     while (!atomic_load(&stopping)) {
         struct pollfd p[2] = {{zws_listener_fd(l), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};

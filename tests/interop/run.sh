@@ -27,8 +27,8 @@ client_limit_s=90
 # ZWS_INTEROP_EXPECT may be given short, as the items of a deflate spec
 # ("on", "scnt,cbits=9"): written out here as zws_conn_extensions says it,
 # which every driver and peer compares against.
-# shellcheck source=expect.sh
-. "$here/expect.sh"
+# shellcheck source=common.sh
+. "$here/common.sh"
 for v in ZWS_INTEROP_EXPECT ZWS_INTEROP_PEER_EXPECT; do
     val=${!v-}
     if [ -n "$val" ]; then
@@ -49,18 +49,7 @@ stop_server() {
     [ -n "$server_pid" ] || return 0
     local pid=$server_pid
     server_pid=
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "run.sh: server $pid ignored SIGTERM; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    local st=0
-    wait "$pid" 2>/dev/null || st=$?
-    return "$st"
+    interop_stop "$pid"
 }
 
 cleanup() {

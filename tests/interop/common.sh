@@ -1,5 +1,7 @@
-# Sourced by run.sh and browser.sh. interop_expand_expect SPEC: a short
-# expectation, the items of a deflate spec ("on", "scnt,cbits=9"), written
+# shellcheck shell=bash
+# Sourced by run.sh and browser.sh: what both need.
+
+# interop_expand_expect SPEC: a short expectation, the items of a deflate spec ("on", "scnt,cbits=9"), written
 # out as zws_conn_extensions says it (window bits below 15 only, in this
 # order); "none" and an already long one ("permessage-deflate...") as given.
 interop_expand_expect() {
@@ -17,4 +19,21 @@ interop_expand_expect() {
         esac
     done
     echo "permessage-deflate$s$c$sb$cb"
+}
+
+# interop_stop PID: SIGTERM to a child of this shell, SIGKILL if it is still
+# there 5 s later; returns its exit status.
+interop_stop() {
+    local pid=$1 st=0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "${0##*/}: $pid ignored SIGTERM; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || st=$?
+    return "$st"
 }
