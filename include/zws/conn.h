@@ -81,11 +81,12 @@ ZWS_EXTERN int zws_opts_set_origin(zws_opts *o, const char *origin);
 ZWS_EXTERN int zws_opts_add_subprotocol(zws_opts *o, const char *name);
 /* Largest frame and message accepted (default 16 MiB each). */
 ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t max_message);
-/* Servers (zws_listen and the event loop's zws_server_new alike): limits
- * against crowds of hostile peers. Per client address (TCP peers; those of
- * a unix socket are not counted): connections in the opening handshake at
- * once, and connections in all (defaults 1024 and 0; 0 = no cap). A
- * connection over a cap is closed as it is accepted, before a byte of it
+/* Servers (zws_listen, and the event-loop server of server.h made with
+ * these options): limits against crowds of hostile peers. Per client
+ * address (TCP peers; those of a unix socket are not counted): connections
+ * in the opening handshake at once, and connections in all (defaults 1024
+ * and 0; 0 = no cap). A connection over a cap is closed as it is
+ * accepted, before a byte of it
  * is read (zws_accept returns ZWS_ELIMIT), so a crowd of slow handshakes
  * from one address cannot fill the server. And a memory budget across all
  * of a listener's connections for message assembly and buffered output
@@ -94,8 +95,8 @@ ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t ma
  * payload is read, and the connection whose message (or output) would pass
  * the budget is failed with 1009 (or 1008). Connections holding less than
  * 64 KiB are not charged; an assembly buffer larger than 256 KiB is freed
- * between messages. The event loop's zws_server_set_limits overrides
- * these. */
+ * between messages. The event-loop server's own limits setter (server.h)
+ * overrides these. */
 ZWS_EXTERN void zws_opts_set_server_limits(zws_opts *o, int per_addr_handshakes,
                                            int per_addr_conns, size_t memory_budget);
 /* Read buffer size (default 64 KiB): frames that fit are delivered in place;
