@@ -86,9 +86,9 @@ ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t ma
  * address (TCP peers; those of a unix socket are not counted): connections
  * in the opening handshake at once, and connections in all (defaults 1024
  * and 0; 0 = no cap). A connection over a cap is closed as it is
- * accepted, before a byte of it
- * is read (zws_accept returns ZWS_ELIMIT), so a crowd of slow handshakes
- * from one address cannot fill the server. And a memory budget across all
+ * accepted, before a byte of it is read (zws_accept returns ZWS_ELIMIT),
+ * so a crowd of slow handshakes from one address cannot fill the server.
+ * And a memory budget across all
  * of a listener's connections for message assembly and buffered output
  * (default 1 GiB; 0 = none), beside the per-connection max_message: a
  * frame's whole length is charged when its header arrives, before its
