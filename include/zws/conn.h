@@ -88,15 +88,14 @@ ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t ma
  * and 0; 0 = no cap). A connection over a cap is closed as it is
  * accepted, before a byte of it is read (zws_accept returns ZWS_ELIMIT),
  * so a crowd of slow handshakes from one address cannot fill the server.
- * And a memory budget across all
- * of a listener's connections for message assembly and buffered output
- * (default 1 GiB; 0 = none), beside the per-connection max_message: a
- * frame's whole length is charged when its header arrives, before its
- * payload is read, and the connection whose message (or output) would pass
- * the budget is failed with 1009 (or 1008). Connections holding less than
- * 64 KiB are not charged; an assembly buffer larger than 256 KiB is freed
- * between messages. The event-loop server's own limits setter (server.h)
- * overrides these. */
+ * And a memory budget across all of a listener's connections for message
+ * assembly and buffered output (default 1 GiB; 0 = none), beside the
+ * per-connection max_message: a frame's whole length is charged when its
+ * header arrives, before its payload is read, and the connection whose
+ * message (or output) would pass the budget is failed with 1009 (or 1008).
+ * Connections holding less than 64 KiB are not charged; an assembly buffer
+ * larger than 256 KiB is freed between messages. The event-loop server's
+ * own limits setter (server.h) overrides these. */
 ZWS_EXTERN void zws_opts_set_server_limits(zws_opts *o, int per_addr_handshakes,
                                            int per_addr_conns, size_t memory_budget);
 /* Read buffer size (default 64 KiB): frames that fit are delivered in place;
