@@ -265,7 +265,8 @@ static int budget(zws_conn *c, zws_event *ev)
     ev->reason = ZWS__BUDGET_REASON;
     ev->reason_len = strlen(ev->reason);
     int r = zws__session_fail(&c->s, code == ZWS_CLOSE_TOO_BIG ? ZWS_ETOOBIG : ZWS_ENOSPACE, ev);
-    zws__parser_release(c->s.p);
+    if (c->s.p)
+        zws__parser_release(c->s.p);
     zws__limits_charge(c->lim, &c->charged, zws__session_held(&c->s));
     return r;
 }
@@ -360,7 +361,7 @@ static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
     c->last_type = 0;
-    if (c->lim && c->lim->budget) { /* the last message is no longer borrowed */
+    if (c->lim && c->lim->budget && c->s.p) { /* the last message is no longer borrowed */
         zws__parser_trim(c->s.p, ZWS__TRIM_ABOVE);
         zws__limits_charge(c->lim, &c->charged, zws__session_held(&c->s));
     }
