@@ -9,17 +9,21 @@
  * (zws_parser_direct). Writes coalesce in the writer's buffer and go out in
  * one write per flush; a server's large payloads are sent by reference with
  * writev. Automatic replies (pong, close) join whatever is pending. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal/alloc.h"
 #include "internal/conn.h"
 #include "internal/deflate.h"
+#include "internal/limits.h"
+#include "internal/parser.h"
 #include "internal/session.h"
 #include "internal/transport.h"
 #include "internal/upgrade.h"
@@ -55,6 +59,11 @@ struct zws_conn {
     int last_type;
     char *path;
     char *subprotocol;
+    /* server: the listener's caps and budget (shared, one reference) */
+    zws__limits *lim;
+    zws__addr_count *addr;     /* this peer's counters, or NULL */
+    int in_handshake;          /* counted among its address's handshakes */
+    size_t charged;            /* bytes charged to the memory budget */
 };
 
 struct zws_listener {
@@ -62,6 +71,7 @@ struct zws_listener {
     uint16_t port;
     zws_opts *o;
     SSL_CTX *tls;
+    zws__limits *lim; /* per-address caps and the budget of its connections */
     char *unix_path; /* the socket file to remove when done, or NULL */
     dev_t unix_dev;  /* ... if it is still the one we bound */
     ino_t unix_ino;
@@ -139,6 +149,11 @@ void zws_conn_free(zws_conn *c)
         return;
     linger(c);
     zws__transport_close(&c->tr);
+    if (c->lim) {
+        zws__limits_uncharge(c->lim, &c->charged);
+        zws__limits_release(c->lim, c->addr, c->in_handshake);
+        zws__limits_unref(c->lim);
+    }
     zws__session_free(&c->s);
     zws__free_paged(c->rbuf);
     zws_opts_free(c->o);
@@ -236,6 +251,26 @@ static ptrdiff_t read_input(zws_conn *c, uint8_t *dst, size_t room, int timeout_
     return n;
 }
 
+/* Brings a server connection's charge up to date; over the budget, fails it
+ * (1009 for its message, ZWS_ETOOBIG; 1008 for its output, ZWS_ENOSPACE)
+ * and frees the message it was assembling. Returns 0 or that failure. */
+static int budget(zws_conn *c, zws_event *ev)
+{
+    if (!c->lim || !zws__limits_charge(c->lim, &c->charged, zws__session_held(&c->s)) ||
+        zws__session_done(&c->s))
+        return 0;
+    uint16_t code = zws__session_budget_code(&c->s);
+    memset(ev, 0, sizeof *ev);
+    ev->close_code = code;
+    ev->reason = ZWS__BUDGET_REASON;
+    ev->reason_len = strlen(ev->reason);
+    int r = zws__session_fail(&c->s, code == ZWS_CLOSE_TOO_BIG ? ZWS_ETOOBIG : ZWS_ENOSPACE, ev);
+    if (c->s.p)
+        zws__parser_release(c->s.p);
+    zws__limits_charge(c->lim, &c->charged, zws__session_held(&c->s));
+    return r;
+}
+
 /* late: bytes read past the deadline in this zws_recv so far. */
 static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
 {
@@ -244,6 +279,10 @@ static int fill(zws_conn *c, int64_t deadline, size_t *late, zws_event *ev)
         if (r)
             return r;
     }
+    /* charged before reading: a large frame reserved its length at its header */
+    int b = budget(c, ev);
+    if (b)
+        return b;
     /* Past the deadline timeout_ms is 0, and one more read runs without
      * waiting, so bytes that already arrived are never left for a timeout;
      * after it, reads go on only while OpenSSL holds decrypted or buffered
@@ -322,6 +361,10 @@ static int recv_until(zws_conn *c, zws_event *ev, int64_t deadline)
     if (c->state != ST_OPEN)
         return ZWS_ECLOSED;
     c->last_type = 0;
+    if (c->lim && c->lim->budget && c->s.p) { /* the last message is no longer borrowed */
+        zws__parser_trim(c->s.p, ZWS__TRIM_ABOVE);
+        zws__limits_charge(c->lim, &c->charged, zws__session_held(&c->s));
+    }
     size_t late = 0;
     for (;;) {
         size_t used;
@@ -406,6 +449,18 @@ static int send_by_reference(zws_conn *c, unsigned opcode, const void *data,
     return r;
 }
 
+/* After output was queued: over the budget, the connection is failed with
+ * 1008 and finished (what is queued, its close last, goes out within the
+ * close timeout). 0 or ZWS_ENOSPACE. */
+static int sent_budget(zws_conn *c)
+{
+    zws_event ev;
+    if (!budget(c, &ev))
+        return 0;
+    end_session(c);
+    return ZWS_ENOSPACE;
+}
+
 int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigned flags)
 {
     if (c->state != ST_OPEN || c->s.state != ZWS__S_OPEN)
@@ -420,6 +475,8 @@ int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len, unsigne
             return r;
     }
     int r = zws__session_send(&c->s, opcode, data, len, wflags);
+    if (!r)
+        r = sent_budget(c);
     if (r || (flags & ZWS_SEND_MORE_DATA))
         return r;
     return write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
@@ -437,6 +494,9 @@ int zws_sendv(zws_conn *c, const zws_msgv *msgs, int n)
         if (r)
             return r; /* the first i stay queued for the next flush */
     }
+    int r = sent_budget(c);
+    if (r)
+        return r;
     return write_pending(c, timeout_of(c, ZWS_TIMEOUT_WRITE));
 }
 
@@ -720,6 +780,8 @@ static int listen_at(zws_listener **out, const char *host, uint16_t port,
     memset(l, 0, sizeof *l);
     l->fd = -1;
     int r = zws__opts_copy(&l->o, o);
+    if (!r)
+        r = zws__limits_new(&l->lim, l->o->per_addr_hs, l->o->per_addr_conns, l->o->budget);
     if (!r && l->o->cert_file)
         r = zws__tls_server_ctx(&l->tls, l->o->cert_file, l->o->key_file, err, errlen);
     if (!r && path) {
@@ -777,8 +839,29 @@ void zws_listener_free(zws_listener *l)
     }
     if (l->tls)
         zws__tls_ctx_free(l->tls);
+    zws__limits_unref(l->lim);
     zws_opts_free(l->o);
     zws__free(l);
+}
+
+/* Why a cap refused fd's peer, for err. */
+static void refused_msg(const zws__limits *lim, int fd, int why, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+        const void *at = ss.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        inet_ntop(ss.ss_family, at, host, sizeof host);
+    }
+    if (why == ZWS__ADDR_CONNS)
+        zws__errf(err, errlen, "refused %s: %d connections from that address (per-address cap)",
+                  host, lim->per_addr_conns);
+    else
+        zws__errf(err, errlen, "refused %s: %d handshakes from that address in progress "
+                  "(per-address cap)", host, lim->per_addr_hs);
 }
 
 int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen)
@@ -787,12 +870,23 @@ int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen)
     int r = zws__tcp_accept(l->fd, &fd, ZWS__FOREVER, err, errlen);
     if (r)
         return r;
+    zws__addr_count *a;
+    if ((r = zws__limits_take(l->lim, fd, &a)) != 0) {
+        if (r > 0)
+            refused_msg(l->lim, fd, r, err, errlen);
+        close(fd);
+        return r > 0 ? ZWS_ELIMIT : r;
+    }
     zws_conn *c;
     if ((r = conn_new(&c, ZWS_ROLE_SERVER, l->o)) != 0) {
+        zws__limits_release(l->lim, a, 1);
         close(fd);
         return r;
     }
     zws__transport_init(&c->tr, fd);
+    c->lim = zws__limits_ref(l->lim);
+    c->addr = a;
+    c->in_handshake = a != NULL;
     if (l->tls) {
         SSL_CTX_up_ref(l->tls);
         c->tls = l->tls;
@@ -863,11 +957,8 @@ static int accept_upgrade(zws_conn *c, const zws_handshake_request *hs, size_t h
     return 0;
 }
 
-int zws_conn_handshake(zws_conn *c, char *err, size_t errlen)
+static int server_handshake(zws_conn *c, char *err, size_t errlen)
 {
-    zws__errf(err, errlen, "%s", "");
-    if (c->role != ZWS_ROLE_SERVER || c->state != ST_HANDSHAKE)
-        return ZWS_ESTATE;
     int64_t deadline = zws__deadline(timeout_of(c, ZWS_TIMEOUT_HANDSHAKE));
     int r = 0;
     if (c->tls)
@@ -891,4 +982,17 @@ int zws_conn_handshake(zws_conn *c, char *err, size_t errlen)
     if (zws_handshake_validate_request(&req, &hs))
         return refuse(c, hs.status, hs.error, err, errlen);
     return accept_upgrade(c, &hs, (size_t)head, deadline, err, errlen);
+}
+
+int zws_conn_handshake(zws_conn *c, char *err, size_t errlen)
+{
+    zws__errf(err, errlen, "%s", "");
+    if (c->role != ZWS_ROLE_SERVER || c->state != ST_HANDSHAKE)
+        return ZWS_ESTATE;
+    int r = server_handshake(c, err, errlen);
+    if (c->in_handshake) { /* upgraded or not, it no longer counts as one */
+        zws__limits_handshake_done(c->lim, c->addr);
+        c->in_handshake = 0;
+    }
+    return r;
 }

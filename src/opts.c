@@ -39,6 +39,9 @@ int zws_opts_new(zws_opts **out)
     o->max_frame = (uint64_t)16 << 20;
     o->max_message = (uint64_t)16 << 20;
     o->buffer_size = 64 << 10;
+    o->per_addr_hs = 1024;
+    o->per_addr_conns = 0;
+    o->budget = (size_t)1 << 30;
     pmd_defaults(&o->pmd);
     *out = o;
     return 0;
@@ -180,6 +183,14 @@ void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t max_message)
         o->max_message = max_message;
 }
 
+void zws_opts_set_server_limits(zws_opts *o, int per_addr_handshakes, int per_addr_conns,
+                                size_t memory_budget)
+{
+    o->per_addr_hs = per_addr_handshakes > 0 ? per_addr_handshakes : 0;
+    o->per_addr_conns = per_addr_conns > 0 ? per_addr_conns : 0;
+    o->budget = memory_budget;
+}
+
 void zws_opts_set_buffer_size(zws_opts *o, size_t n)
 {
     /* The handshake head must fit: never below 16 KiB. */
@@ -287,6 +298,9 @@ int zws__opts_copy(zws_opts **out, const zws_opts *src)
     o->upgrade_ud = src->upgrade_ud;
     o->proxy_set = src->proxy_set;
     o->pmd = src->pmd;
+    o->per_addr_hs = src->per_addr_hs;
+    o->per_addr_conns = src->per_addr_conns;
+    o->budget = src->budget;
     for (size_t i = 0; i < src->nheaders && !r; i++)
         r = zws_opts_add_header(o, src->hnames[i], src->hvalues[i]);
     for (size_t i = 0; i < src->nprotos && !r; i++)

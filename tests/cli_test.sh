@@ -23,6 +23,10 @@
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
 #     idle     `zws server --idle-timeout` closes a silent client with 1001
+#     crowds   `zws server` against hostile crowds from 127.0.0.2: trickled
+#              handshakes (a client from 127.0.0.1 is still served within
+#              1 s), stalled near-16 MiB frames (closed with 1009 past
+#              --budget, RSS bounded), --per-addr-conns
 #     serve    `zws serve` (echo, broadcast, /health, wss, usage errors,
 #              SIGTERM) driven by `zws client` and `zws bench`
 set -euo pipefail
@@ -284,6 +288,171 @@ idle_scenario() {
     expect_err idle '1001'
     [ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "idle: the server did not close in time"
     stop_last
+}
+
+# A WebSocket peer in the standard library only: raw sockets, so the crowd
+# can come from 127.0.0.2 and stall wherever the test wants.
+write_crowd_py() {
+    cat >"$tmp/crowd.py" <<'PY'
+import os, socket, struct, sys, threading, time
+REQ = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+port = int(sys.argv[2])
+
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+def upgrade(s, timeout=5):
+    s.settimeout(timeout)
+    s.sendall(REQ)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(4096)
+        if not b:
+            return None
+        head += b
+    return head.split(b"\r\n", 1)[0]
+
+def header(op, n):  # masked with a zero key: the payload goes as it is
+    if n < 126:
+        return bytes([0x80 | op, 0x80 | n]) + b"\0\0\0\0"
+    if n < 65536:
+        return bytes([0x80 | op, 0x80 | 126]) + struct.pack(">H", n) + b"\0\0\0\0"
+    return bytes([0x80 | op, 0x80 | 127]) + struct.pack(">Q", n) + b"\0\0\0\0"
+
+def echo(msg=b"in"):  # a legitimate client from 127.0.0.1; seconds it took
+    t0 = time.monotonic()
+    s = conn("127.0.0.1")
+    status = upgrade(s)
+    if status != b"HTTP/1.1 101 Switching Protocols":
+        sys.exit("legit client: %r" % status)
+    s.sendall(header(1, len(msg)) + msg)
+    got = b""
+    while len(got) < 2 + len(msg):
+        b = s.recv(4096)
+        if not b:
+            sys.exit("legit client: closed after %r" % got)
+        got += b
+    if got[2:2 + len(msg)] != msg:
+        sys.exit("legit client: echo %r" % got)
+    s.close()
+    return time.monotonic() - t0
+
+def closed(s, wait):  # the server closed s (EOF or reset) within wait seconds
+    s.settimeout(wait)
+    try:
+        return s.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+def rss_kib(pid):
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+mode = sys.argv[1]
+if mode == "slowloris":  # 300 handshakes trickled at 1 byte a second
+    socks = []
+    for _ in range(300):
+        s = conn("127.0.0.2")
+        s.send(b"G")
+        socks.append(s)
+    stop = False
+    def trickle():
+        i = 1
+        while not stop:
+            time.sleep(1)
+            for s in socks:
+                try:
+                    s.send(REQ[i:i + 1])
+                except OSError:
+                    pass
+            i += 1
+    threading.Thread(target=trickle, daemon=True).start()
+    took = echo()
+    early = sum(closed(s, 0.01) for s in socks)
+    stop = True
+    print("served in %.0f ms; %d of 300 trickling connections closed at once" % (took * 1000, early))
+    sys.exit(0 if took < 1.0 and early >= 300 - 16 else 1)
+elif mode == "budget":  # N connections stall on all but the last byte of a frame
+    pid, n, length = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    rss0 = rss_kib(pid)
+    payload = bytes(1 << 20)
+    socks, refused = [], 0
+    for _ in range(n):
+        s = conn("127.0.0.2")
+        assert upgrade(s) == b"HTTP/1.1 101 Switching Protocols"
+        s.sendall(header(2, length))
+        left, deadline = length - 1, time.monotonic() + 5
+        s.settimeout(1)
+        try:
+            while left and time.monotonic() < deadline:
+                left -= s.send(payload[:min(left, len(payload))])
+        except OSError:
+            pass
+        socks.append(s)
+    time.sleep(0.5)
+    for s in socks:
+        s.settimeout(0.2)
+        try:
+            b = s.recv(64)
+        except (socket.timeout, ConnectionResetError):
+            continue
+        if b[:1] == b"\x88" and struct.unpack(">H", b[2:4])[0] == 1009:
+            refused += 1
+    grew = (rss_kib(pid) - rss0) // 1024
+    took = echo()
+    print("%d of %d closed with 1009; server RSS grew by %d MiB; echo in %.0f ms"
+          % (refused, n, grew, took * 1000))
+    ok = refused >= n - 5 and (len(sys.argv) > 7 or grew < int(sys.argv[6]))
+    sys.exit(0 if ok else 1)
+elif mode == "caps":  # K + 2 upgrades from one address under --per-addr-conns K
+    k = int(sys.argv[3])
+    socks = [conn("127.0.0.2") for _ in range(k + 2)]
+    answers = []
+    for s in socks:
+        try:
+            answers.append(upgrade(s, 2))
+        except (OSError, socket.timeout):
+            answers.append(None)
+    ok = sum(a == b"HTTP/1.1 101 Switching Protocols" for a in answers)
+    took = echo()
+    print("%d upgraded, %d refused; 127.0.0.1 served in %.0f ms" % (ok, len(socks) - ok, took * 1000))
+    sys.exit(0 if ok == k else 1)
+PY
+}
+
+crowds_scenario() {
+    write_crowd_py
+    # the defaults: 16 handshakes at once per address, 256 connections
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo
+    timeout 30 "$python" "$tmp/crowd.py" slowloris "$port" >"$tmp/slowloris.out" 2>&1 ||
+        fail "slowloris: $(cat "$tmp/slowloris.out")"
+    expect_err server 'refused 127\.0\.0\.2: 16 handshakes'
+    stop_last
+
+    # RSS is no measure under AddressSanitizer: there only the closes count
+    local asan=
+    grep -qa __asan_init "$zws" && asan=asan
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo --budget 64m
+    timeout 60 "$python" "$tmp/crowd.py" budget "$port" "$pid" 20 $(((16 << 20) - 64)) 96 $asan \
+        >"$tmp/budget.out" 2>&1 || fail "budget: $(cat "$tmp/budget.out")"
+    expect_err server 'closed with 1009 server memory budget reached'
+    stop_last
+
+    start server "$zws" server --host 127.0.0.1 --port 0 --echo --per-addr-conns 4
+    timeout 30 "$python" "$tmp/crowd.py" caps "$port" 4 >"$tmp/caps.out" 2>&1 ||
+        fail "caps: $(cat "$tmp/caps.out")"
+    expect_err server 'refused 127\.0\.0\.2: 4 connections from that address'
+    stop_last
+
+    run 1 badcap server --port 0 --per-addr-conns x
+    expect_err badcap 'per-addr-conns'
 }
 
 serve_scenario() {
@@ -728,6 +897,7 @@ PY
 case $scenario in
 serve) serve_scenario ;;
 idle) idle_scenario ;;
+crowds) crowds_scenario ;;
 echo) echo_scenario ;;
 print) print_scenario ;;
 listen) listen_scenario ;;

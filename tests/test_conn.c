@@ -3,7 +3,10 @@
  * sends), fragments, ping/pong, closing handshakes, protocol failures with
  * their close codes, refused and malformed handshakes, timeouts. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,6 +18,7 @@
 
 #include "testutil.h"
 #include "zws/conn.h"
+#include "zws/frame.h"
 
 typedef struct server {
     zws_listener *l;
@@ -1218,6 +1222,283 @@ static void test_write_timeout(void **state)
     stop(&s);
 }
 
+
+/* ---- crowds: per-address caps and the memory budget ---- */
+
+/* RSS is no measure under AddressSanitizer (shadow memory, quarantine). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static int raw_connect_from(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &a.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static const char upgrade_req[] =
+    "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/* Accepts the connection waiting on l (it is in the backlog already). */
+static int accept_one(zws_listener *l, zws_conn **c, char *err, size_t cap)
+{
+    return zws_accept(l, c, err, cap);
+}
+
+/* 1 when the peer closed fd (EOF or reset) within ms. */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char b[512];
+    return poll(&p, 1, ms) == 1 && read(fd, b, sizeof b) <= 0;
+}
+
+/* zws_accept counts each address's handshakes and connections: over a cap
+ * the connection is closed at once (ZWS_ELIMIT) and the listener goes on;
+ * another address is not concerned. */
+static void test_per_address_caps(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_server_limits(o, 2, 3, 0);
+    zws_listener *l;
+    char err[256];
+    assert_int_equal(zws_listen(&l, "127.0.0.1", 0, o, err, sizeof err), 0);
+    zws_opts_free(o);
+    uint16_t port = zws_listener_port(l);
+    int fd[6];
+    zws_conn *c[6] = {0};
+    for (int i = 0; i < 2; i++) { /* two handshakes under way from 127.0.0.2 */
+        fd[i] = raw_connect_from("127.0.0.2", port);
+        assert_int_equal(accept_one(l, &c[i], err, sizeof err), 0);
+    }
+    fd[2] = raw_connect_from("127.0.0.2", port);
+    assert_int_equal(accept_one(l, &c[2], err, sizeof err), ZWS_ELIMIT);
+    assert_non_null(strstr(err, "127.0.0.2"));
+    assert_non_null(strstr(err, "handshakes"));
+    assert_true(closed_within(fd[2], 2000));
+    close(fd[2]);
+    /* 127.0.0.1 has its own counts */
+    int other = raw_connect_from("127.0.0.1", port);
+    zws_conn *oc;
+    assert_int_equal(accept_one(l, &oc, err, sizeof err), 0);
+    /* a finished handshake leaves room for another, up to 3 in all */
+    assert_int_equal(write(fd[0], upgrade_req, strlen(upgrade_req)), (ssize_t)strlen(upgrade_req));
+    assert_int_equal(zws_conn_handshake(c[0], err, sizeof err), 0);
+    fd[3] = raw_connect_from("127.0.0.2", port);
+    assert_int_equal(accept_one(l, &c[3], err, sizeof err), 0);
+    fd[4] = raw_connect_from("127.0.0.2", port);
+    assert_int_equal(accept_one(l, &c[4], err, sizeof err), ZWS_ELIMIT);
+    assert_non_null(strstr(err, "3 connections"));
+    assert_true(closed_within(fd[4], 2000));
+    close(fd[4]);
+    /* one freed, one more accepted */
+    zws_conn_free(c[1]);
+    close(fd[1]);
+    fd[5] = raw_connect_from("127.0.0.2", port);
+    assert_int_equal(accept_one(l, &c[5], err, sizeof err), 0);
+    for (int i = 0; i < 6; i++)
+        if (c[i] && i != 1 && i != 2 && i != 4) {
+            zws_conn_free(c[i]);
+            close(fd[i]);
+        }
+    zws_conn_free(oc);
+    close(other);
+    zws_listener_free(l);
+}
+
+/* A thread-per-connection echo server, as `zws server` is, counting how
+ * its connections ended. */
+typedef struct crowd {
+    zws_listener *l;
+    pthread_t acceptor;
+    pthread_t threads[64];
+    atomic_int nthreads, stop, budget_closes, other_ends;
+} crowd;
+
+typedef struct crowd_job {
+    crowd *cr;
+    zws_conn *c;
+} crowd_job;
+
+static void *crowd_conn(void *arg)
+{
+    crowd_job *j = arg;
+    char err[256];
+    if (zws_conn_handshake(j->c, err, sizeof err) == 0) {
+        zws_event ev;
+        int r;
+        while ((r = zws_recv(j->c, &ev)) == ZWS_EV_MESSAGE)
+            if (zws_send(j->c, ev.opcode, ev.data, ev.len, 0))
+                break;
+        if (r == ZWS_ETOOBIG && ev.close_code == 1009 && ev.reason &&
+            strcmp(ev.reason, "server memory budget reached") == 0)
+            atomic_fetch_add(&j->cr->budget_closes, 1);
+        else
+            atomic_fetch_add(&j->cr->other_ends, 1);
+    }
+    zws_conn_free(j->c);
+    free(j);
+    return NULL;
+}
+
+static void *crowd_accept(void *arg)
+{
+    crowd *cr = arg;
+    while (!atomic_load(&cr->stop)) {
+        zws_conn *c;
+        char err[256];
+        if (zws_accept(cr->l, &c, err, sizeof err))
+            continue;
+        if (atomic_load(&cr->stop) || atomic_load(&cr->nthreads) == 64) {
+            zws_conn_free(c);
+            continue;
+        }
+        crowd_job *j = malloc(sizeof *j);
+        j->cr = cr;
+        j->c = c;
+        int i = atomic_fetch_add(&cr->nthreads, 1);
+        pthread_create(&cr->threads[i], NULL, crowd_conn, j);
+    }
+    return NULL;
+}
+
+static void crowd_start(crowd *cr, zws_opts *o)
+{
+    memset(cr, 0, sizeof *cr);
+    char err[256];
+    assert_int_equal(zws_listen(&cr->l, "127.0.0.1", 0, o, err, sizeof err), 0);
+    pthread_create(&cr->acceptor, NULL, crowd_accept, cr);
+}
+
+/* After every client closed: the threads end, a last connect wakes accept. */
+static void crowd_stop(crowd *cr)
+{
+    atomic_store(&cr->stop, 1);
+    close(raw_connect_from("127.0.0.1", zws_listener_port(cr->l)));
+    pthread_join(cr->acceptor, NULL);
+    for (int i = 0; i < atomic_load(&cr->nthreads); i++)
+        pthread_join(cr->threads[i], NULL);
+    zws_listener_free(cr->l);
+}
+
+static size_t rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %zu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Writes buf[0..n) to a blocking fd; stops at a failure or after ms
+ * without progress. Returns the bytes written. */
+static size_t write_for(int fd, const uint8_t *buf, size_t n, int ms)
+{
+    size_t done = 0;
+    while (done < n) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, ms) != 1 || (p.revents & (POLLERR | POLLHUP)))
+            break;
+        ssize_t w = send(fd, buf + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w <= 0 && errno != EAGAIN)
+            break;
+        if (w > 0)
+            done += (size_t)w;
+    }
+    return done;
+}
+
+/* Connections that send all but the last byte of a near-16 MiB frame and
+ * stall: what the server holds is bounded by the budget, not by
+ * connections x max_message; the ones past it are closed with 1009 before
+ * their payload is read, and a client beside them is still served. */
+static void test_budget_stalled_frames(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    const size_t budget = 64u << 20, len = (16u << 20) - 64;
+    zws_opts *o;
+    zws_opts_new(&o);
+    zws_opts_set_server_limits(o, 0, 0, budget);
+    crowd cr;
+    crowd_start(&cr, o);
+    zws_opts_free(o);
+    uint16_t port = zws_listener_port(cr.l);
+    size_t rss0 = rss_kib();
+    uint8_t *payload = calloc(1, len);
+    uint8_t hdr[14];
+    static const uint8_t key[4] = {0, 0, 0, 0};
+    int hl = zws_frame_write_header(hdr, ZWS_OP_BINARY, 1, 0, len, key);
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_connect_from("127.0.0.2", port);
+        char resp[1024];
+        assert_int_equal(write(fds[i], upgrade_req, strlen(upgrade_req)),
+                         (ssize_t)strlen(upgrade_req));
+        ssize_t got = read(fds[i], resp, sizeof resp - 1);
+        assert_true(got > 12 && memcmp(resp, "HTTP/1.1 101", 12) == 0);
+        assert_int_equal(write(fds[i], hdr, (size_t)hl), hl);
+        /* over the budget, failed at its header (the rest is read and
+         * dropped while the server lingers for our EOF) */
+        write_for(fds[i], payload, len - 1, 1000);
+    }
+    int64_t end = now_ms() + 5000;
+    while (atomic_load(&cr.budget_closes) < N - 5 && now_ms() < end)
+        poll(NULL, 0, 10);
+    assert_true(atomic_load(&cr.budget_closes) >= N - 5);
+    /* a refused one read the reason: a close frame with 1009 */
+    uint8_t close_frame[64];
+    int saw_1009 = 0;
+    for (int i = 0; i < N && !saw_1009; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        if (poll(&p, 1, 0) == 1) {
+            ssize_t n = recv(fds[i], close_frame, sizeof close_frame, MSG_DONTWAIT);
+            saw_1009 = n >= 4 && close_frame[0] == 0x88 && close_frame[2] == 0x03 &&
+                       close_frame[3] == 0xf1;
+        }
+    }
+    assert_true(saw_1009);
+    /* a client beside the stalled ones */
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", port);
+    zws_conn *c = client(url, NULL);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "in", 2, 0), 0);
+    zws_event ev;
+    assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+    assert_int_equal(ev.len, 2);
+#ifndef UNDER_ASAN
+    /* without the budget, N x 16 MiB; with it, the budget and some slack */
+    size_t grew = rss_kib() - rss0;
+    if (grew > (budget >> 10) + 24 * 1024)
+        fail_msg("RSS grew by %zu KiB", grew);
+#else
+    (void)rss0;
+#endif
+    zws_close(c, 1000, NULL);
+    zws_conn_free(c);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    free(payload);
+    crowd_stop(&cr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1244,6 +1525,8 @@ int main(void)
         cmocka_unit_test(test_unread_pongs_dropped),
         cmocka_unit_test(test_readable_partial_frame),
         cmocka_unit_test(test_write_timeout),
+        cmocka_unit_test(test_per_address_caps),
+        cmocka_unit_test(test_budget_stalled_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -686,9 +686,9 @@ static void test_drain(void **state)
     send_masked(fd, ZWS_OP_TEXT, "go", 2);
     /* queued and charged to the budget while nobody reads */
     int64_t end0 = now_ms() + 10000;
-    while (atomic_load(&F.srv->used) < (16u << 20) && now_ms() < end0)
+    while (atomic_load(&F.srv->lim->used) < (16u << 20) && now_ms() < end0)
         usleep(2000);
-    assert_true(atomic_load(&F.srv->used) >= (16u << 20));
+    assert_true(atomic_load(&F.srv->lim->used) >= (16u << 20));
     assert_int_equal(atomic_load(&F.drained), 0);
     static uint8_t buf[1 << 20];
     size_t want = 64 * ((1u << 20) + 10), got = 0; /* 64 frames, 10-byte headers */
@@ -752,7 +752,7 @@ static void test_memory_budget(void **state)
     assert_int_equal(atomic_load(&F.last_close), 1009);
     /* charged before a byte of a reservation is read: one connection's
      * frame past the budget at most */
-    size_t peak = atomic_load(&F.srv->peak);
+    size_t peak = atomic_load(&F.srv->lim->peak);
     if (peak > (64u << 20) + 2 * (16u << 20) + (256u << 10))
         fail_msg("peak %zu bytes charged", peak);
 #ifndef UNDER_ASAN

@@ -42,6 +42,8 @@ void cmd_serve_usage(FILE *f)
         "                           default 16m)\n"
         "      --write-timeout MS   drop a peer that takes none of its output this\n"
         "                           long (default 30000; 0 = never)\n"
+        "      --handshake-timeout MS  drop a client that has not finished its\n"
+        "                           opening handshake in MS (default 10000; 0 = never)\n"
         "      --per-addr-handshakes N  handshakes at once per client address\n"
         "                           (default 1024; 0 = no limit)\n"
         "      --per-addr-conns N   connections per client address (default 0 =\n"
@@ -61,7 +63,7 @@ void cmd_serve_usage(FILE *f)
 typedef struct serve_args {
     const char *host, *cert, *key, *loop;
     uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
-    uint64_t deflate_threshold;
+    uint64_t deflate_threshold, handshake_ms;
     int deflate_nct;
     int have_port, echo, broadcast, quiet, deflate;
 } serve_args;
@@ -116,6 +118,7 @@ static int parse(int argc, char **argv, serve_args *a)
         {"ping", required_argument, NULL, 'P'},
         {"max-message", required_argument, NULL, 'M'},
         {"write-timeout", required_argument, NULL, 'W'},
+        {"handshake-timeout", required_argument, NULL, 'S'},
         {"per-addr-handshakes", required_argument, NULL, 'A'},
         {"per-addr-conns", required_argument, NULL, 'N'},
         {"budget", required_argument, NULL, 'B'},
@@ -127,6 +130,7 @@ static int parse(int argc, char **argv, serve_args *a)
     memset(a, 0, sizeof *a);
     a->idle = 120000;
     a->write_ms = 30000;
+    a->handshake_ms = 10000;
     a->per_hs = 1024;
     a->budget = (uint64_t)1 << 30;
     a->max_message = (uint64_t)16 << 20;
@@ -173,6 +177,10 @@ static int parse(int argc, char **argv, serve_args *a)
             if (tool_parse_u64(optarg, INT32_MAX, 0, &a->write_ms))
                 return tool_usage_error(CMD, "bad --write-timeout '%s'", optarg);
             break;
+        case 'S':
+            if (tool_parse_u64(optarg, INT32_MAX, 0, &a->handshake_ms))
+                return tool_usage_error(CMD, "bad --handshake-timeout '%s'", optarg);
+            break;
         case 'A':
             if (tool_parse_u64(optarg, INT32_MAX, 0, &a->per_hs))
                 return tool_usage_error(CMD, "bad --per-addr-handshakes '%s'", optarg);
@@ -217,6 +225,7 @@ int cmd_serve(int argc, char **argv)
     if (zws_opts_new(&o))
         return TOOL_EXIT_CONNECT;
     zws_opts_set_limits(o, a.max_message, a.max_message);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, (int)a.handshake_ms);
     if (a.deflate) {
         zws_deflate_opts d = {0};
         d.threshold = (size_t)a.deflate_threshold;

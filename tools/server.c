@@ -33,6 +33,9 @@
 
 #define CMD "server"
 #define DEFAULT_MAX_CONNS 256
+#define DEFAULT_PER_ADDR_HS 16     /* handshakes at once from one address */
+#define DEFAULT_PER_ADDR_CONNS 64  /* connections from one address */
+#define DEFAULT_HANDSHAKE_MS 10000
 #define THREAD_STACK (512u << 10) /* zws and OpenSSL need far less than 8 MiB */
 #define ACCEPT_BACKOFF_MS 100     /* after a failed accept, e.g. out of fds */
 #define OUTBOX_MAX (16u << 20)    /* stdin bytes queued for one client at most */
@@ -43,7 +46,8 @@ typedef struct args {
     const char *host, *cert, *key, *unix_path;
     const char **protos; /* room for argc entries */
     size_t nprotos;
-    uint64_t port, max_message, max_conns, idle_ms, write_ms;
+    uint64_t port, max_message, max_conns, idle_ms, write_ms, handshake_ms;
+    uint64_t per_hs, per_conns, budget;
     int have_port, have_max_message, echo, raw, quiet, deflate;
 } args;
 
@@ -62,6 +66,8 @@ typedef struct server {
     unsigned max_conns;
     atomic_uint active; /* connections with a thread */
     unsigned long last_id;
+    unsigned long refused;   /* over a per-address cap, not logged yet */
+    int64_t refused_said;    /* ns when the last refusal was logged */
     pthread_attr_t attr;
     pthread_mutex_t lock; /* guards done */
     struct job *done;     /* finished threads, to join */
@@ -120,6 +126,20 @@ void cmd_server_usage(FILE *f)
         "                           default 16m)\n"
         "      --max-conns N        connections at once (default %d); beyond it, plain\n"
         "                           connections get 503 and TLS ones are dropped\n"
+        "      --per-addr-handshakes N  connections in the opening handshake at once\n"
+        "                           from one client address (default %d; 0 = no\n"
+        "                           limit); beyond it, closed as they are accepted\n"
+        "      --per-addr-conns N   connections from one client address (default %d;\n"
+        "                           0 = no limit); beyond it, closed when accepted\n"
+        "      --budget BYTES       memory for message assembly and buffered output\n"
+        "                           across all connections (suffix k, m, g; default\n"
+        "                           1g; 0 = none): a frame is charged its whole\n"
+        "                           length when its header arrives; past the budget\n"
+        "                           the connection is closed with 1009 (1008 for\n"
+        "                           output)\n"
+        "      --handshake-timeout MS  drop a client that has not finished its\n"
+        "                           opening handshake (TLS included) in MS (default\n"
+        "                           %d; 0 = never)\n"
         "      --idle-timeout MS    close (1001) a connection silent this long\n"
         "                           (default 120000; 0 = never)\n"
         "      --write-timeout MS   drop a peer that takes none of an echo this long\n"
@@ -130,14 +150,14 @@ void cmd_server_usage(FILE *f)
         "Exit status: 0 stopped by a signal; 1 usage error; 2 could not listen\n"
         "(address in use, unreadable certificate or key); 4 stdout could not be\n"
         "written (a closed pipe included): the server stops.\n",
-        DEFAULT_MAX_CONNS);
+        DEFAULT_MAX_CONNS, DEFAULT_PER_ADDR_HS, DEFAULT_PER_ADDR_CONNS, DEFAULT_HANDSHAKE_MS);
 }
 
 /* ---- command line ---- */
 
 enum {
     OPT_HOST = 256, OPT_CERT, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE, OPT_WRITE,
-    OPT_UNIX, OPT_DEFLATE
+    OPT_UNIX, OPT_DEFLATE, OPT_PER_HS, OPT_PER_CONNS, OPT_BUDGET, OPT_HANDSHAKE
 };
 
 static const struct option long_options[] = {
@@ -153,6 +173,10 @@ static const struct option long_options[] = {
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"write-timeout", required_argument, NULL, OPT_WRITE},
+    {"per-addr-handshakes", required_argument, NULL, OPT_PER_HS},
+    {"per-addr-conns", required_argument, NULL, OPT_PER_CONNS},
+    {"budget", required_argument, NULL, OPT_BUDGET},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
     {"raw", no_argument, NULL, 'r'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -187,6 +211,13 @@ static int option(args *a, int c, char **argv, int prev_optind)
     case OPT_WRITE: return number("--write-timeout", optarg, 0, INT32_MAX, 0, &a->write_ms);
     case OPT_MAX_CONNS:
         return number("--max-conns", optarg, 1, 1u << 20, 0, &a->max_conns);
+    case OPT_PER_HS:
+        return number("--per-addr-handshakes", optarg, 0, INT32_MAX, 0, &a->per_hs);
+    case OPT_PER_CONNS:
+        return number("--per-addr-conns", optarg, 0, INT32_MAX, 0, &a->per_conns);
+    case OPT_BUDGET: return number("--budget", optarg, 0, UINT64_MAX >> 1, 1, &a->budget);
+    case OPT_HANDSHAKE:
+        return number("--handshake-timeout", optarg, 0, INT32_MAX, 0, &a->handshake_ms);
     case 'r': a->raw = 1; return -1;
     case 'q': a->quiet = 1; return -1;
     case 'h': cmd_server_usage(stdout); return TOOL_EXIT_OK;
@@ -201,6 +232,10 @@ static int parse_args(args *a, int argc, char **argv)
     a->max_conns = DEFAULT_MAX_CONNS;
     a->idle_ms = 120000;
     a->write_ms = 30000;
+    a->handshake_ms = DEFAULT_HANDSHAKE_MS;
+    a->per_hs = DEFAULT_PER_ADDR_HS;
+    a->per_conns = DEFAULT_PER_ADDR_CONNS;
+    a->budget = (uint64_t)1 << 30;
     a->protos = calloc((size_t)argc, sizeof *a->protos);
     if (!a->protos) {
         fprintf(stderr, "zws %s: out of memory\n", CMD);
@@ -611,6 +646,22 @@ static void dispatch(server *srv, zws_conn *c)
     zws_conn_free(c);
 }
 
+/* A connection over a per-address cap was closed: logged at most once a
+ * second, so a crowd of them costs no more than a line. */
+static void refused(server *srv, const char *why)
+{
+    srv->refused++;
+    int64_t now = tool_now_ns();
+    if (srv->refused_said && now - srv->refused_said < 1000000000)
+        return;
+    if (srv->refused > 1)
+        say(srv, 0, "%s (%lu refused since the last such line)", why, srv->refused);
+    else
+        say(srv, 0, "%s", why);
+    srv->refused = 0;
+    srv->refused_said = now;
+}
+
 static void accept_loop(server *srv, const sigset_t *unblocked)
 {
     struct pollfd p[2] = {
@@ -634,6 +685,10 @@ static void accept_loop(server *srv, const sigset_t *unblocked)
         zws_conn *c;
         char err[256];
         int r = zws_accept(srv->l, &c, err, sizeof err);
+        if (r == ZWS_ELIMIT) { /* closed already: go on accepting at once */
+            refused(srv, err);
+            continue;
+        }
         if (r) {
             say(srv, 0, "accept: %s", err[0] ? err : zws_strerror(r));
             poll(NULL, 0, ACCEPT_BACKOFF_MS); /* EMFILE would spin otherwise */
@@ -669,6 +724,9 @@ static int listen_on(server *srv, const args *a)
     /* Listen mode polls with a 1 ms read timeout and keeps idle time itself. */
     zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, a->echo ? (int)a->idle_ms : 1);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_WRITE, (int)a->write_ms);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_HANDSHAKE, (int)a->handshake_ms);
+    zws_opts_set_server_limits(o, (int)a->per_hs, (int)a->per_conns,
+                               (size_t)(a->budget < SIZE_MAX ? a->budget : SIZE_MAX));
     char err[512] = "";
     int r = 0;
     if (st < 0 && a->unix_path)

@@ -53,7 +53,8 @@ ZWS_EXTERN const char *zws_version_string(void);
     XX(TLS, -17, "TLS failure (handshake or certificate verification)")        \
     XX(HANDSHAKE, -18, "WebSocket handshake failed or was refused")            \
     XX(HTTP, -19, "malformed HTTP message")                                    \
-    XX(PROXY, -20, "HTTP proxy refused or failed the CONNECT")
+    XX(PROXY, -20, "HTTP proxy refused or failed the CONNECT")                 \
+    XX(LIMIT, -21, "refused: over a per-address connection limit")
 
 enum zws_errno {
 #define ZWS__ERR_ENUM(name, val, desc) ZWS_E##name = (val),

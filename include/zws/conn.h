@@ -81,6 +81,23 @@ ZWS_EXTERN int zws_opts_set_origin(zws_opts *o, const char *origin);
 ZWS_EXTERN int zws_opts_add_subprotocol(zws_opts *o, const char *name);
 /* Largest frame and message accepted (default 16 MiB each). */
 ZWS_EXTERN void zws_opts_set_limits(zws_opts *o, uint64_t max_frame, uint64_t max_message);
+/* Servers (zws_listen, and the event-loop server of server.h made with
+ * these options): limits against crowds of hostile peers. Per client
+ * address (TCP peers; those of a unix socket are not counted): connections
+ * in the opening handshake at once, and connections in all (defaults 1024
+ * and 0; 0 = no cap). A connection over a cap is closed as it is
+ * accepted, before a byte of it is read (zws_accept returns ZWS_ELIMIT),
+ * so a crowd of slow handshakes from one address cannot fill the server.
+ * And a memory budget across all of a listener's connections for message
+ * assembly and buffered output (default 1 GiB; 0 = none), beside the
+ * per-connection max_message: a frame's whole length is charged when its
+ * header arrives, before its payload is read, and the connection whose
+ * message (or output) would pass the budget is failed with 1009 (or 1008).
+ * Connections holding less than 64 KiB are not charged; an assembly buffer
+ * larger than 256 KiB is freed between messages. The event-loop server's
+ * own limits setter (server.h) overrides these. */
+ZWS_EXTERN void zws_opts_set_server_limits(zws_opts *o, int per_addr_handshakes,
+                                           int per_addr_conns, size_t memory_budget);
 /* Read buffer size (default 64 KiB): frames that fit are delivered in place;
  * larger ones are read straight into their message buffer. */
 ZWS_EXTERN void zws_opts_set_buffer_size(zws_opts *o, size_t n);
@@ -205,7 +222,11 @@ ZWS_EXTERN void zws_listener_free(zws_listener *l);
 
 /* Accepts one TCP connection (blocking). The handshake is not done yet, so
  * a slow client cannot hold up the accepting thread: call
- * zws_conn_handshake(), typically on the connection's own thread. */
+ * zws_conn_handshake(), typically on the connection's own thread (the
+ * connection counts among its address's handshakes until that returns).
+ * ZWS_ELIMIT: the connection was over a per-address cap
+ * (zws_opts_set_server_limits) and is closed already, err says which; the
+ * listener is fine: accept the next one at once. */
 ZWS_EXTERN int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen);
 
 /* Server side of the opening handshake (TLS first when configured), within
@@ -227,7 +248,10 @@ ZWS_EXTERN int zws_conn_handshake(zws_conn *c, char *err, size_t errlen);
  * ZWS_ETOOBIG / ZWS_EEXT / ZWS_ENOMEM / ZWS_ENOSPACE (the connection was
  * failed with the close code in ev->close_code and the reason in
  * ev->reason: 1002, 1007, 1009, 1007, 1011 as zws_parser_next lists them,
- * 1008 for a peer that pings faster than it takes our pongs), ZWS_ETIMEDOUT
+ * 1008 for a peer that pings faster than it takes our pongs; on a server,
+ * ZWS_ETOOBIG with 1009 or ZWS_ENOSPACE with 1008 when the message being
+ * assembled, or the output queued, would pass the listener's memory budget,
+ * see zws_opts_set_server_limits), ZWS_ETIMEDOUT
  * (read timeout; the connection is still usable), ZWS_ECLOSED (closed
  * without a close frame, or already closed), ZWS_EIO (also: the peer took
  * none of our automatic replies within the close timeout), ZWS_ETLS. */
@@ -250,7 +274,8 @@ ZWS_EXTERN int zws_conn_keep(zws_conn *c, zws_buf **out);
  * (another opcode or flag, CONT with no message open, TEXT/BINARY while one
  * is), ZWS_ECLOSED (closed or closing), ZWS_EIO (a write failed; or no
  * randomness for a client's mask), ZWS_ETLS, ZWS_ENOSPACE (output over the
- * writer's pending limit), ZWS_ENOMEM. */
+ * writer's pending limit; or, on a server, the output queued passed the
+ * memory budget: the connection is failed with 1008 and closed), ZWS_ENOMEM. */
 ZWS_EXTERN int zws_send(zws_conn *c, unsigned opcode, const void *data, size_t len,
                         unsigned flags);
 /* (zws_send, zws_sendv, zws_flush, zws_ping also return ZWS_ETIMEDOUT when

@@ -108,10 +108,12 @@ ZWS_EXTERN void zws_server_set_timeouts(zws_server *srv, int idle_ms, int ping_m
 ZWS_EXTERN void zws_server_set_backpressure(zws_server *srv, size_t max, size_t low,
                                             enum zws_backpressure policy);
 /* Limits against crowds: connections in handshake and in all per client
- * address (defaults 16 and 256; 0 = none), and a memory budget across all
- * connections for message assembly and buffered output (default 1 GiB):
- * a connection whose message or output would pass it is closed with 1009
- * or 1008. */
+ * address (0 = none), and a memory budget across all connections for
+ * message assembly and buffered output (0 = none): a connection over a cap
+ * is closed as it is accepted; one whose message or output would pass the
+ * budget is closed with 1009 or 1008. Defaults: the options' (1024, 0 and
+ * 1 GiB unless zws_opts_set_server_limits said otherwise), the same
+ * mechanism the blocking listener applies. */
 ZWS_EXTERN void zws_server_set_limits(zws_server *srv, int per_addr_handshakes,
                                       int per_addr_conns, size_t memory_budget);
 /* The loop backend for run: "epoll", "uring" or NULL (ZWS_LOOP from the

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "internal/limits.h"
 #include "internal/opts.h"
 #include "internal/session.h"
 #include "internal/transport.h"
@@ -56,8 +57,6 @@ typedef struct zws__route {
     void *ud;
     zws_http_handler http;
 } zws__route;
-
-typedef struct zws__addr_count zws__addr_count;
 
 /* The incomplete frame at the end of a connection's input, kept for its
  * next read: one allocation, freed as soon as nothing is left. */
@@ -161,10 +160,7 @@ struct zws_server {
     int idle_ms, ping_ms, write_ms;
     size_t bp_max, bp_low;
     int bp_policy;
-    int per_addr_hs, per_addr_conns;
-    size_t budget;
-    atomic_size_t used;        /* bytes charged across every loop */
-    atomic_size_t peak;        /* the most used has been (tests, benchmarks) */
+    struct zws__limits *lim;   /* per-address caps, the memory budget */
     const char *host;
     char *host_copy;
     uint16_t port;
@@ -179,8 +175,7 @@ struct zws_server {
     atomic_int fell_back;      /* io_uring could not start: epoll runs */
     void (*on_loop)(zws_loop *, void *); /* zws_server_on_loop */
     void *on_loop_arg;
-    pthread_mutex_t alock;     /* per-address table */
-    struct zws__addrs *addrs;
+    pthread_mutex_t alock;     /* client_tls, made once */
 };
 
 /* ---- backends ---- */
@@ -261,9 +256,6 @@ int zws__ws_admit(zws_ws *ws, size_t add);
 zws_loop *zws__loop_current(void);
 /* Stop: close every connection with 1001, stop accepting. */
 void zws__loop_begin_stop(zws_loop *l);
-
-struct zws__addrs *zws__addrs_new(void);
-void zws__addrs_free(struct zws__addrs *t);
 
 /* ---- client.c ---- */
 

@@ -33,6 +33,10 @@ struct zws_opts {
     int (*upgrade_hook)(void *, zws_upgrade *);
     void *upgrade_ud;
     zws__pmd_cfg pmd;        /* permessage-deflate; pmd.enabled 0 = off */
+    /* servers (both drivers): per-address caps and the memory budget
+     * (internal/limits.h); 0 = none */
+    int per_addr_hs, per_addr_conns;
+    size_t budget;
 };
 
 /* Deep copy (one reference); src NULL gives the defaults. */

@@ -27,12 +27,11 @@ int zws_server_new(zws_server **out, const zws_opts *o, char *err, size_t errlen
     srv->write_ms = 30000;
     srv->bp_max = (size_t)16 << 20;
     srv->bp_low = srv->bp_max / 4;
-    srv->per_addr_hs = 1024;
-    srv->budget = (size_t)1 << 30;
     pthread_mutex_init(&srv->alock, NULL);
     int r = zws__opts_copy(&srv->o, o);
-    if (!r && !(srv->addrs = zws__addrs_new()))
-        r = ZWS_ENOMEM;
+    if (!r) /* the options' limits, until zws_server_set_limits */
+        r = zws__limits_new(&srv->lim, srv->o->per_addr_hs, srv->o->per_addr_conns,
+                            srv->o->budget);
     if (!r && srv->o->cert_file)
         r = zws__tls_server_ctx(&srv->tls, srv->o->cert_file, srv->o->key_file, err, errlen);
     if (!r) {
@@ -57,7 +56,7 @@ void zws_server_free(zws_server *srv)
     for (size_t i = 0; i < srv->nroutes; i++)
         zws__free(srv->routes[i].path);
     zws__free(srv->routes);
-    zws__addrs_free(srv->addrs);
+    zws__limits_unref(srv->lim);
     if (srv->first_fd >= 0)
         close(srv->first_fd);
     if (srv->tls)
@@ -142,9 +141,9 @@ void zws_server_set_backpressure(zws_server *srv, size_t max, size_t low,
 void zws_server_set_limits(zws_server *srv, int per_addr_handshakes, int per_addr_conns,
                            size_t memory_budget)
 {
-    srv->per_addr_hs = per_addr_handshakes > 0 ? per_addr_handshakes : 0;
-    srv->per_addr_conns = per_addr_conns > 0 ? per_addr_conns : 0;
-    srv->budget = memory_budget;
+    srv->lim->per_addr_hs = per_addr_handshakes > 0 ? per_addr_handshakes : 0;
+    srv->lim->per_addr_conns = per_addr_conns > 0 ? per_addr_conns : 0;
+    srv->lim->budget = memory_budget;
 }
 
 static const zws__backend *backend_named(const char *name)

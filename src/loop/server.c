@@ -13,169 +13,46 @@
 #include <unistd.h>
 
 #include "internal/alloc.h"
+#include "internal/limits.h"
 #include "internal/loop.h"
 #include "internal/parser.h"
 #include "internal/upgrade.h"
 #include "zws/frame.h"
 
 #define HEAD_MAX 8192          /* an HTTP request head, at most */
-#define TRIM_ABOVE (256u << 10) /* assembly buffers larger than this are freed
-                                   between messages */
-#define CHARGE_MIN (64u << 10)  /* a connection's memory counts against the
-                                   budget from this much on */
 #define LINGER_MS 2000          /* reading until EOF after our shutdown */
 
 
-/* ---- per-address counters (shared by every loop, under srv->alock) ---- */
-
-#define ADDR_BUCKETS 1024
-
-struct zws__addr_count {
-    uint8_t ip[16];
-    int handshakes, conns;
-    zws__addr_count *next;
-};
-
-struct zws__addrs {
-    zws__addr_count *b[ADDR_BUCKETS];
-};
-
-struct zws__addrs *zws__addrs_new(void)
-{
-    struct zws__addrs *t = zws__malloc(sizeof *t);
-    if (t)
-        memset(t, 0, sizeof *t);
-    return t;
-}
-
-void zws__addrs_free(struct zws__addrs *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < ADDR_BUCKETS; i++)
-        while (t->b[i]) {
-            zws__addr_count *a = t->b[i];
-            t->b[i] = a->next;
-            zws__free(a);
-        }
-    zws__free(t);
-}
-
-static size_t addr_hash(const uint8_t ip[16])
-{
-    uint64_t a, b;
-    memcpy(&a, ip, 8);
-    memcpy(&b, ip + 8, 8);
-    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-    return (size_t)(h >> 40) % ADDR_BUCKETS;
-}
-
-/* The peer's address as 16 bytes (IPv4 as v4-mapped). */
-static void peer_ip(int fd, uint8_t ip[16])
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    memset(ip, 0, 16);
-    if (getpeername(fd, (struct sockaddr *)&ss, &len))
-        return;
-    if (ss.ss_family == AF_INET6) {
-        memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-    } else if (ss.ss_family == AF_INET) {
-        ip[10] = ip[11] = 0xff;
-        memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    }
-}
-
-/* Counts a new connection from ip; NULL when a cap refuses it (or no
- * memory). */
-static zws__addr_count *addr_take(zws_server *srv, const uint8_t ip[16])
-{
-    size_t h = addr_hash(ip);
-    pthread_mutex_lock(&srv->alock);
-    zws__addr_count *a = srv->addrs->b[h];
-    while (a && memcmp(a->ip, ip, 16))
-        a = a->next;
-    if (!a && (a = zws__malloc(sizeof *a)) != NULL) {
-        memset(a, 0, sizeof *a);
-        memcpy(a->ip, ip, 16);
-        a->next = srv->addrs->b[h];
-        srv->addrs->b[h] = a;
-    }
-    if (a && ((srv->per_addr_conns && a->conns >= srv->per_addr_conns) ||
-              (srv->per_addr_hs && a->handshakes >= srv->per_addr_hs))) {
-        pthread_mutex_unlock(&srv->alock);
-        return NULL;
-    }
-    if (a) {
-        a->conns++;
-        a->handshakes++;
-    }
-    pthread_mutex_unlock(&srv->alock);
-    return a;
-}
+/* ---- per-address caps and the memory budget (internal/limits.h) ---- */
 
 static void addr_done_handshake(zws_ws *ws)
 {
-    zws_server *srv = ws->loop->srv;
-    if (!ws->addr || ws->kind != ZWS__K_HANDSHAKE)
-        return;
-    pthread_mutex_lock(&srv->alock);
-    ws->addr->handshakes--;
-    pthread_mutex_unlock(&srv->alock);
+    if (ws->kind == ZWS__K_HANDSHAKE)
+        zws__limits_handshake_done(ws->loop->srv->lim, ws->addr);
 }
 
 static void addr_release(zws_server *srv, zws_ws *ws)
 {
-    zws__addr_count *a = ws->addr;
-    if (!a)
-        return;
-    pthread_mutex_lock(&srv->alock);
-    if (ws->kind == ZWS__K_HANDSHAKE)
-        a->handshakes--;
-    if (--a->conns == 0) {
-        zws__addr_count **p = &srv->addrs->b[addr_hash(a->ip)];
-        while (*p != a)
-            p = &(*p)->next;
-        *p = a->next;
-        zws__free(a);
-    }
-    pthread_mutex_unlock(&srv->alock);
+    zws__limits_release(srv->lim, ws->addr, ws->kind == ZWS__K_HANDSHAKE);
     ws->addr = NULL;
 }
-
-/* ---- memory budget ---- */
 
 static size_t usage(const zws_ws *ws)
 {
     size_t u = ws->keep ? ws->keep->cap : 0;
     if (ws->kind == ZWS__K_WS || ws->kind == ZWS__K_HTTP)
-        u += zws__session_pending(&ws->s) + (ws->s.p ? zws__parser_held(ws->s.p) : 0);
-    return u >= CHARGE_MIN ? u : 0;
+        u += zws__session_held(&ws->s);
+    return u;
 }
-
 
 /* Brings ws's charge up to date; over the budget, a connection that grew is
  * failed (1009 when its message is what grew, 1008 for its output). */
 static void charge(zws_ws *ws)
 {
     zws_server *srv = ws->loop->srv;
-    size_t now = usage(ws);
-    if (now == ws->charged)
-        return;
-    if (now < ws->charged) {
-        atomic_fetch_sub(&srv->used, ws->charged - now);
-        ws->charged = now;
-        return;
-    }
-    size_t total = atomic_fetch_add(&srv->used, now - ws->charged) + (now - ws->charged);
-    ws->charged = now;
-    size_t peak = atomic_load(&srv->peak);
-    while (total > peak && !atomic_compare_exchange_weak(&srv->peak, &peak, total))
-        ;
-    if (srv->budget && total > srv->budget && ws->kind == ZWS__K_WS &&
+    if (zws__limits_charge(srv->lim, &ws->charged, usage(ws)) && ws->kind == ZWS__K_WS &&
         !zws__session_done(&ws->s)) {
-        int msg = ws->s.p && zws__parser_held(ws->s.p) > zws__session_pending(&ws->s);
-        zws__ws_fail(ws, msg ? ZWS_CLOSE_TOO_BIG : ZWS_CLOSE_POLICY, "server memory budget reached");
+        zws__ws_fail(ws, zws__session_budget_code(&ws->s), ZWS__BUDGET_REASON);
         /* no handler is running here: what it assembled can go at once */
         if (ws->s.p)
             zws__parser_release(ws->s.p);
@@ -188,8 +65,7 @@ static void charge(zws_ws *ws)
 void zws__ws_free(zws_ws *ws)
 {
     zws_server *srv = ws->loop->srv;
-    if (ws->charged)
-        atomic_fetch_sub(&srv->used, ws->charged);
+    zws__limits_uncharge(srv->lim, &ws->charged);
     addr_release(srv, ws);
     zws__transport_close(&ws->tr);
     if (ws->s.live)
@@ -339,20 +215,15 @@ void zws__loop_accepted(zws_loop *l, int fd)
         close(fd);
         return;
     }
-    uint8_t ip[16];
-    peer_ip(fd, ip);
-    zws__addr_count *a = NULL;
-    if ((srv->per_addr_conns || srv->per_addr_hs) && !(a = addr_take(srv, ip))) {
-        close(fd); /* over a per-address cap */
+    zws__addr_count *a;
+    if (zws__limits_take(srv->lim, fd, &a)) {
+        close(fd); /* over a per-address cap (or no memory to count it) */
         return;
     }
     zws_ws *ws = zws__malloc(sizeof *ws);
     if (!ws) {
         close(fd);
-        if (a) { /* undo the count */
-            zws_ws tmp = {.kind = ZWS__K_HANDSHAKE, .addr = a};
-            addr_release(srv, &tmp);
-        }
+        zws__limits_release(srv->lim, a, 1); /* undo the count */
         return;
     }
     memset(ws, 0, sizeof *ws);
@@ -736,7 +607,7 @@ static void after_input(zws_ws *ws)
         if (zws__session_done(&ws->s)) /* nothing more will be assembled */
             zws__parser_release(ws->s.p);
         else
-            zws__parser_trim(ws->s.p, TRIM_ABOVE);
+            zws__parser_trim(ws->s.p, ZWS__TRIM_ABOVE);
     }
     charge(ws);
     zws__ws_schedule(ws);
