@@ -4,6 +4,9 @@
  *     message, and receiving (frames through the parser, inflated) against
  *     receiving the same messages uncompressed — the baseline — with context
  *     takeover and without.
+ *   zws bench --md's messages (20 B, 1 KiB, 16 KiB of the feed's stream):
+ *     compressed size over the original and compression ns per message, the
+ *     whole ring in order, as one connection of the echo benchmark sends it.
  *   broadcast: one 1 KiB message to 100 subscribers whose compressors reset
  *     per message: compressed per subscriber (the baseline) against
  *     compressed once and queued on all.
@@ -16,6 +19,7 @@
 #include "bench.h"
 #include "internal/deflate.h"
 #include "md_corpus.h"
+#include "md_payload.h"
 #include "zws/frame.h"
 #include "zws/parser.h"
 #include "zws/writer.h"
@@ -174,6 +178,72 @@ static void ratio_table(const bench_opts *o)
     bench_table_end(o);
 }
 
+/* ---- zws bench --md's messages ---- */
+
+#define RING_BYTES (1u << 20) /* as zws bench --md renders them */
+
+typedef struct ring_ctx {
+    const uint8_t *msgs; /* n messages of size bytes */
+    size_t size, n, next;
+    zws__deflate *d;
+    zws_writer *w;
+    uint64_t in, out; /* payload bytes before and after compression */
+} ring_ctx;
+
+static void run_ring(void *p, uint64_t n)
+{
+    ring_ctx *r = p;
+    for (uint64_t i = 0; i < n; i++) {
+        zws__deflate_send(r->d, r->w, ZWS_OP_TEXT, r->msgs + r->next * r->size, r->size, 0);
+        r->next = (r->next + 1) % r->n;
+        size_t len, need;
+        const uint8_t *b = zws_writer_pending(r->w, &len);
+        zws_frame f;
+        if (zws_frame_parse(&f, b, len, ZWS_ROLE_CLIENT, ZWS_RSV1, UINT64_MAX, &need) > 0) {
+            r->in += r->size;
+            r->out += f.len;
+        }
+        zws_writer_consume(r->w, len);
+    }
+}
+
+static void md_sizes_table(const bench_opts *o)
+{
+    static const char *const cols[] = {"message", "ring", "context", "compressed / original",
+                                       "compress ns/msg"};
+    bench_table_begin(o,
+                      "permessage-deflate on zws bench --md's messages (market-data stream "
+                      "cut to the size; zlib level 6, 15-bit windows; the ratio over one pass "
+                      "of the ring in order, payload bytes; median (min-max))",
+                      cols, 5);
+    static const size_t sizes[] = {20, 1024, 16384};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t size = sizes[k], n = (RING_BYTES + size - 1) / size;
+        uint8_t *msgs = tool_md_payloads(size, n);
+        if (!msgs)
+            return;
+        for (int nct = 0; nct < 2; nct++) {
+            zws__pmd_params pp = {nct, nct, 15, 15};
+            ring_ctx r = {msgs, size, n, 0, NULL, NULL, 0, 0};
+            zws__deflate_new(&r.d, &pp, &cfg);
+            zws_writer_new(&r.w, ZWS_ROLE_SERVER);
+            run_ring(&r, n); /* the ratio: one pass from the start, fresh */
+            double ratio = (double)r.out / (double)r.in;
+            bench_stat t = bench_run(o, run_ring, &r);
+            const char *cells[] = {bench_size(size), bench_fmt("%zu x %s", n, bench_size(size)),
+                                   nct ? "reset per message" : "taken over",
+                                   bench_fmt("%.3f", ratio),
+                                   bench_fmt_stat(0, (bench_stat){t.med * 1e9, t.lo * 1e9,
+                                                                  t.hi * 1e9})};
+            bench_table_row(o, cells);
+            zws__deflate_free(r.d);
+            zws_writer_free(r.w);
+        }
+        free(msgs);
+    }
+    bench_table_end(o);
+}
+
 /* ---- broadcast: compress once ---- */
 
 typedef struct fan_ctx {
@@ -301,6 +371,7 @@ static void memory_table(const bench_opts *o)
 void bench_deflate(const bench_opts *o)
 {
     ratio_table(o);
+    md_sizes_table(o);
     broadcast_table(o);
     memory_table(o);
 #ifdef ZWS_BENCH_ISAL

@@ -16,6 +16,11 @@ Generators:
   broadcast  uWebSockets' benchmarks/broadcast_test (--broadcast-test):
              "Iterations/second" lines; per delivered message = N x iterations
 
+Arguments for `zws bench` beyond these: --gen-args for every server,
+--gen-args-for NAME=ARGS for one (say --deflate for the servers that
+compress, none for one that does not, in the same run). A generator given
+--deflate must see every connection agree to it, else the run fails.
+
 Example (one workload, two servers, 3 rounds):
   bench/e2e.py --zws build/release/tools/zws --rounds 3 --gen zws \\
       --conns 100 --size 20 \\
@@ -26,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import socket
 import statistics
 import subprocess
@@ -80,16 +86,30 @@ def stop(p):
         p.wait()
 
 
-def run_zws_bench(a, pid, port):
+def gen_args(a, name):
+    """zws bench's extra arguments for server NAME."""
+    extra = shlex.split(a.gen_args)
+    for spec in a.gen_args_for:
+        who, _, args = spec.partition("=")
+        if who == name:
+            extra += shlex.split(args)
+    return extra
+
+
+def run_zws_bench(a, name, pid, port):
+    extra = gen_args(a, name)
     argv = ["taskset", "-c", "1", a.zws, "bench", f"ws://127.0.0.1:{port}/", "--json",
             "-c", str(a.conns), "-s", str(a.size), "-d", str(a.seconds),
-            "-k", str(a.pipeline)] + (["--upgrades"] if a.upgrades else [])
+            "-k", str(a.pipeline)] + (["--upgrades"] if a.upgrades else []) + extra
     c0 = cpu_seconds(pid)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=a.seconds + 60)
     c1 = cpu_seconds(pid)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     if out.returncode != 0:
         raise RuntimeError("zws bench failed: " + out.stderr.strip())
+    if "--deflate" in extra and res.get("deflated") != res["opened"]:
+        raise RuntimeError(f"{name}: permessage-deflate agreed on {res.get('deflated')} "
+                           f"of {res['opened']} connections")
     # the server's CPU over the whole run (setup included: it is short)
     return res["messages"] / res["seconds"], (c1 - c0) / max(res["messages"], 1)
 
@@ -159,6 +179,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=9300)
+    ap.add_argument("--gen-args", default="", help="more zws bench arguments, every server")
+    ap.add_argument("--gen-args-for", action="append", default=[], metavar="NAME=ARGS",
+                    help="more zws bench arguments for server NAME (repeatable)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     servers = [s.split("=", 1) for s in a.servers]
@@ -170,7 +193,7 @@ def main():
             srv = start_server(cmd, port)
             try:
                 if a.gen == "zws":
-                    r = run_zws_bench(a, srv.pid, port)
+                    r = run_zws_bench(a, name, srv.pid, port)
                 elif a.gen == "idle":
                     r = hold_idle(a, srv.pid, port)
                 else:
@@ -190,6 +213,11 @@ def main():
     what = {"zws": "msg/s", "load_test": "msg/s", "broadcast": "iter/s",
             "idle": "KiB/conn"}[a.gen]
     if a.json:
+        for r in rows:
+            r["rates"] = [x[0] for x in results[r["server"]]]  # per round, in order
+            r["cpu_us"] = [x[1] * 1e6 for x in results[r["server"]]]
+            if a.gen == "zws":
+                r["gen_args"] = gen_args(a, r["server"])
         print(json.dumps({"gen": a.gen, "conns": a.conns, "size": a.size,
                           "pipeline": a.pipeline, "rows": rows}))
         return
@@ -206,7 +234,9 @@ def main():
               f"[{r['rate_min']:.0f}-{r['rate_max']:.0f}]  "
               f"cpu {r['cpu_us_median']:6.3f} {unit} "
               f"[{r['cpu_us_min']:.3f}-{r['cpu_us_max']:.3f}]  "
-              f"x{r['cpu_us_median'] / base['cpu_us_median']:.2f} of {base['server']}")
+              f"x{r['cpu_us_median'] / base['cpu_us_median']:.2f} of {base['server']}"
+              + (f"  [{' '.join(gen_args(a, r['server']))}]" if a.gen == "zws" and
+                 gen_args(a, r["server"]) else ""))
 
 
 if __name__ == "__main__":

@@ -486,6 +486,49 @@ second ✓
         [[ $health == "HTTP/1.1 200 OK"* && $health == *ok ]] || fail "/health: $health"
         stop_last # SIGTERM: a graceful stop, exit 0
     done
+    # --md: market-data JSON, with and without compression, every echo checked.
+    start serve "$zws" serve --host 127.0.0.1 --port 0 --echo --deflate -t 1
+    local murl=ws://127.0.0.1:$port/ d
+    for d in 0 4; do
+        local args=() name=bench_md_$d
+        [ "$d" = 0 ] || args=(--deflate)
+        run 0 "$name" bench "$murl" --md "${args[@]}" -c 4 -d 1 -s 1k -k 2 --json
+        grep -q "\"bad_echoes\":0,\"failed\":0,\"closed_early\":0,\"payload\":\"md\",\"deflated\":$d}" \
+            "$tmp/$name.out" || fail "$name: $(cat "$tmp/$name.out")"
+        grep -Eq '"messages":[1-9]' "$tmp/$name.out" || fail "$name: no echoes"
+    done
+    stop_last
+    # What --md sends: exchange messages, whole and newline-separated, the
+    # last cut to the size; the next message goes on with the stream.
+    run 0 md_dump bench --md -s 1k --dump-payload 3
+    "$python" - "$tmp/md_dump.out" <<'PY' || fail "md_dump: not market-data JSON"
+import json, sys
+d = open(sys.argv[1], "rb").read()
+assert len(d) == 3 * 1024, len(d)
+msgs = [d[i:i + 1024] for i in range(0, len(d), 1024)]
+assert len(set(msgs)) == 3
+kinds = set()
+for m in msgs:
+    lines = m.decode("ascii").split("\n")
+    assert lines[-1] and lines[-1][0] == "{"  # the cut one
+    for line in lines[:-1]:
+        j = json.loads(line)
+        assert j["s"].endswith("USDT")
+        kinds.add(j.get("e", "bookTicker" if "b" in j and "A" in j else "?"))
+assert kinds >= {"trade", "bookTicker"}, kinds
+PY
+    run 0 md_dump20 bench --md -s 20 --dump-payload 2
+    [ "$(wc -c <"$tmp/md_dump20.out")" = 40 ] && grep -q '^{"' "$tmp/md_dump20.out" ||
+        fail "md_dump20: '$(cat "$tmp/md_dump20.out")'"
+    # ... and what a server receives of it, inflated: the stream's messages.
+    start printer "$zws" server --host 127.0.0.1 --port 0 --deflate
+    run 0 md_print bench "ws://127.0.0.1:$port/" --md --deflate -c 1 -d 1 -s 1k --json
+    grep -q '"deflated":1}' "$tmp/md_print.out" || fail "md_print: $(cat "$tmp/md_print.out")"
+    wait_for "$tmp/printer.out" '^\{"e":"trade","E":[0-9]+,"s":"[A-Z]+USDT","t":'
+    wait_for "$tmp/printer.out" '^\{"u":[0-9]+,"s":"[A-Z]+USDT","b":"[0-9.]+","B":'
+    kill -TERM "${pids[-1]}"
+    unset 'pids[-1]'
+
     start serve "$zws" serve --host 127.0.0.1 --port 0 --broadcast -t 1
     local burl=ws://127.0.0.1:$port/
     mkfifo "$tmp/listen.in"

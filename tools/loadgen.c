@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "md_payload.h"
 #include "tool.h"
 #include "zws/server.h"
 
@@ -18,6 +19,10 @@
 #define MAX_PIPELINE 1024
 #define HIST 64 /* latency buckets: powers of two of nanoseconds */
 #define CONNECTING_MAX 256 /* handshakes in flight at once */
+/* --md: bytes of payloads rendered ahead, at least: far past deflate's
+ * 32 KiB window, so context takeover never finds a whole earlier message */
+#define MD_RING_BYTES (1u << 20)
+#define MD_RING_MIN 4
 
 void cmd_bench_usage(FILE *f)
 {
@@ -34,6 +39,18 @@ void cmd_bench_usage(FILE *f)
         "                      (default 10)\n"
         "  -k, --pipeline K    messages in flight per connection (default 1)\n"
         "      --text          text messages (default binary)\n"
+        "      --md            market-data JSON (implies --text): each message is\n"
+        "                      exchange stream messages (trade, bookTicker,\n"
+        "                      depthUpdate, depth20; Binance's format, from the\n"
+        "                      feed generator), newline-separated, the last cut\n"
+        "                      to make --size bytes; each starts with the stream\n"
+        "                      message after the previous one's last (a ring of at\n"
+        "                      least 1 MiB of the stream, each connection at its\n"
+        "                      own place in it)\n"
+        "      --dump-payload N\n"
+        "                      write the first N messages one connection would\n"
+        "                      send to stdout (--size bytes each, nothing between\n"
+        "                      them) and exit; no URL needed\n"
         "      --hold          send nothing: hold the connections open for the\n"
         "                      duration (memory per idle connection)\n"
         "      --upgrades      measure upgrades: each connection closes once open\n"
@@ -49,10 +66,14 @@ void cmd_bench_usage(FILE *f)
 typedef struct bench {
     const char *url, *loop;
     uint64_t conns, size, duration, pipeline;
-    int text, json, hold, upgrades, deflate;
+    int text, json, hold, upgrades, deflate, md;
+    uint64_t dump;
     zws_server *srv;
     uint8_t *payload;
+    uint8_t *ring; /* --md: ring_n payloads of size bytes, one after the other */
+    uint64_t ring_n;
     atomic_int opened, failed, closed_early, bad;
+    atomic_int deflated; /* connections that agreed permessage-deflate */
     atomic_uint_fast64_t msgs, bytes;
     atomic_int stopping;
     uint64_t next_conn; /* loop thread: the next peer to connect */
@@ -64,6 +85,7 @@ typedef struct peer {
     bench *b;
     int open;
     uint64_t sent, got;
+    uint64_t start; /* --md: where in the ring this connection begins */
     int64_t stamp[MAX_PIPELINE]; /* send times of the messages in flight */
 } peer;
 
@@ -79,9 +101,21 @@ static void put_seq(uint8_t *p, size_t size, uint64_t seq)
         p[i] = (uint8_t)digits[(seq >> (6 * i)) & 63];
 }
 
+/* --md: the payload of message seq of a connection that began at start. */
+static const uint8_t *ring_at(const bench *b, uint64_t start, uint64_t seq)
+{
+    return b->ring + ((start + seq) % b->ring_n) * b->size;
+}
+
 static void send_next(zws_ws *ws, peer *p)
 {
     bench *b = p->b;
+    if (b->ring) { /* the ring's order is the sequence check */
+        p->stamp[p->sent % b->pipeline] = now_ns();
+        zws_ws_send(ws, ZWS_OP_TEXT, ring_at(b, p->start, p->sent), b->size);
+        p->sent++;
+        return;
+    }
     uint8_t head[8];
     size_t n = b->size < 8 ? b->size : 8;
     memcpy(head, b->payload, n);
@@ -101,8 +135,10 @@ static void connect_next(zws_loop *l, bench *b)
 {
     if (b->next_conn >= b->conns || atomic_load(&b->stopping))
         return;
-    peer *p = &peers[b->next_conn++];
+    peer *p = &peers[b->next_conn];
     p->b = b;
+    p->start = b->ring_n ? b->next_conn * b->ring_n / b->conns : 0; /* spread over the ring */
+    b->next_conn++;
     if (zws_loop_connect(l, b->url, &handlers, p)) {
         atomic_fetch_add(&b->failed, 1);
         snprintf(b->first_error, sizeof b->first_error, "bad URL '%s'", b->url);
@@ -114,6 +150,8 @@ static void on_open(zws_ws *ws)
     peer *p = zws_ws_user(ws);
     p->open = 1;
     atomic_fetch_add(&p->b->opened, 1);
+    if (!strncmp(zws_ws_extensions(ws), "permessage-deflate", 18))
+        atomic_fetch_add(&p->b->deflated, 1);
     connect_next(zws_ws_loop(ws), p->b);
     if (p->b->hold)
         return;
@@ -142,11 +180,17 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
     bench *b = p->b;
     uint8_t want[8];
     size_t n = b->size < 8 ? b->size : 8;
-    memcpy(want, b->payload, n);
-    put_seq(want, n, p->got);
+    const uint8_t *rest = b->payload; /* the bytes after the first n */
+    if (b->ring) {
+        rest = ring_at(b, p->start, p->got);
+        memcpy(want, rest, n);
+    } else {
+        memcpy(want, b->payload, n);
+        put_seq(want, n, p->got);
+    }
     unsigned op = b->text ? ZWS_OP_TEXT : ZWS_OP_BINARY;
     if (opcode != op || len != b->size || memcmp(data, want, n) ||
-        memcmp(data + n, b->payload + n, len - n)) {
+        memcmp(data + n, rest + n, len - n)) {
         if (atomic_fetch_add(&b->bad, 1) == 0)
             snprintf(b->first_error, sizeof b->first_error,
                      "echo %llu on a connection differs from what was sent",
@@ -268,7 +312,8 @@ static int parse(int argc, char **argv, bench *b)
         {"text", no_argument, NULL, 'T'},           {"json", no_argument, NULL, 'J'},
         {"hold", no_argument, NULL, 'H'},           {"upgrades", no_argument, NULL, 'U'},
         {"loop", required_argument, NULL, 'L'},     {"help", no_argument, NULL, 'h'},
-        {"deflate", no_argument, NULL, 'D'},        {NULL, 0, NULL, 0}};
+        {"deflate", no_argument, NULL, 'D'},        {"md", no_argument, NULL, 'M'},
+        {"dump-payload", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
     b->conns = 100;
     b->size = 20;
     b->duration = 10;
@@ -300,6 +345,11 @@ static int parse(int argc, char **argv, bench *b)
             break;
         case 'T': b->text = 1; break;
         case 'D': b->deflate = 1; break;
+        case 'M': b->md = b->text = 1; break;
+        case 'P':
+            if (tool_parse_u64(optarg, 1u << 20, 0, &b->dump) || !b->dump)
+                return tool_usage_error(CMD, "bad --dump-payload '%s'", optarg);
+            break;
         case 'H': b->hold = 1; break;
         case 'U': b->upgrades = 1; break;
         case 'J': b->json = 1; break;
@@ -314,10 +364,34 @@ static int parse(int argc, char **argv, bench *b)
     }
     if (b->hold && b->upgrades)
         return tool_usage_error(CMD, "--hold and --upgrades exclude each other");
+    if (b->dump && optind == argc)
+        return 0; /* nothing to connect to */
     if (optind + 1 != argc)
         return tool_usage_error(CMD, optind < argc ? "one URL only" : "a URL is required");
     b->url = argv[optind];
     return 0;
+}
+
+/* --dump-payload: the messages the first connection would send. */
+static int dump_payload(bench *b)
+{
+    for (uint64_t i = 0; i < b->dump; i++) {
+        if (b->ring)
+            fwrite(ring_at(b, 0, i), 1, b->size, stdout);
+        else {
+            uint8_t head[8];
+            size_t n = b->size < 8 ? b->size : 8;
+            memcpy(head, b->payload, n);
+            put_seq(b->payload, b->size, i);
+            fwrite(b->payload, 1, b->size, stdout);
+            memcpy(b->payload, head, n);
+        }
+    }
+    int status = tool_flush_stdout(CMD) ? TOOL_EXIT_OUTPUT : TOOL_EXIT_OK;
+    free(peers);
+    free(b->payload);
+    free(b->ring);
+    return status;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -335,6 +409,17 @@ int cmd_bench(int argc, char **argv)
     }
     for (uint64_t i = 0; i < b.size; i++) /* text-safe: ASCII letters */
         b.payload[i] = (uint8_t)('a' + i % 26);
+    if (b.md) {
+        b.ring_n = (MD_RING_BYTES + b.size - 1) / b.size;
+        if (b.ring_n < MD_RING_MIN)
+            b.ring_n = MD_RING_MIN;
+        if (!(b.ring = tool_md_payloads(b.size, b.ring_n))) {
+            fprintf(stderr, "zws %s: out of memory\n", CMD);
+            return TOOL_EXIT_CONNECT;
+        }
+    }
+    if (b.dump)
+        return dump_payload(&b);
     zws_opts *o;
     char err[256];
     zws_deflate_opts dopts = {0};
@@ -366,18 +451,23 @@ int cmd_bench(int argc, char **argv)
         printf("{\"url\":\"%s\",\"conns\":%llu,\"opened\":%d,\"size\":%llu,\"pipeline\":%llu,"
                "\"backend\":\"%s\",\"seconds\":%.3f,\"messages\":%llu,\"msgs_per_s\":%.0f,"
                "\"mib_per_s\":%.2f,\"latency_us_p50\":%.1f,\"latency_us_p99\":%.1f,"
-               "\"bad_echoes\":%d,\"failed\":%d,\"closed_early\":%d}\n",
+               "\"bad_echoes\":%d,\"failed\":%d,\"closed_early\":%d,\"payload\":\"%s\",\"deflated\":%d}\n",
                b.url, (unsigned long long)b.conns, atomic_load(&b.opened),
                (unsigned long long)b.size, (unsigned long long)b.pipeline, backend, out->secs,
                (unsigned long long)out->msgs, rate,
                out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0, p50, p99,
-               atomic_load(&b.bad), atomic_load(&b.failed), atomic_load(&b.closed_early));
+               atomic_load(&b.bad), atomic_load(&b.failed), atomic_load(&b.closed_early),
+               b.md ? "md" : "filler", atomic_load(&b.deflated));
     } else {
-        printf("%d/%llu connections, %llu B x %llu in flight, %s loop\n"
+        printf("%d/%llu connections, %llu B%s x %llu in flight, %s loop",
+               b.upgrades ? (int)b.conns : atomic_load(&b.opened), (unsigned long long)b.conns,
+               (unsigned long long)b.size, b.md ? " of market data" : "",
+               (unsigned long long)b.pipeline, backend);
+        if (b.deflate)
+            printf(", permessage-deflate on %d", atomic_load(&b.deflated));
+        printf("\n"
                "%llu %s in %.2f s: %.0f/s, %.2f MiB/s\n"
                "latency (send to echo): p50 <= %.1f us, p99 <= %.1f us\n",
-               b.upgrades ? (int)b.conns : atomic_load(&b.opened), (unsigned long long)b.conns,
-               (unsigned long long)b.size, (unsigned long long)b.pipeline, backend,
                (unsigned long long)out->msgs,
                b.upgrades ? "upgrades" : b.hold ? "messages (holding)" : "echoes", out->secs,
                rate, out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0, p50, p99);
@@ -390,5 +480,6 @@ int cmd_bench(int argc, char **argv)
     free(out);
     free(peers);
     free(b.payload);
+    free(b.ring);
     return status;
 }
