@@ -1394,19 +1394,6 @@ static void crowd_stop(crowd *cr)
     zws_listener_free(cr->l);
 }
 
-static size_t rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %zu kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* Writes buf[0..n) to a blocking fd; stops at a failure or after ms
  * without progress. Returns the bytes written. */
 static size_t write_for(int fd, const uint8_t *buf, size_t n, int ms)
@@ -1441,7 +1428,7 @@ static void test_budget_stalled_frames(void **state)
     crowd_start(&cr, o);
     zws_opts_free(o);
     uint16_t port = zws_listener_port(cr.l);
-    size_t rss0 = rss_kib();
+    size_t rss0 = tu_rss_kib();
     uint8_t *payload = calloc(1, len);
     uint8_t hdr[14];
     static const uint8_t key[4] = {0, 0, 0, 0};
@@ -1485,7 +1472,7 @@ static void test_budget_stalled_frames(void **state)
     assert_int_equal(ev.len, 2);
 #ifndef UNDER_ASAN
     /* without the budget, N x 16 MiB; with it, the budget and some slack */
-    size_t grew = rss_kib() - rss0;
+    size_t grew = tu_rss_kib() - rss0;
     if (grew > (budget >> 10) + 24 * 1024)
         fail_msg("RSS grew by %zu KiB", grew);
 #else

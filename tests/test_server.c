@@ -707,19 +707,6 @@ static void test_drain(void **state)
     stop();
 }
 
-static size_t rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %zu kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 static void budget_64m(zws_server *srv) { zws_server_set_limits(srv, 0, 0, 64u << 20); }
 
 /* Stalled 16 MiB frames: the crowd is bounded by the budget, not by
@@ -729,7 +716,7 @@ static void test_memory_budget(void **state)
     (void)state;
     start_with(budget_64m, NULL);
     enum { N = 40 };
-    size_t rss0 = rss_kib();
+    size_t rss0 = tu_rss_kib();
     int fds[N];
     static uint8_t chunk[1 << 20];
     uint8_t hdr[14];
@@ -756,7 +743,7 @@ static void test_memory_budget(void **state)
     if (peak > (64u << 20) + 2 * (16u << 20) + (256u << 10))
         fail_msg("peak %zu bytes charged", peak);
 #ifndef UNDER_ASAN
-    size_t grew = rss_kib() - rss0;
+    size_t grew = tu_rss_kib() - rss0;
     assert_true(grew < 64 * 1024); /* KiB: under the budget */
 #else
     (void)rss0;

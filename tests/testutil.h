@@ -48,6 +48,20 @@ static inline void tu_free(void *p)
     free(p);
 }
 
+/* This process's resident set, in KiB (0 if /proc cannot be read). */
+static inline size_t tu_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %zu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 /* Counts allocations from here on. tu_live only balances for blocks both
  * allocated and freed while it is installed. */
 static inline void tu_counting_allocator(void)
