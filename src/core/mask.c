@@ -24,18 +24,23 @@ mask_word(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
     uint32_t k32 = zws__mask_key32(key, phase);
     if (len >= 16) {
         uint64_t k = ((uint64_t)k32 << 32) | k32;
-        uint64_t w[4];
         /* memcpy, not casts: any alignment, no aliasing trouble, and it
-         * compiles to plain unaligned loads where the CPU has them. */
+         * compiles to plain unaligned loads where the CPU has them. Arrays of
+         * two words: with one of four shared by both steps, gcc 12 also
+         * stored the loop's words to the stack. */
         for (; len >= 32; len -= 32, src += 32, dst += 32) {
-            memcpy(w, src, 32);
+            uint64_t w[2], v[2];
+            memcpy(w, src, 16);
+            memcpy(v, src + 16, 16);
             w[0] ^= k;
             w[1] ^= k;
-            w[2] ^= k;
-            w[3] ^= k;
-            memcpy(dst, w, 32);
+            v[0] ^= k;
+            v[1] ^= k;
+            memcpy(dst, w, 16);
+            memcpy(dst + 16, v, 16);
         }
         if (len >= 16) {
+            uint64_t w[2];
             memcpy(w, src, 16);
             w[0] ^= k;
             w[1] ^= k;
@@ -108,13 +113,25 @@ const struct zws__mask_kernel *zws__mask_best(int level)
     return best;
 }
 
+/* The public calls mask frames under SMALL_BELOW bytes themselves, with the
+ * word kernel inlined: one compare instead of an indirect call and the same
+ * compare behind it. */
+#if defined(__x86_64__)
+#define SMALL_BELOW WIDE_FROM
+#define SMALL_DIRECT(len) ((len) < SMALL_BELOW)
+#else
+#define SMALL_BELOW 0
+#define SMALL_DIRECT(len) 0
+#endif
+
 static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
                           const uint8_t key[4], unsigned phase);
 
-/* Relaxed is enough: both point at immutable things (code, the const table),
- * so a thread that sees either pointer can use it, and threads racing
- * through zws__mask_select() store the same values. Starting at first_use
- * spares the hot path a "chosen yet?" test. */
+/* `active`: what the public calls run from SMALL_BELOW bytes on. Relaxed
+ * is enough: both point at immutable things (code, the const table), so a
+ * thread that sees either pointer can use it, and threads racing through
+ * zws__mask_select() store the same values. Starting at first_use spares
+ * the hot path a "chosen yet?" test. */
 static _Atomic(zws__mask_fn) active = first_use;
 static _Atomic(const struct zws__mask_kernel *) chosen;
 
@@ -123,7 +140,12 @@ void zws__mask_select(void)
     if (atomic_load_explicit(&chosen, memory_order_relaxed))
         return;
     const struct zws__mask_kernel *k = zws__mask_best(zws__simd_level(NULL));
-    atomic_store_explicit(&active, k->dispatch, memory_order_relaxed);
+    /* The public calls reach `active` only from SMALL_BELOW bytes on, where
+     * a kernel whose own cut is no higher would just test the length again
+     * and jump (about 1 ns of 6 at 128-256 B): they get the kernel itself. */
+    atomic_store_explicit(&active,
+                          k->wide_from <= SMALL_BELOW ? k->mask_copy : k->dispatch,
+                          memory_order_relaxed);
     atomic_store_explicit(&chosen, k, memory_order_relaxed);
 }
 
@@ -137,15 +159,6 @@ static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
         atomic_load_explicit(&chosen, memory_order_relaxed);
     return k->dispatch(dst, src, len, key, phase);
 }
-
-/* The public calls mask small frames themselves, with the word kernel
- * inlined: one compare instead of an indirect call and the same compare
- * behind it. */
-#if defined(__x86_64__)
-#define SMALL_DIRECT(len) ((len) < WIDE_FROM)
-#else
-#define SMALL_DIRECT(len) 0
-#endif
 
 unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
 {
