@@ -54,8 +54,9 @@ mask_word(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
     return next;
 }
 
-unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
-                        const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN unsigned zws__mask_word(uint8_t *dst, const uint8_t *src,
+                                        size_t len, const uint8_t key[4],
+                                        unsigned phase)
 {
     return mask_word(dst, src, len, key, phase);
 }
@@ -75,15 +76,17 @@ unsigned zws__mask_word(uint8_t *dst, const uint8_t *src, size_t len,
  * machine). */
 #define WIDE_FROM 128
 
-static unsigned mask_avx2_sized(uint8_t *dst, const uint8_t *src, size_t len,
-                                const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN static unsigned
+mask_avx2_sized(uint8_t *dst, const uint8_t *src, size_t len,
+                const uint8_t key[4], unsigned phase)
 {
     return len < WIDE_FROM ? zws__mask_word(dst, src, len, key, phase)
                            : zws__mask_avx2(dst, src, len, key, phase);
 }
 
-static unsigned mask_avx512_sized(uint8_t *dst, const uint8_t *src, size_t len,
-                                  const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN static unsigned
+mask_avx512_sized(uint8_t *dst, const uint8_t *src, size_t len,
+                  const uint8_t key[4], unsigned phase)
 {
     return len < WIDE_FROM ? zws__mask_word(dst, src, len, key, phase)
                            : zws__mask_avx512(dst, src, len, key, phase);
@@ -160,7 +163,8 @@ static unsigned first_use(uint8_t *dst, const uint8_t *src, size_t len,
     return k->dispatch(dst, src, len, key, phase);
 }
 
-unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN unsigned zws_mask(void *buf, size_t len, const uint8_t key[4],
+                                  unsigned phase)
 {
     if (SMALL_DIRECT(len))
         return mask_word(buf, buf, len, key, phase);
@@ -168,8 +172,9 @@ unsigned zws_mask(void *buf, size_t len, const uint8_t key[4], unsigned phase)
     return fn(buf, buf, len, key, phase);
 }
 
-unsigned zws_mask_copy(void *dst, const void *src, size_t len,
-                       const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN unsigned zws_mask_copy(void *dst, const void *src,
+                                       size_t len, const uint8_t key[4],
+                                       unsigned phase)
 {
     if (SMALL_DIRECT(len))
         return mask_word(dst, src, len, key, phase);
