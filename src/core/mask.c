@@ -64,16 +64,17 @@ ZWS__MASK_ALIGN unsigned zws__mask_word(uint8_t *dst, const uint8_t *src,
 #if defined(__x86_64__)
 /* Kernels by size. Below WIDE_FROM bytes the 256- and 512-bit kernels lose
  * to the word kernel: their set-up (key broadcast, the 16-byte step, the
- * scalar tail) is not paid back. Measured with `zws-bench mask` ("small
- * frames", kernels interleaved per repetition, median of 9) on the bench
- * machine (AMD Zen, AVX2, no AVX-512): AVX2 was 0.81-0.93x the word kernel
- * at 8-64 B, about even at 96 B, 1.07-1.10x at 128 B and 1.2x and more from
- * 192 B. SSE2 against word below 128 B swung between 0.82x and 1.26x from
- * run to run (at under 32 B they run the same scalar code), so the word
- * kernel takes the small frames: never slower than itself. The README's
- * earlier Zen 4 figures had AVX-512 behind the word kernel at 64 B too; the
- * same cut is used for it, not measured here (no AVX-512 on the bench
- * machine). */
+ * tail) is not paid back. Measured with `zws-bench --reps 9 mask` ("small
+ * frames", kernels interleaved per repetition) on the bench machine (AMD
+ * Zen 3, AVX2, no AVX-512, shared and noisy), AVX2 against the word kernel
+ * in two runs: 0.72-0.90x at 8-32 B, 0.98x and 1.12x at 96 B, 1.03x and
+ * 1.24x at 128 B, 1.15x and 1.30x at 192 B, 1.33x and 1.57x at 256 B; the
+ * public calls' inlined word kernel at 96 B was 1.11x and 1.17x, ahead of
+ * AVX2 there. So the cut stays at 128 B. SSE2 against word below 128 B
+ * swung between 0.82x and 1.26x from run to run (under 32 B they run the
+ * same scalar code), so the word kernel takes the small frames: never
+ * slower than itself. AVX-512 gets the same cut, not measured (no AVX-512
+ * on the bench machine). */
 #define WIDE_FROM 128
 
 ZWS__MASK_ALIGN static unsigned
