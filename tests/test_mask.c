@@ -211,6 +211,37 @@ static void test_dispatch(void **state)
         }
 }
 
+/* Phases 4..255 mean phase % 4, at every length 0..300 through each level's
+ * choice by size and the public calls: the short path takes a second key
+ * word from phase + len (the word that ends the frame), so a phase that is
+ * not reduced first would show there. */
+static void test_dispatch_phase_mod4(void **state)
+{
+    (void)state;
+    uint8_t orig[MAXLEN], want[MAXLEN], got[MAXLEN];
+    const uint8_t key[4] = {0x5a, 0xc3, 0x0f, 0x99};
+    fill(orig, MAXLEN);
+    for (size_t len = 0; len <= MAXLEN; len++)
+        for (unsigned phase = 4; phase < 256; phase += 1 + (phase > 16) * 37) {
+            unsigned want_next = (phase + (unsigned)len) & 3;
+            zws__mask_ref(want, orig, len, key, phase & 3);
+            for (size_t i = 0; i < zws__mask_nkernels; i++) {
+                const struct zws__mask_kernel *k = &zws__mask_kernels[i];
+                if (!zws__cpu_supports(k->level))
+                    continue;
+                memcpy(got, orig, len);
+                assert_int_equal(k->dispatch(got, got, len, key, phase), want_next);
+                check_same(k, got, want, len, "phase > 3", len, phase, 0, 0);
+            }
+            memcpy(got, orig, len);
+            assert_int_equal(zws_mask(got, len, key, phase), want_next);
+            assert_memory_equal(got, want, len);
+            memset(got, 0, sizeof got);
+            assert_int_equal(zws_mask_copy(got, orig, len, key, phase), want_next);
+            assert_memory_equal(got, want, len);
+        }
+}
+
 /* RW pages with an unmapped (PROT_NONE) page on each side: a kernel that
  * reads or writes one byte beyond its buffer faults in any build. */
 struct fenced {
@@ -485,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_kernels_copy),
         cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_dispatch_phase_mod4),
         cmocka_unit_test(test_kernels_inplace),
         cmocka_unit_test(test_kernels_guard_pages),
         cmocka_unit_test(test_kernels_random_large),

@@ -10,7 +10,7 @@
  * dst is off by a typical 6- or 14-byte header; no gain below ~512 B). */
 #define ALIGN_FROM 512
 
-__attribute__((target("avx2")))
+ZWS__MASK_ALIGN __attribute__((target("avx2")))
 unsigned zws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                         const uint8_t key[4], unsigned phase)
 {

@@ -66,8 +66,9 @@ TARGET static inline void mask_lt64(uint8_t *dst, const uint8_t *src,
     }
 }
 
-TARGET unsigned zws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
-                                 const uint8_t key[4], unsigned phase)
+ZWS__MASK_ALIGN TARGET unsigned
+zws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
+                 const uint8_t key[4], unsigned phase)
 {
     unsigned next = (unsigned)((phase + len) & 3);
     uint32_t k32 = zws__mask_key32(key, phase);

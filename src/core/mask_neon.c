@@ -5,7 +5,7 @@
 
 #include "internal/mask.h"
 
-unsigned zws__mask_neon(uint8_t *dst, const uint8_t *src, size_t len,
+ZWS__MASK_ALIGN unsigned zws__mask_neon(uint8_t *dst, const uint8_t *src, size_t len,
                         const uint8_t key[4], unsigned phase)
 {
     unsigned next = (unsigned)((phase + len) & 3);

@@ -5,7 +5,7 @@
 
 #include "internal/mask.h"
 
-__attribute__((target("sse2")))
+ZWS__MASK_ALIGN __attribute__((target("sse2")))
 unsigned zws__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
                         const uint8_t key[4], unsigned phase)
 {
