@@ -10,7 +10,9 @@ the median of the rounds with the lowest and highest beside it.
 Servers are given as NAME=COMMAND, where COMMAND contains {port}; a peer
 server built elsewhere (uWebSockets' EchoServer, say) is named the same way.
 Generators:
-  zws        `zws bench` (closed loop or --pipeline), counted from its JSON
+  zws        `zws bench` (closed loop or --pipeline), counted from its JSON;
+             also the echo's size on the wire (its wire_bytes_in / messages:
+             frame header and, with --deflate, the compressed payload)
   load_test  uWebSockets' benchmarks/load_test (path with --load-test):
              counted from its "Msg/sec" lines, first one skipped
   broadcast  uWebSockets' benchmarks/broadcast_test (--broadcast-test):
@@ -111,7 +113,11 @@ def run_zws_bench(a, name, pid, port):
         raise RuntimeError(f"{name}: permessage-deflate agreed on {res.get('deflated')} "
                            f"of {res['opened']} connections")
     # the server's CPU over the whole run (setup included: it is short)
-    return res["messages"] / res["seconds"], (c1 - c0) / max(res["messages"], 1)
+    rate, cpu = res["messages"] / res["seconds"], (c1 - c0) / max(res["messages"], 1)
+    if "wire_bytes_in" not in res:
+        return rate, cpu
+    # an echo's size as the server sent it (frame header included)
+    return rate, cpu, res["wire_bytes_in"] / max(res["messages"], 1)
 
 
 def run_uws_client(a, pid, port, broadcast):
@@ -209,6 +215,10 @@ def main():
                      "rate_min": rates[0], "rate_max": rates[-1],
                      "cpu_us_median": statistics.median(cpus) * 1e6,
                      "cpu_us_min": cpus[0] * 1e6, "cpu_us_max": cpus[-1] * 1e6})
+        wires = sorted(r[2] for r in results[name] if len(r) > 2)
+        if wires:
+            rows[-1].update({"wire_b_median": statistics.median(wires),
+                             "wire_b_min": wires[0], "wire_b_max": wires[-1]})
     base = rows[-1]
     what = {"zws": "msg/s", "load_test": "msg/s", "broadcast": "iter/s",
             "idle": "KiB/conn"}[a.gen]
@@ -216,6 +226,8 @@ def main():
         for r in rows:
             r["rates"] = [x[0] for x in results[r["server"]]]  # per round, in order
             r["cpu_us"] = [x[1] * 1e6 for x in results[r["server"]]]
+            if "wire_b_median" in r:
+                r["wire_b"] = [x[2] for x in results[r["server"]]]
             if a.gen == "zws":
                 r["gen_args"] = gen_args(a, r["server"])
         print(json.dumps({"gen": a.gen, "conns": a.conns, "size": a.size,
@@ -235,6 +247,9 @@ def main():
               f"cpu {r['cpu_us_median']:6.3f} {unit} "
               f"[{r['cpu_us_min']:.3f}-{r['cpu_us_max']:.3f}]  "
               f"x{r['cpu_us_median'] / base['cpu_us_median']:.2f} of {base['server']}"
+              + (f"  echo {r['wire_b_median']:.1f} B/msg [{r['wire_b_min']:.1f}-"
+                 f"{r['wire_b_max']:.1f}] ({r['wire_b_median'] / a.size:.3f} of {a.size})"
+                 if "wire_b_median" in r else "")
               + (f"  [{' '.join(gen_args(a, r['server']))}]" if a.gen == "zws" and
                  gen_args(a, r["server"]) else ""))
 

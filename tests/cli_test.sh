@@ -18,7 +18,8 @@
 #              against Python's websockets
 #     tty      on a terminal: "> " and "< " marks, colour, NO_COLOR, --no-color
 #     deflate  permessage-deflate: agreed or not, a decompression bomb (1009),
-#              compress-once broadcast to mixed subscribers
+#              compress-once broadcast to mixed subscribers, zws serve's
+#              --deflate-level/-mem-level/-window-bits, bench's wire_bytes_in
 #     errors   usage errors (1), connection refused (2), a refused handshake
 #              with its HTTP status (2)
 #     tls      wss:// with --ca, an unknown CA (2), --insecure
@@ -935,6 +936,121 @@ PY
         fail "fanout: $(cat "$tmp/fanout.out")"
     grep -q '^fanout ok' "$tmp/fanout.out" || fail "fanout: $(cat "$tmp/fanout.out")"
     stop_last
+
+    deflate_knobs
+}
+
+# zws serve's compressor settings: each of --deflate-level, --deflate-mem-level
+# and --deflate-window-bits alone, and the three together, against the
+# defaults. A raw client sends the same market-data-like text to each and
+# reads the echo's frame: compressed exactly as zlib compresses with those
+# settings (the same library underneath), and the window agreed in the
+# answer. zws bench's wire_bytes_in counts those frames. Out-of-range
+# values are usage errors.
+deflate_knobs() {
+    local v
+    for v in "--deflate-level 0" "--deflate-level 10" "--deflate-mem-level 0" \
+        "--deflate-mem-level 10" "--deflate-window-bits 8" "--deflate-window-bits 16" \
+        "--deflate-level x"; do
+        # shellcheck disable=SC2086 # the option and its value
+        run 1 knob_range serve --port 0 --echo --deflate $v
+        expect_err knob_range "^zws serve: ${v% *} takes [0-9]+ to [0-9]+, not '${v#* }'"
+    done
+    expect_err knob_range "not 'x'"
+    run 1 knob_range8 serve --port 0 --echo --deflate --deflate-window-bits 8
+    expect_err knob_range8 'zlib cannot compress with an 8-bit window'
+    run 1 knob_alone serve --port 0 --echo --deflate-level 3
+    expect_err knob_alone 'go with --deflate'
+    local cfgs=("6 15 8" "1 15 8" "6 9 8" "6 15 1" "1 9 1") ports=() c
+    for c in "${cfgs[@]}"; do
+        read -r lv wb ml <<<"$c"
+        local args=()
+        [ "$lv" = 6 ] || args+=(--deflate-level "$lv")
+        [ "$wb" = 15 ] || args+=(--deflate-window-bits "$wb")
+        [ "$ml" = 8 ] || args+=(--deflate-mem-level "$ml")
+        start "knobs_$lv$wb$ml" "$zws" serve --host 127.0.0.1 --port 0 --echo --deflate -t 1 \
+            ${args[@]+"${args[@]}"}
+        ports+=("$port")
+    done
+    cat >"$tmp/knobs.py" <<'PY'
+import base64, os, random, socket, sys, zlib
+r = random.Random(7)
+text = "".join('{"e":"trade","E":%d,"s":"%sUSDT","t":%d,"p":"%.2f","q":"%.5f"}\n' % (
+    1700000000000 + r.randrange(10**6), r.choice(["BTC", "ETH", "SOL", "BNB"]),
+    r.randrange(10**9), r.uniform(10, 70000), r.uniform(0, 5)) for _ in range(40)).encode()
+
+def echo(port):
+    """The Sec-WebSocket-Extensions answer and the echo's frame payload."""
+    s = socket.create_connection(("127.0.0.1", port), 10)
+    s.settimeout(10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+               % key).encode())
+    buf = b""
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            buf += chunk
+    while b"\r\n\r\n" not in buf:
+        need(len(buf) + 1)
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    ext = [l.split(b":", 1)[1].strip().decode() for l in head.split(b"\r\n")
+           if l.lower().startswith(b"sec-websocket-extensions:")]
+    mask = os.urandom(4)
+    s.sendall(bytes([0x81, 0x80 | 126]) + len(text).to_bytes(2, "big") + mask +
+              bytes(b ^ mask[i % 4] for i, b in enumerate(text)))
+    need(2)
+    n, off = buf[1] & 0x7f, 2
+    if n == 126:
+        need(4)
+        n, off = int.from_bytes(buf[2:4], "big"), 4
+    need(off + n)
+    assert buf[0] == 0xc1, "not a compressed final text frame: %#x" % buf[0]
+    data = buf[off:off + n]
+    s.close()
+    return ext, data
+
+sizes = {}
+for port, cfg in zip(sys.argv[1::2], sys.argv[2::2]):
+    level, bits, mem = map(int, cfg.split())
+    ext, data = echo(int(port))
+    assert zlib.decompressobj(-15).decompress(data + b"\0\0\xff\xff") == text
+    c = zlib.compressobj(level, zlib.DEFLATED, -bits, mem)
+    want = c.compress(text) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert data == want[:-4], "%s: %d bytes, zlib makes %d" % (cfg, len(data), len(want) - 4)
+    agreed = "permessage-deflate" + ("; server_max_window_bits=%d" % bits if bits < 15 else "")
+    assert ext == [agreed], "%s: %s" % (cfg, ext)
+    sizes[cfg] = len(data)
+    print(cfg, len(data), ext[0])
+assert len(set(sizes.values())) == len(sizes), sizes  # every setting tells
+print("knobs ok")
+PY
+    local pargs=() i
+    for i in "${!cfgs[@]}"; do pargs+=("${ports[$i]}" "${cfgs[$i]}"); done
+    timeout 30 "$python" "$tmp/knobs.py" "${pargs[@]}" >"$tmp/knobs.out" 2>&1 ||
+        fail "knobs: $(cat "$tmp/knobs.out")"
+    grep -q '^knobs ok' "$tmp/knobs.out" || fail "knobs: $(cat "$tmp/knobs.out")"
+    # wire_bytes_in: 2 header bytes and 20 of payload per uncompressed echo;
+    # compressed, the settings of uWebSockets' dedicated compressor (9 bits,
+    # memLevel 1) echo 1 KiB of market data in more bytes than the defaults.
+    run 0 wire_plain bench "ws://127.0.0.1:${ports[0]}/" -c 2 -d 1 -s 20 --json
+    run 0 wire_def bench "ws://127.0.0.1:${ports[0]}/" --md --deflate -c 2 -d 1 -s 1k --json
+    run 0 wire_small bench "ws://127.0.0.1:${ports[4]}/" --md --deflate -c 2 -d 1 -s 1k --json
+    "$python" - "$tmp/wire_plain.out" "$tmp/wire_def.out" "$tmp/wire_small.out" <<'PY' ||
+import json, sys
+plain, dflt, small = (json.load(open(f)) for f in sys.argv[1:])
+per = [r["wire_bytes_in"] / r["messages"] for r in (plain, dflt, small)]
+assert all(r["messages"] > 100 and r["deflated"] == 2 - 2 * (r is plain) for r in (plain, dflt, small)), per
+assert 21.9 < per[0] < 22.1, per
+assert 20 < per[1] < 0.5 * 1024 and per[1] * 1.3 < per[2] < 0.8 * 1024, per
+print("wire per echo: %.2f, %.1f, %.1f" % tuple(per))
+PY
+        fail "wire: $(cat "$tmp/wire_plain.out" "$tmp/wire_def.out" "$tmp/wire_small.out")"
+    for c in "${cfgs[@]}"; do stop_last; done
 }
 
 case $scenario in

@@ -75,6 +75,7 @@ typedef struct bench {
     atomic_int opened, failed, closed_early, bad;
     atomic_int deflated; /* connections that agreed permessage-deflate */
     atomic_uint_fast64_t msgs, bytes;
+    atomic_uint_fast64_t wire; /* zws_loop_bytes_in at the last echo */
     atomic_int stopping;
     uint64_t next_conn; /* loop thread: the next peer to connect */
     uint64_t hist[HIST];        /* loop thread only; read after the run */
@@ -202,6 +203,7 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
     p->got++;
     atomic_fetch_add_explicit(&b->msgs, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&b->bytes, len, memory_order_relaxed);
+    atomic_store_explicit(&b->wire, zws_loop_bytes_in(zws_ws_loop(ws)), memory_order_relaxed);
     if (!atomic_load_explicit(&b->stopping, memory_order_relaxed))
         send_next(ws, p);
 }
@@ -247,6 +249,7 @@ static void sleep_ms(int ms)
 typedef struct result {
     double secs;
     uint64_t msgs, bytes;
+    uint64_t wire; /* frame bytes received: headers, compressed payloads */
 } result;
 
 /* The controller: connect, wait for everyone, measure, stop. */
@@ -265,6 +268,7 @@ static void *control(void *arg)
     if (atomic_load(&b->opened) > 0 && !atomic_load(&b->failed)) {
         int tty = isatty(2);
         uint64_t m0 = atomic_load(&b->msgs), y0 = atomic_load(&b->bytes);
+        uint64_t w0 = atomic_load(&b->wire);
         int64_t start = now_ns(), last = start;
         uint64_t last_m = m0;
         while (now_ns() - start < (int64_t)b->duration * 1000000000LL &&
@@ -285,6 +289,7 @@ static void *control(void *arg)
         r->secs = (double)(now_ns() - start) / 1e9;
         r->msgs = atomic_load(&b->msgs) - m0;
         r->bytes = atomic_load(&b->bytes) - y0;
+        r->wire = atomic_load(&b->wire) - w0;
     }
     atomic_store(&b->stopping, 1);
     zws_server_stop(b->srv);
@@ -450,13 +455,15 @@ int cmd_bench(int argc, char **argv)
     if (b.json) {
         printf("{\"url\":\"%s\",\"conns\":%llu,\"opened\":%d,\"size\":%llu,\"pipeline\":%llu,"
                "\"backend\":\"%s\",\"seconds\":%.3f,\"messages\":%llu,\"msgs_per_s\":%.0f,"
-               "\"mib_per_s\":%.2f,\"latency_us_p50\":%.1f,\"latency_us_p99\":%.1f,"
+               "\"mib_per_s\":%.2f,\"wire_bytes_in\":%llu,"
+               "\"latency_us_p50\":%.1f,\"latency_us_p99\":%.1f,"
                "\"bad_echoes\":%d,\"failed\":%d,\"closed_early\":%d,\"payload\":\"%s\",\"deflated\":%d}\n",
                b.url, (unsigned long long)b.conns, atomic_load(&b.opened),
                (unsigned long long)b.size, (unsigned long long)b.pipeline, backend, out->secs,
                (unsigned long long)out->msgs, rate,
-               out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0, p50, p99,
-               atomic_load(&b.bad), atomic_load(&b.failed), atomic_load(&b.closed_early),
+               out->secs > 0 ? (double)out->bytes / out->secs / 1048576.0 : 0,
+               (unsigned long long)out->wire, p50, p99, atomic_load(&b.bad),
+               atomic_load(&b.failed), atomic_load(&b.closed_early),
                b.md ? "md" : "filler", atomic_load(&b.deflated));
     } else {
         printf("%d/%llu connections, %llu B%s x %llu in flight, %s loop",

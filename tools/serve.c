@@ -56,6 +56,14 @@ void cmd_serve_usage(FILE *f)
         "      --deflate-no-context  with --deflate: compress each message on its own\n"
         "                           (server_no_context_takeover; broadcast compresses\n"
         "                           once for all such connections)\n"
+        "      --deflate-level N    with --deflate: zlib compression level, 1 (fastest)\n"
+        "                           to 9 (smallest) (default 6)\n"
+        "      --deflate-mem-level N  with --deflate: zlib memLevel, 1 to 9: the\n"
+        "                           compressor's match-finding memory, 2^(N+9) bytes\n"
+        "                           (default 8)\n"
+        "      --deflate-window-bits N  with --deflate: the window we compress with,\n"
+        "                           2^N bytes, 9 to 15, agreed as server_max_window_bits\n"
+        "                           (a client asking for less gets less; default 15)\n"
         "  -q, --quiet              log nothing on stderr\n"
         "  -h, --help               show this help\n");
 }
@@ -64,6 +72,7 @@ typedef struct serve_args {
     const char *host, *cert, *key, *loop;
     uint64_t port, threads, idle, ping, max_message, write_ms, per_hs, per_conns, budget;
     uint64_t deflate_threshold, handshake_ms;
+    uint64_t deflate_level, deflate_mem, deflate_bits; /* 0: not given */
     int deflate_nct;
     int have_port, echo, broadcast, quiet, deflate;
 } serve_args;
@@ -107,6 +116,22 @@ static void health(void *ud, const zws_handshake_request *req, zws_http_reply *r
     reply->body_len = 3;
 }
 
+/* --deflate-level, --deflate-mem-level (1..9) or --deflate-window-bits
+ * (9..15: zlib cannot compress with 8 bits) into a. 0 or a usage error. */
+static int deflate_knob(int c, const char *arg, serve_args *a)
+{
+    const char *name = c == 'l' ? "--deflate-level" : c == 'm' ? "--deflate-mem-level"
+                                                              : "--deflate-window-bits";
+    uint64_t lo = c == 'w' ? 9 : 1, hi = c == 'w' ? 15 : 9, v = 0;
+    if (tool_parse_u64(arg, UINT64_MAX >> 1, 0, &v) || v < lo || v > hi)
+        return tool_usage_error(CMD, "%s takes %llu to %llu, not '%s'%s", name,
+                                (unsigned long long)lo, (unsigned long long)hi, arg,
+                                c == 'w' && v == 8 ? " (zlib cannot compress with an "
+                                                     "8-bit window)" : "");
+    *(c == 'l' ? &a->deflate_level : c == 'm' ? &a->deflate_mem : &a->deflate_bits) = v;
+    return 0;
+}
+
 static int parse(int argc, char **argv, serve_args *a)
 {
     static const struct option longs[] = {
@@ -125,6 +150,9 @@ static int parse(int argc, char **argv, serve_args *a)
         {"deflate", no_argument, NULL, 'D'},
         {"deflate-threshold", required_argument, NULL, 'T'},
         {"deflate-no-context", no_argument, NULL, 'X'},
+        {"deflate-level", required_argument, NULL, 'l'},
+        {"deflate-mem-level", required_argument, NULL, 'm'},
+        {"deflate-window-bits", required_argument, NULL, 'w'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
@@ -200,10 +228,19 @@ static int parse(int argc, char **argv, serve_args *a)
             if (tool_parse_u64(optarg, UINT64_MAX >> 1, 1, &a->deflate_threshold))
                 return tool_usage_error(CMD, "bad --deflate-threshold '%s'", optarg);
             break;
+        case 'l':
+        case 'm':
+        case 'w':
+            if (deflate_knob(c, optarg, a))
+                return TOOL_EXIT_USAGE;
+            break;
         case 'h': cmd_serve_usage(stdout); return -1;
         default: return tool_bad_option(CMD, c, argv, prev);
         }
     }
+    if (!a->deflate && (a->deflate_level || a->deflate_mem || a->deflate_bits))
+        return tool_usage_error(CMD, "--deflate-level, --deflate-mem-level and "
+                                     "--deflate-window-bits go with --deflate");
     if (optind < argc)
         return tool_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!a->have_port)
@@ -230,7 +267,10 @@ int cmd_serve(int argc, char **argv)
         zws_deflate_opts d = {0};
         d.threshold = (size_t)a.deflate_threshold;
         d.server_no_context_takeover = a.deflate_nct;
-        zws_opts_set_deflate(o, &d);
+        d.level = (int)a.deflate_level;
+        d.mem_level = (int)a.deflate_mem;
+        d.server_max_window_bits = (int)a.deflate_bits;
+        zws_opts_set_deflate(o, &d); /* the values were checked above */
     }
     if (a.cert && zws_opts_set_cert(o, a.cert, a.key)) {
         zws_opts_free(o);

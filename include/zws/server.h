@@ -240,6 +240,13 @@ ZWS_EXTERN int zws_loop_timer(zws_loop *l, int ms, int (*fn)(zws_loop *, void *)
 ZWS_EXTERN int64_t zws_loop_now(const zws_loop *l);
 /* The index of l among its server's loops (0..n-1). */
 ZWS_EXTERN int zws_loop_index(const zws_loop *l);
+/* The bytes of WebSocket frames l's connections have received since the
+ * loop started, as they came off the wire: frame headers and control
+ * frames included, compressed payloads before inflating; not the HTTP of
+ * the opening handshakes (nor TLS records: counted after decryption). A
+ * count for benchmarks, e.g. the compressed size of a peer's messages. On
+ * l's thread only. */
+ZWS_EXTERN uint64_t zws_loop_bytes_in(const zws_loop *l);
 
 /* The loops of a running server (index 0..n-1), for posting; NULL past
  * the end. */

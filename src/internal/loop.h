@@ -118,6 +118,7 @@ struct zws_loop {
     int wake_fd;               /* eventfd for posted tasks */
     uint8_t *rbuf;             /* ZWS__RBUF_SIZE + ZWS__RBUF_PAD */
     int64_t now;               /* ms, read once per pass */
+    uint64_t ws_bytes_in;      /* frame bytes taken by sessions (zws_loop_bytes_in) */
     int64_t next_sweep;        /* when idle connections next give back buffers */
     zws_ws *conns;             /* every live connection */
     size_t nconns;

@@ -576,6 +576,7 @@ int zws_loop_timer(zws_loop *l, int ms, int (*fn)(zws_loop *, void *), void *arg
 
 int64_t zws_loop_now(const zws_loop *l) { return l->now; }
 int zws_loop_index(const zws_loop *l) { return l->index; }
+uint64_t zws_loop_bytes_in(const zws_loop *l) { return l->ws_bytes_in; }
 
 /* Fires the timers due by now. A re-armed timer is at least 1 ms later, so
  * timers cannot keep a pass from ending. */

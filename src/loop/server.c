@@ -479,6 +479,7 @@ static size_t ws_input(zws_ws *ws, uint8_t *buf, size_t len)
         zws_event ev;
         int r = zws__session_recv(&ws->s, buf + off, len - off, &used, &ev);
         off += used;
+        ws->loop->ws_bytes_in += used;
         if (r == 0)
             break;
         if (r < 0) { /* the peer broke the protocol: our close is queued */
@@ -692,6 +693,7 @@ void zws__ws_readable(zws_ws *ws)
             if (n > 0) {
                 zws_event ev;
                 zws__session_input_at(&ws->s, l->now);
+                l->ws_bytes_in += (uint64_t)n;
                 if (zws__session_direct_done(&ws->s, (size_t)n, &ev) < 0) {
                     ws_ended(ws, ev.close_code, ev.reason, ev.reason_len);
                     zws__ws_dirty(ws);
