@@ -39,6 +39,12 @@ typedef struct srv_fixture {
 
 static srv_fixture F;
 
+/* zws_ws_compressed as the /compressed route saw it: in open, then for each
+ * message in order. */
+static atomic_int compressed_in_open = -1;
+static atomic_int compressed_seen[4];
+static atomic_int ncompressed;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -60,6 +66,8 @@ static void on_open(zws_ws *ws)
     atomic_fetch_add(&F.opened, 1);
     if (strncmp(zws_ws_path(ws), "/room", 5) == 0)
         assert_int_equal(zws_ws_subscribe(ws, "room"), 0);
+    if (strcmp(zws_ws_path(ws), "/compressed") == 0)
+        atomic_store(&compressed_in_open, zws_ws_compressed(ws));
 }
 
 static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
@@ -82,6 +90,11 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
         for (int i = 0; i < 64; i++)
             if (zws_ws_send(ws, ZWS_OP_BINARY, big, sizeof big))
                 break;
+    } else if (strcmp(path, "/compressed") == 0) { /* records, then echoes */
+        int i = atomic_fetch_add(&ncompressed, 1);
+        if (i < 4)
+            atomic_store(&compressed_seen[i], zws_ws_compressed(ws));
+        assert_int_equal(zws_ws_send(ws, opcode, data, len), 0);
     } else if (strcmp(path, "/close") == 0) {
         zws_ws_close(ws, 4000, "asked to");
     } else {
@@ -925,6 +938,49 @@ static void test_loop_client_origin(void **state)
     stop();
 }
 
+/* zws_ws_compressed tells the handler how a message arrived: a client with
+ * permessage-deflate and a 64-byte threshold sends 200 bytes (compressed)
+ * and then 5 (not); our echoes (threshold 0) both come back compressed. */
+static void test_ws_compressed(void **state)
+{
+    (void)state;
+    zws_opts *o;
+    zws_opts_new(&o);
+    assert_int_equal(zws_opts_set_deflate(o, &(zws_deflate_opts){0}), 0);
+    atomic_store(&compressed_in_open, -1);
+    atomic_store(&ncompressed, 0);
+    start_with(NULL, o);
+    assert_int_equal(zws_opts_set_deflate(o, &(zws_deflate_opts){.threshold = 64}), 0);
+    char url[128], err[256];
+    snprintf(url, sizeof url, "%s/compressed", F.url);
+    zws_conn *c;
+    if (zws_connect(&c, url, o, err, sizeof err))
+        fail_msg("connect %s: %s", url, err);
+    zws_opts_free(o);
+    assert_string_equal(zws_conn_extensions(c), "permessage-deflate");
+    char big[200];
+    memset(big, 'z', sizeof big);
+    const struct {
+        const char *data;
+        size_t len;
+    } msgs[] = {{big, sizeof big}, {"short", 5}};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(zws_send(c, ZWS_OP_TEXT, msgs[i].data, msgs[i].len, 0), 0);
+        zws_event ev;
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+        assert_int_equal(ev.len, msgs[i].len);
+        assert_memory_equal(ev.data, msgs[i].data, msgs[i].len);
+        assert_true(ev.rsv & ZWS_RSV1);
+    }
+    assert_int_equal(atomic_load(&ncompressed), 2);
+    assert_int_equal(atomic_load(&compressed_seen[0]), 1);
+    assert_int_equal(atomic_load(&compressed_seen[1]), 0);
+    assert_int_equal(atomic_load(&compressed_in_open), 0);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -947,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_idle_connection_heap),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_loop_client_origin),
+        cmocka_unit_test(test_ws_compressed),
     };
     if (getenv("ZWS_TEST_FILTER")) /* e.g. ZWS_TEST_FILTER=test_drain */
         cmocka_set_test_filter(getenv("ZWS_TEST_FILTER"));

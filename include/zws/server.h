@@ -168,6 +168,10 @@ ZWS_EXTERN int zws_ws_close(zws_ws *ws, uint16_t code, const char *reason);
 /* The message being delivered, kept beyond the message handler (see the
  * ownership note above). ZWS_ESTATE outside the message handler. */
 ZWS_EXTERN int zws_ws_keep(zws_ws *ws, zws_buf **out);
+/* During the message handler: 1 when the message being delivered arrived
+ * compressed (RSV1 on its first frame, permessage-deflate agreed), else 0;
+ * 0 outside the message handler. */
+ZWS_EXTERN int zws_ws_compressed(const zws_ws *ws);
 /* Output bytes queued and not yet taken by the kernel. */
 ZWS_EXTERN size_t zws_ws_buffered(const zws_ws *ws);
 ZWS_EXTERN void *zws_ws_user(const zws_ws *ws);

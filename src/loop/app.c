@@ -468,6 +468,13 @@ int zws_ws_keep(zws_ws *ws, zws_buf **out)
     return *out ? 0 : ZWS_ENOMEM;
 }
 
+int zws_ws_compressed(const zws_ws *ws)
+{
+    const zws_event *ev = ws->loop->cur_ev;
+    /* RSV1 passes the parser only when permessage-deflate was agreed */
+    return ws->loop->cur_ws == ws && ev && (ev->rsv & ZWS_RSV1) ? 1 : 0;
+}
+
 size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.live ? zws__session_pending(&ws->s) : 0; }
 void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
