@@ -17,6 +17,14 @@ Generators:
              counted from its "Msg/sec" lines, first one skipped
   broadcast  uWebSockets' benchmarks/broadcast_test (--broadcast-test):
              "Iterations/second" lines; per delivered message = N x iterations
+  idle       RSS (VmRSS) added per idle connection: `zws bench --hold` opens
+             a warm-up batch (--warm, default 1000) and keeps it open, the
+             RSS is read, then a second one opens the rest of --conns. Two
+             figures: KiB per connection after the warm-up (the rest's RSS
+             over their number: what each further connection costs), and
+             from the server's start (every connection over the RSS before
+             the first, so one-time costs, such as the first touch of a
+             backend's fixed buffers and rings, count as per-connection).
 
 Arguments for `zws bench` beyond these: --gen-args for every server,
 --gen-args-for NAME=ARGS for one (say --deflate for the servers that
@@ -156,19 +164,34 @@ def run_uws_client(a, pid, port, broadcast):
     return per_s, (c1 - c0) / max(msgs, 1)
 
 
-def hold_idle(a, pid, port):
-    """RSS added per idle connection while zws bench --hold keeps them open."""
-    r0 = rss_kib(pid)
+def hold(a, port, conns, seconds):
     argv = ["taskset", "-c", "1", a.zws, "bench", f"ws://127.0.0.1:{port}/", "--hold",
-            "-c", str(a.conns), "-d", str(a.seconds), "--json"]
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            "-c", str(conns), "-d", str(seconds), "--json"]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def held(p, conns, timeout):
+    out, err = p.communicate(timeout=timeout)
+    res = json.loads(out.strip().splitlines()[-1])
+    if res["opened"] != conns:
+        raise RuntimeError("not every connection opened: " + err.strip())
+
+
+def hold_idle(a, pid, port):
+    """RSS per idle connection while zws bench --hold keeps them open: after
+    a warm-up batch, and from the start (see the module's docstring)."""
+    warm = min(a.warm, a.conns - 1)
+    rest = a.conns - warm
+    r0 = rss_kib(pid)
+    pw = hold(a, port, warm, a.seconds + 4)  # outlives the second batch's reading
+    time.sleep(2)
+    rw = rss_kib(pid)
+    p = hold(a, port, rest, a.seconds)
     time.sleep(a.seconds / 2 + 2)
     r1 = rss_kib(pid)
-    out, err = p.communicate(timeout=a.seconds + 120)
-    res = json.loads(out.strip().splitlines()[-1])
-    if res["opened"] != a.conns:
-        raise RuntimeError("not every connection opened: " + err.strip())
-    return (r1 - r0) / a.conns, 0.0
+    held(p, rest, a.seconds + 120)
+    held(pw, warm, a.seconds + 120)
+    return (r1 - rw) / rest, (r1 - r0) / a.conns
 
 
 def main():
@@ -183,6 +206,8 @@ def main():
     ap.add_argument("--pipeline", type=int, default=1)
     ap.add_argument("--upgrades", action="store_true", help="zws bench --upgrades")
     ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--warm", type=int, default=1000,
+                    help="idle: connections opened before the baseline RSS is read")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=9300)
     ap.add_argument("--gen-args", default="", help="more zws bench arguments, every server")
@@ -211,6 +236,13 @@ def main():
     for name, _ in servers:
         rates = sorted(r[0] for r in results[name])
         cpus = sorted(r[1] for r in results[name])
+        if a.gen == "idle":  # (after the warm-up, from the start), KiB/conn
+            rows.append({"server": name, "warm": a.warm,
+                         "kib_median": statistics.median(rates),
+                         "kib_min": rates[0], "kib_max": rates[-1],
+                         "kib_from_start_median": statistics.median(cpus),
+                         "kib_from_start_min": cpus[0], "kib_from_start_max": cpus[-1]})
+            continue
         rows.append({"server": name, "rate_median": statistics.median(rates),
                      "rate_min": rates[0], "rate_max": rates[-1],
                      "cpu_us_median": statistics.median(cpus) * 1e6,
@@ -237,9 +269,11 @@ def main():
           f"rounds={a.rounds} (server on core 0, generator on core 1)")
     for r in rows:
         if a.gen == "idle":
-            print(f"{r['server']:>8}  {r['rate_median']:8.2f} {what} "
-                  f"[{r['rate_min']:.2f}-{r['rate_max']:.2f}]  "
-                  f"x{r['rate_median'] / base['rate_median'] if base['rate_median'] else 0:.2f}")
+            ratio = r["kib_median"] / base["kib_median"] if base["kib_median"] else 0
+            print(f"{r['server']:>8}  {r['kib_median']:6.3f} {what} after {a.warm} "
+                  f"[{r['kib_min']:.3f}-{r['kib_max']:.3f}]  x{ratio:.2f} of {base['server']}"
+                  f"   from the start {r['kib_from_start_median']:6.3f} "
+                  f"[{r['kib_from_start_min']:.3f}-{r['kib_from_start_max']:.3f}]")
             continue
         unit = "us/delivery" if a.gen == "broadcast" else "us/msg"
         print(f"{r['server']:>8}  {r['rate_median']:10.0f} {what} "

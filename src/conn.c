@@ -175,8 +175,8 @@ int zws_conn_fd(const zws_conn *c) { return c->tr.fd; }
 
 void zws__conn_io_counts(const zws_conn *c, uint64_t *reads, uint64_t *writes)
 {
-    *reads = c->tr.nreads;
-    *writes = c->tr.nwrites;
+    *reads = c->tr.x ? c->tr.x->nreads : 0;
+    *writes = c->tr.x ? c->tr.x->nwrites : 0;
 }
 
 const char *zws_conn_path(const zws_conn *c) { return c->path ? c->path : "/"; }
@@ -757,6 +757,8 @@ int zws_connect(zws_conn **out, const char *url, const zws_opts *o, char *err,
         r = zws__transport_connect(&c->tr, &u, &co, err, errlen);
     if (own_ctx)
         zws__tls_ctx_free(ctx);
+    if (!r && (r = zws__transport_count(&c->tr)) != 0)
+        zws__errf(err, errlen, "out of memory");
     if (!r)
         r = client_handshake(c, &u, deadline, err, errlen);
     if (r) {
@@ -887,6 +889,11 @@ int zws_accept(zws_listener *l, zws_conn **out, char *err, size_t errlen)
     c->lim = zws__limits_ref(l->lim);
     c->addr = a;
     c->in_handshake = a != NULL;
+    if ((r = zws__transport_count(&c->tr)) != 0) {
+        zws__errf(err, errlen, "out of memory");
+        zws_conn_free(c);
+        return r;
+    }
     if (l->tls) {
         SSL_CTX_up_ref(l->tls);
         c->tls = l->tls;

@@ -41,7 +41,6 @@ int zws__session_init(zws__session *s, const zws__session_cfg *cfg)
     memset(s, 0, sizeof *s);
     s->role = (uint8_t)cfg->role;
     s->surface = cfg->surface != 0;
-    s->ping_sent = s->close_at = -1;
     s->live = 1;
     zws__outq_init(&s->q);
     if (cfg->lazy) {
@@ -79,7 +78,10 @@ void zws__session_trim_input(zws__session *s)
 
 void zws__session_trim_output(zws__session *s)
 {
-    if (s->cfg && s->w && s->q.n == 0 && zws__writer_idle(s->w)) {
+    if (!s->cfg || !zws__outq_empty(&s->q))
+        return;
+    zws__outq_trim(&s->q);
+    if (s->w && zws__writer_idle(s->w)) {
         zws_writer_free(s->w);
         s->w = NULL;
     }
@@ -126,16 +128,16 @@ void zws__session_free(zws__session *s)
     s->live = 0;
 }
 
-void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now)
-{
-    s->t = *t;
-    s->now = s->last_input = now;
-}
-
 void zws__session_input_at(zws__session *s, int64_t now)
 {
-    s->now = s->last_input = now;
-    s->ping_sent = -1;
+    s->last_input = zws__ms32_of(now);
+    s->pinged = 0;
+}
+
+/* The driver's clock; 0 for a session without timers (no cfg). */
+static int64_t clock_now(const zws__session *s)
+{
+    return s->cfg && s->cfg->clock ? *s->cfg->clock : 0;
 }
 
 /* Queues a close frame (the reason cut to 123 bytes: callers pass our
@@ -319,13 +321,24 @@ int zws__session_close(zws__session *s, uint16_t code, const char *reason, size_
         return ZWS_ECLOSED;
     int r = queue_close(s, code, reason, rlen);
     s->state = ZWS__S_CLOSE_SENT;
-    s->close_at = s->now;
+    s->close_at = zws__ms32_of(clock_now(s));
     return r;
 }
 
 /* ---- time ---- */
 
-static int64_t after(int64_t t, int ms) { return ms > 0 && t >= 0 ? t + ms : -1; }
+static const zws__session_timers no_timers;
+
+static const zws__session_timers *timers(const zws__session *s)
+{
+    return s->cfg ? &s->cfg->t : &no_timers;
+}
+
+/* ms after the kept time t (read against now), or -1 for no timeout. */
+static int64_t after(zws__ms32 t, int ms, int64_t now)
+{
+    return ms > 0 ? zws__ms32_at(t, now) + ms : -1;
+}
 
 static int64_t earliest(int64_t a, int64_t b)
 {
@@ -334,55 +347,60 @@ static int64_t earliest(int64_t a, int64_t b)
     return b < 0 || a < b ? a : b;
 }
 
-int64_t zws__session_deadline(const zws__session *s)
+static int64_t deadline_at(const zws__session *s, int64_t now)
 {
+    const zws__session_timers *t = timers(s);
     if (s->state == ZWS__S_CLOSED)
         return -1;
     if (s->state == ZWS__S_CLOSE_SENT)
-        return after(s->close_at, s->t.close);
-    int64_t d = after(s->last_input, s->t.idle);
-    if (s->ping_sent >= 0)
-        return earliest(d, after(s->ping_sent, s->t.pong));
-    return earliest(d, after(s->last_input, s->t.ping));
+        return after(s->close_at, t->close, now);
+    int64_t d = after(s->last_input, t->idle, now);
+    if (s->pinged)
+        return earliest(d, after(s->ping_sent, t->pong, now));
+    return earliest(d, after(s->last_input, t->ping, now));
 }
+
+int64_t zws__session_deadline(const zws__session *s) { return deadline_at(s, clock_now(s)); }
 
 /* Closes for a timer (1001) and starts the close timeout at now. */
 static int close_for(zws__session *s, int64_t now, const char *why)
 {
     queue_close(s, ZWS_CLOSE_GOING_AWAY, why, strlen(why));
     s->state = ZWS__S_CLOSE_SENT;
-    s->close_at = now;
+    s->close_at = zws__ms32_of(now);
     return 0;
 }
 
 int zws__session_tick(zws__session *s, int64_t now)
 {
-    s->now = now;
+    const zws__session_timers *t = timers(s);
     if (s->state == ZWS__S_CLOSED)
         return 0;
     if (s->state == ZWS__S_CLOSE_SENT) {
-        int64_t d = after(s->close_at, s->t.close);
+        int64_t d = after(s->close_at, t->close, now);
         if (d >= 0 && now >= d) {
             s->state = ZWS__S_CLOSED;
             return ZWS_ETIMEDOUT;
         }
         return 0;
     }
-    int64_t idle = after(s->last_input, s->t.idle);
+    int64_t idle = after(s->last_input, t->idle, now);
     if (idle >= 0 && now >= idle)
         return close_for(s, now, "idle timeout");
-    if (s->ping_sent >= 0) {
-        int64_t d = after(s->ping_sent, s->t.pong);
+    if (s->pinged) {
+        int64_t d = after(s->ping_sent, t->pong, now);
         if (d >= 0 && now >= d) { /* unresponsive: no closing handshake */
             queue_close(s, ZWS_CLOSE_GOING_AWAY, "no pong", 7);
             s->state = ZWS__S_CLOSED;
         }
         return 0;
     }
-    int64_t ping = after(s->last_input, s->t.ping);
+    int64_t ping = after(s->last_input, t->ping, now);
     zws_writer *w;
     if (ping >= 0 && now >= ping && (w = zws__session_writer(s)) != NULL &&
-        zws_writer_put(w, ZWS_OP_PING, "", 0, 0) == 0)
-        s->ping_sent = now;
+        zws_writer_put(w, ZWS_OP_PING, "", 0, 0) == 0) {
+        s->ping_sent = zws__ms32_of(now);
+        s->pinged = 1;
+    }
     return 0;
 }

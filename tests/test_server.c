@@ -402,6 +402,134 @@ static void test_unknown_path_404(void **state)
     stop();
 }
 
+/* The path and subprotocol a connection reports, whether they are kept
+ * with it (a query, another route's path, a subprotocol) or read from its
+ * route or the default ("/"), which costs no allocation. */
+static void names_reply(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
+{
+    (void)opcode;
+    (void)data;
+    (void)len;
+    char out[256];
+    int n = snprintf(out, sizeof out, "%s|%s", zws_ws_path(ws), zws_ws_subprotocol(ws));
+    assert_int_equal(zws_ws_send(ws, ZWS_OP_TEXT, out, (size_t)n), 0);
+}
+
+static const zws_handlers names_handlers = {.message = names_reply};
+
+static void expect_names(const char *path, const char *offer, const char *want)
+{
+    char url[128], err[256];
+    snprintf(url, sizeof url, "%s%s", F.url, path);
+    zws_opts *o;
+    assert_int_equal(zws_opts_new(&o), 0);
+    if (offer)
+        assert_int_equal(zws_opts_add_subprotocol(o, offer), 0);
+    zws_conn *c;
+    if (zws_connect(&c, url, o, err, sizeof err))
+        fail_msg("connect %s: %s", url, err);
+    zws_opts_free(o);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "?", 1, 0), 0);
+    expect_message(c, ZWS_OP_TEXT, want, strlen(want));
+    zws_conn_free(c);
+}
+
+static void test_path_and_subprotocol(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    char err[256];
+    zws_opts *o;
+    assert_int_equal(zws_opts_new(&o), 0);
+    assert_int_equal(zws_opts_add_subprotocol(o, "v1.zws"), 0);
+    assert_int_equal(zws_server_new(&F.srv, o, err, sizeof err), 0);
+    zws_opts_free(o);
+    assert_int_equal(zws_server_route(F.srv, "/only", &names_handlers, NULL), 0);
+    assert_int_equal(zws_server_route(F.srv, "*", &names_handlers, NULL), 0);
+    assert_int_equal(zws_server_listen(F.srv, "127.0.0.1", 0, err, sizeof err), 0);
+    F.port = zws_server_port(F.srv);
+    F.threads = 1;
+    snprintf(F.url, sizeof F.url, "ws://127.0.0.1:%u", F.port);
+    assert_int_equal(pthread_create(&F.thread, NULL, run, &F), 0);
+    expect_names("/only", NULL, "/only|");
+    expect_names("/only?x=1", NULL, "/only?x=1|");
+    expect_names("/only", "v1.zws", "/only|v1.zws");
+    expect_names("/", NULL, "/|");
+    expect_names("/", "v1.zws", "/|v1.zws");
+    expect_names("/elsewhere", NULL, "/elsewhere|");
+    stop();
+}
+
+/* ---- the session's 32-bit times ---- */
+
+/* Times are kept as their low 32 bits and read against the clock: they
+ * come back whole on either side of a multiple of 2^32 ms. */
+static void test_ms32_round_trip(void **state)
+{
+    (void)state;
+    const int64_t W = (int64_t)1 << 32;
+    const int64_t clocks[] = {1000, W - 1, W, W + 1, 3 * W + 12345, 50 * W - 7};
+    const int64_t offs[] = {0, 1, -1, 65535, -65535, 2147483647, -2147483647, -2147483648};
+    for (size_t i = 0; i < sizeof clocks / sizeof *clocks; i++) {
+        for (size_t j = 0; j < sizeof offs / sizeof *offs; j++) {
+            int64_t t = clocks[i] + offs[j];
+            if (t < 0)
+                continue;
+            assert_true(zws__ms32_at(zws__ms32_of(t), clocks[i]) == t);
+            if (offs[j] <= 0)
+                assert_true(zws__ms32_since(zws__ms32_of(t), clocks[i]) == (uint32_t)-offs[j]);
+        }
+    }
+}
+
+/* A session's keepalive ping, missed pong and close timeout, with a
+ * clock that crosses 2^32 ms while they run. */
+static void test_session_timers_across_wrap(void **state)
+{
+    (void)state;
+    int64_t now = ((int64_t)1 << 32) - 150;
+    zws__session_cfg cfg = {
+        .role = ZWS_ROLE_SERVER,
+        .max_frame = 1 << 20,
+        .max_message = 1 << 20,
+        .buffer_size = 1 << 16,
+        .max_pending = 1 << 20,
+        .lazy = 1,
+        .t = {.idle = 0, .ping = 100, .pong = 100, .close = 0},
+        .clock = &now,
+    };
+    zws__session s;
+    assert_int_equal(zws__session_init(&s, &cfg), 0);
+    zws__session_input_at(&s, now);
+    assert_true(zws__session_deadline(&s) == now + 100);
+    now += 99;
+    assert_int_equal(zws__session_tick(&s, now), 0);
+    assert_int_equal(zws__session_pending(&s), 0);
+    now += 1; /* 2^32 - 50: the ping goes out */
+    assert_int_equal(zws__session_tick(&s, now), 0);
+    assert_int_equal(zws__session_pending(&s), 2);
+    assert_true(zws__session_deadline(&s) == now + 100);
+    now += 99; /* past 2^32, before the pong is due */
+    assert_int_equal(zws__session_tick(&s, now), 0);
+    assert_int_equal(s.state, ZWS__S_OPEN);
+    now += 1;
+    assert_int_equal(zws__session_tick(&s, now), 0);
+    assert_int_equal(s.state, ZWS__S_CLOSED); /* no pong: closed */
+    zws__session_free(&s);
+
+    /* a close started just before the wrap times out just after it */
+    cfg.t = (zws__session_timers){.idle = 0, .ping = 0, .pong = 0, .close = 100};
+    now = ((int64_t)5 << 32) - 10;
+    assert_int_equal(zws__session_init(&s, &cfg), 0);
+    zws__session_input_at(&s, now);
+    assert_true(zws__session_deadline(&s) == -1);
+    assert_int_equal(zws__session_close(&s, 1000, NULL, 0), 0);
+    assert_true(zws__session_deadline(&s) == now + 100);
+    assert_int_equal(zws__session_tick(&s, now + 99), 0);
+    assert_int_equal(zws__session_tick(&s, now + 100), ZWS_ETIMEDOUT);
+    zws__session_free(&s);
+}
+
 /* ---- pub/sub and other threads ---- */
 
 static void test_publish(void **state)
@@ -817,7 +945,8 @@ static void heap_free(void *p)
  * loop's idle sweep, and the live heap is compared with the server's
  * before they came (the per-loop id table's share included). */
 #define IDLE_N 1000
-#define IDLE_MAX_BYTES 460 /* per connection, chunk headers included */
+#define IDLE_MAX_BYTES 256 /* per connection, chunk headers included */
+#define IDLE_MAX_BLOCKS 1.05 /* per connection: one allocation each */
 
 static void test_idle_connection_heap(void **state)
 {
@@ -867,6 +996,9 @@ static void test_idle_connection_heap(void **state)
 #ifndef UNDER_ASAN
     if (per > IDLE_MAX_BYTES)
         fail_msg("%.1f bytes of heap per idle connection (at most %d)", per, IDLE_MAX_BYTES);
+    if ((double)blocks / n > IDLE_MAX_BLOCKS)
+        fail_msg("%.2f heap blocks per idle connection (at most %.2f)", (double)blocks / n,
+                 IDLE_MAX_BLOCKS);
 #endif
 }
 
@@ -991,6 +1123,9 @@ int main(void)
         cmocka_unit_test(test_thousand_clients),
         cmocka_unit_test(test_http_routes),
         cmocka_unit_test(test_unknown_path_404),
+        cmocka_unit_test(test_path_and_subprotocol),
+        cmocka_unit_test(test_ms32_round_trip),
+        cmocka_unit_test(test_session_timers_across_wrap),
         cmocka_unit_test(test_publish),
         cmocka_unit_test(test_send_from_threads),
         cmocka_unit_test(test_idle_timeout),

@@ -724,7 +724,7 @@ static void test_tls_handshake_timeout(void **state)
     int64_t dt = zws__now_ms() - t0;
     assert_true(dt >= 195 && dt < 2000);
     assert_string_equal(err, "TLS handshake timed out after 200 ms");
-    assert_null(t.ssl);
+    assert_null(zws__transport_ssl(&t));
     zws__transport_close(&t);
     srv_stop(&s);
 
@@ -788,11 +788,11 @@ static void test_tls_nonblocking(void **state)
     }
     assert_true(sent < cap);
     assert_int_equal(t.want, POLLOUT);
-    assert_true(t.wretry > 0);
+    assert_true(t.x->wretry > 0);
     /* Open the gate; the rest goes through with different iovec cuts. */
     assert_int_equal(write(s.gate[1], "x", 1), 1);
     pump_rest(&t, out, sent, sent + (1 << 20), &rng);
-    assert_int_equal(t.wretry, 0);
+    assert_int_equal(t.x->wretry, 0);
     zws__transport_close(&t);
     srv_stop(&s);
     free(out);
@@ -978,7 +978,7 @@ static void test_proxy_tls(void **state)
     int rc = url_connect(&t, url, purl, cctx, 2000, err, sizeof err);
     if (rc)
         fail_msg("wss via proxy: %s", err);
-    assert_non_null(t.ssl);
+    assert_non_null(zws__transport_ssl(&t));
     echo_small(&t);
     zws__transport_close(&t);
     proxy_stop(&px);
@@ -1003,7 +1003,7 @@ static void proxy_expect_fail(proxy *px, const char *purl_fmt, int want_rc,
         fail_msg("got %s \"%s\", want %s \"%s\"", zws_errname(rc), err,
                  zws_errname(want_rc), want_msg);
     assert_int_equal(t.fd, -1);
-    assert_null(t.ssl);
+    assert_null(zws__transport_ssl(&t));
 }
 
 static void test_proxy_refusals(void **state)

@@ -45,6 +45,9 @@ enum zws__ws_kind {
 #define ZWS__F_INLIST 0x100u  /* on a wheel slot's list */
 #define ZWS__F_FIRING 0x200u  /* on the list of the slot being visited */
 #define ZWS__F_AGAIN 0x400u   /* input left unread this pass: read next pass */
+#define ZWS__F_HSDL 0x800u    /* hs_deadline is set */
+#define ZWS__F_STALL 0x1000u  /* stall_since is set */
+#define ZWS__F_RPATH 0x2000u  /* the request path is the route's (names NULL) */
 
 /* Input one connection may take per pass, in receive buffers: a peer that
  * keeps its socket full cannot hold the loop (timers, other connections,
@@ -66,32 +69,41 @@ typedef struct zws__kept {
 } zws__kept;
 
 /* Fields are ordered so the compiler adds no padding: this is the memory
- * of every idle connection (with its path and its id table slot). */
+ * of every idle connection (with its id table slot, and its names when
+ * they are not the route's). 216 bytes, a 224-byte heap chunk. Times are
+ * kept in 32 bits (zws__ms32, read against the loop's clock). */
 struct zws_ws {
     zws_loop *loop;
     zws__transport tr;
     uint8_t kind;              /* enum zws__ws_kind */
     uint8_t inflight;          /* io_uring operations that name ws */
     uint16_t flags;            /* ZWS__F_* */
-    uint32_t nsubs, subs_cap;  /* topics subscribed to (subs) */
+    uint32_t nsubs;            /* topics subscribed to (subs) */
     zws__session s;            /* valid from the upgrade on (s.live) */
     struct zws__kept *keep;    /* unconsumed input, or NULL */
     const zws__route *route;
     void *user;
-    char *names;               /* "path\0subprotocol\0" (zws__ws_set_names) */
+    char *names;               /* "path\0subprotocol\0", or NULL: "/" or
+                                  the route's path (ZWS__F_RPATH), and no
+                                  subprotocol (zws__ws_set_names) */
     uint64_t id;
-    int64_t hs_deadline;       /* handshake / connect / linger deadline, or -1 */
-    int64_t stall_since;       /* output pending with no progress since, or -1 */
-    int64_t last_write;        /* ms of the last bytes written */
-    int64_t sched;             /* the wheel slot time it is on, or -1 */
+    zws__ms32 hs_deadline;     /* handshake / connect / linger deadline
+                                  (if ZWS__F_HSDL) */
+    zws__ms32 stall_since;     /* output pending with no progress since
+                                  (if ZWS__F_STALL) */
+    zws__ms32 last_write;      /* the last bytes written */
+    zws__ms32 sched;           /* the wheel slot time it is on (if
+                                  ZWS__F_INLIST or ZWS__F_FIRING) */
     zws_ws *tprev, *tnext;     /* wheel slot list */
     zws_ws *dnext;             /* dirty list */
     zws_ws *anext;             /* the again list (ZWS__F_AGAIN) */
     zws_ws *prev, *next;       /* the loop's connections */
     size_t charged;            /* bytes charged to the memory budget */
-    zws__addr_count *addr;     /* per-address counters */
-    struct zws__sub **subs;    /* topics subscribed to */
-    struct zws__client *client; /* client connections: URL, key, handler */
+    union {
+        zws__addr_count *addr;      /* accepted: per-address counters */
+        struct zws__client *client; /* ZWS__F_CLIENT: URL, key, handler */
+    };
+    struct zws__sub **subs;    /* topics subscribed to (capacity: see pubsub.c) */
 };
 
 typedef struct zws__task {
@@ -179,6 +191,27 @@ struct zws_server {
     pthread_mutex_t alock;     /* client_tls, made once */
 };
 
+/* The handshake (connect, linger) deadline and the start of a stall, in
+ * full ms against the loop's clock, or -1 for none; set with -1 for none. */
+static inline int64_t zws__ws_hs_deadline(const zws_ws *ws)
+{
+    return (ws->flags & ZWS__F_HSDL) ? zws__ms32_at(ws->hs_deadline, ws->loop->now) : -1;
+}
+static inline void zws__ws_set_hs_deadline(zws_ws *ws, int64_t t)
+{
+    ws->hs_deadline = zws__ms32_of(t);
+    ws->flags = (uint16_t)(t >= 0 ? ws->flags | ZWS__F_HSDL : ws->flags & ~ZWS__F_HSDL);
+}
+static inline int64_t zws__ws_stall_since(const zws_ws *ws)
+{
+    return (ws->flags & ZWS__F_STALL) ? zws__ms32_at(ws->stall_since, ws->loop->now) : -1;
+}
+static inline void zws__ws_set_stall(zws_ws *ws, int64_t t)
+{
+    ws->stall_since = zws__ms32_of(t);
+    ws->flags = (uint16_t)(t >= 0 ? ws->flags | ZWS__F_STALL : ws->flags & ~ZWS__F_STALL);
+}
+
 /* ---- backends ---- */
 
 struct zws__backend {
@@ -243,8 +276,10 @@ void zws__ws_timeout(zws_ws *ws);
 int64_t zws__ws_deadline(const zws_ws *ws);
 void zws__ws_free(zws_ws *ws);
 /* Keeps the request path and the agreed subprotocol (sub NULL: none) in
- * one allocation. 0 or ZWS_ENOMEM. */
-int zws__ws_set_names(zws_ws *ws, const char *path, size_t plen, const char *sub, size_t slen);
+ * one allocation; nothing when there is no subprotocol and the path is "/"
+ * or route's (route may be NULL). 0 or ZWS_ENOMEM. */
+int zws__ws_set_names(zws_ws *ws, const zws__route *route, const char *path, size_t plen,
+                      const char *sub, size_t slen);
 /* After a write (whole or short): the drain handler, the shutdown of a
  * finished connection, the memory budget. */
 void zws__ws_after_write(zws_ws *ws);

@@ -24,16 +24,26 @@ typedef struct zws__seg {
     size_t off, len;
 } zws__seg;
 
+/* The queued segments with their bookkeeping, in one allocation made at
+ * the first reference queued, so a connection that queues none (and one
+ * trimmed since) carries a single pointer. */
+typedef struct zws__segs {
+    uint32_t head, n, cap; /* seg[head..head+n) */
+    size_t accounted;      /* sum of before over the queued segments */
+    size_t ref_bytes;      /* bytes of the queued segments */
+    zws__seg seg[];
+} zws__segs;
+
 typedef struct zws__outq {
-    zws__seg *seg;     /* seg[head..head+n), NULL while none was queued */
-    uint32_t head, n, cap;
-    size_t accounted;  /* sum of before over the queued segments */
-    size_t ref_bytes;  /* bytes of the queued segments */
+    zws__segs *v; /* NULL: no segment queued */
 } zws__outq;
 
 void zws__outq_init(zws__outq *q);
 /* Drops every reference still queued. */
 void zws__outq_free(zws__outq *q);
+/* Frees the segment array when no segment is queued (an idle connection). */
+void zws__outq_trim(zws__outq *q);
+static inline int zws__outq_empty(const zws__outq *q) { return !q->v || q->v->n == 0; }
 
 /* Queues buf[off..off+len) behind what is pending (takes a new reference).
  * 0 or ZWS_ENOMEM. */

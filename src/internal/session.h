@@ -43,8 +43,31 @@ typedef struct zws__session_timers {
     int close;     /* after our close: wait this long for the peer's */
 } zws__session_timers;
 
+/* A time (ms, CLOCK_MONOTONIC) kept in 32 bits: its low bits, read back
+ * against a clock less than 2^31 ms (24 days) away from it, in the manner
+ * of TCP's timestamps. Every time kept so is a deadline's start whose
+ * timeout is an int of ms, or a stamp only compared with the clock in the
+ * next seconds, so it is always read well within that distance. */
+typedef uint32_t zws__ms32;
+
+static inline zws__ms32 zws__ms32_of(int64_t t) { return (zws__ms32)(uint64_t)t; }
+/* The full time of v, given a clock now within 2^31 ms of it. */
+static inline int64_t zws__ms32_at(zws__ms32 v, int64_t now)
+{
+    uint32_t d = v - (uint32_t)(uint64_t)now;
+    return now + (d < 0x80000000u ? (int64_t)d : (int64_t)d - ((int64_t)1 << 32));
+}
+/* ms from v to now, for a v at most 2^32 - 1 ms before now. */
+static inline uint32_t zws__ms32_since(zws__ms32 v, int64_t now)
+{
+    return (uint32_t)(uint64_t)now - v;
+}
+
 struct zws__session_cfg;
 
+/* 56 bytes: every upgraded connection of the event loop has one, idle or
+ * not. What all of a loop's sessions share (their limits, timers and the
+ * loop's clock) is in the cfg. */
 typedef struct zws__session {
     /* The parser and the writer: made at init, or in a lazy session at
      * first use (the parser when input arrives, the writer when output is
@@ -53,24 +76,24 @@ typedef struct zws__session {
      * neither. NULL meanwhile. */
     zws_parser *p;
     zws_writer *w;
-    const struct zws__session_cfg *cfg; /* lazy: what p and w are made from
-                                           (outlives the session); else NULL */
+    const struct zws__session_cfg *cfg; /* lazy: what p and w are made from,
+                                           the timers and the clock (outlives
+                                           the session); else NULL */
     /* permessage-deflate (RFC 7692), once negotiated: inflate through the
      * parser's extension hook (zws_parser_set_ext, RSV1), deflate in
      * zws__session_send before framing. NULL: no extension. */
     struct zws__deflate *deflate;
     zws__outq q;
-    zws__session_timers t;
-    int64_t last_input; /* ms, for idle and keepalive */
-    int64_t ping_sent;  /* ms when the keepalive ping went out, or -1 */
-    int64_t close_at;   /* ms when our close was queued, or -1 */
-    int64_t now;        /* the driver's clock, as last told */
-    uint8_t role;       /* enum zws_role */
-    uint8_t state;      /* enum zws__session_state */
-    uint8_t surface;    /* hand pings and pongs to the application */
-    uint8_t replies;    /* automatic replies queued since the driver last
-                           cleared this */
-    uint8_t live;       /* between zws__session_init and _free */
+    zws__ms32 last_input; /* for idle and keepalive */
+    zws__ms32 ping_sent;  /* when the keepalive ping went out (if pinged) */
+    zws__ms32 close_at;   /* when our close was queued (CLOSE_SENT) */
+    uint8_t role;         /* enum zws_role */
+    uint8_t state;        /* enum zws__session_state */
+    uint8_t surface : 1;  /* hand pings and pongs to the application */
+    uint8_t replies : 1;  /* automatic replies queued since the driver last
+                             cleared this */
+    uint8_t live : 1;     /* between zws__session_init and _free */
+    uint8_t pinged : 1;   /* the keepalive ping is out, unanswered */
 } zws__session;
 
 typedef struct zws__session_cfg {
@@ -82,6 +105,10 @@ typedef struct zws__session_cfg {
     zws__keypool *keys;   /* shared mask keys (client role), or NULL */
     int lazy;             /* make the parser and the writer at first use;
                              the session then keeps cfg, which must outlive it */
+    /* Lazy sessions only (a session without cfg keeps no deadline): */
+    zws__session_timers t;
+    const int64_t *clock; /* the driver's clock (ms), read when a close is
+                             queued and for deadlines */
 } zws__session_cfg;
 
 /* 0 or ZWS_ENOMEM (never for a lazy session). */
@@ -113,7 +140,6 @@ const char *zws__session_extensions(const zws__session *s);
  * reference. */
 int zws__session_compresses(const zws__session *s, size_t len);
 void zws__session_free(zws__session *s);
-void zws__session_set_timers(zws__session *s, const zws__session_timers *t, int64_t now);
 
 /* The next event from in[0..len) (see zws_parser_next): MESSAGE (and PING /
  * PONG when surfaced) for the application; CLOSE when the peer closed (our
@@ -136,10 +162,9 @@ size_t zws__session_direct(zws__session *s, uint8_t **dst);
 int zws__session_direct_done(zws__session *s, size_t n, zws_event *ev);
 
 /* The driver tells the session that input arrived at now (for idle and
- * keepalive), or just the time (a close started later is timed from it);
- * the session never reads the clock itself. */
+ * keepalive); a close is timed from the driver's clock (cfg->clock). The
+ * session never reads the system's clock itself. */
 void zws__session_input_at(zws__session *s, int64_t now);
-static inline void zws__session_clock(zws__session *s, int64_t now) { s->now = now; }
 
 /* Queues a data message (TEXT / BINARY, CONT with ZWS_WRITE_MORE), copied.
  * 0 or ZWS_ECLOSED (not open), ZWS_EINVAL, ZWS_ENOSPACE, ZWS_ENOMEM. */

@@ -35,21 +35,39 @@ struct ssl_ctx_st; /* OpenSSL SSL_CTX */
 
 #define ZWS__FOREVER (-1)
 
-typedef struct zws__transport { /* ordered to leave no padding inside */
-    int fd;                 /* -1 when not connected */
-    int last_errno;         /* errno of the last failure, or 0 */
+/* What only some transports need, in an allocation of its own so a plain
+ * connection of the event loop carries none of it: the TLS state, and the
+ * syscall counters of the blocking connections (zws__transport_count). */
+typedef struct zws__transport_x {
     struct ssl_st *ssl;     /* NULL for plain TCP */
     unsigned char *stage;   /* TLS writev gather buffer (lazily allocated) */
     size_t wretry;          /* length of an SSL_write that must be retried */
     unsigned long last_ssl; /* ERR_get_error() of the last failure, or 0 */
     uint64_t nreads;        /* recv / send calls on a plain socket (for */
     uint64_t nwrites;       /* syscalls-per-message benchmarks) */
-    short want;             /* after ZWS_EAGAIN: POLLIN or POLLOUT */
     uint8_t tls_dead;       /* fatal TLS error seen: no close_notify */
     uint8_t handshaking;    /* non-blocking TLS handshake in progress */
-    uint8_t eof;            /* the peer closed (ZWS_ECLOSED was returned) */
     uint8_t drained;        /* TLS: the last recv() found the socket empty */
+} zws__transport_x;
+
+typedef struct zws__transport { /* 16 bytes: every idle connection has one */
+    int fd;                 /* -1 when not connected */
+    int16_t last_errno;     /* errno of the last failure, or 0 */
+    uint8_t want;           /* after ZWS_EAGAIN: POLLIN or POLLOUT */
+    uint8_t eof;            /* the peer closed (ZWS_ECLOSED was returned) */
+    zws__transport_x *x;    /* TLS or counted, else NULL (freed by close) */
 } zws__transport;
+
+/* The TLS session (SSL *), or NULL for plain TCP. */
+static inline struct ssl_st *zws__transport_ssl(const zws__transport *t)
+{
+    return t->x ? t->x->ssl : NULL;
+}
+/* The extra state, made now if there is none: NULL when out of memory. */
+zws__transport_x *zws__transport_ext(zws__transport *t);
+/* Counts recv / send calls on the plain socket from now on (x->nreads,
+ * x->nwrites). 0 or ZWS_ENOMEM. */
+int zws__transport_count(zws__transport *t);
 
 /* ---- sockets ---- */
 

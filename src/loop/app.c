@@ -264,6 +264,11 @@ int zws__loop_start_backend(zws_loop *l)
             .max_pending = SIZE_MAX / 2, /* the backpressure policy decides */
             .keys = l->keys,
             .lazy = 1,
+            .t = {.idle = srv->idle_ms,
+                  .ping = srv->ping_ms,
+                  .pong = srv->ping_ms,
+                  .close = srv->o->timeout[ZWS_TIMEOUT_CLOSE]},
+            .clock = &l->now,
         };
     return r;
 }
@@ -358,7 +363,7 @@ int zws__ws_admit(zws_ws *ws, size_t add)
  * take is queued. 1 when it did, 0 to queue it the usual way. */
 static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len, int *r)
 {
-    if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || ws->tr.ssl ||
+    if (len < DIRECT_MIN || ws->s.role != ZWS_ROLE_SERVER || zws__transport_ssl(&ws->tr) ||
         zws__session_compresses(&ws->s, len) ||
         zws__session_pending(&ws->s) || ws->s.state != ZWS__S_OPEN || opcode > ZWS_OP_BINARY)
         return 0;
@@ -378,7 +383,7 @@ static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len
     size_t h = iov[0].iov_len, done = (size_t)n;
     *r = 0;
     if (done)
-        ws->last_write = ws->loop->now;
+        ws->last_write = zws__ms32_of(ws->loop->now);
     if (done < h)
         *r = zws__session_append(&ws->s, hdr + done, h - done, 0);
     if (!*r && done < h + len) {
@@ -448,7 +453,6 @@ int zws_ws_close(zws_ws *ws, uint16_t code, const char *reason)
 {
     if (ws->kind != ZWS__K_WS)
         return ZWS_ECLOSED;
-    zws__session_clock(&ws->s, ws->loop->now);
     int r = zws__session_close(&ws->s, code, reason, reason ? strlen(reason) : 0);
     if (!r) {
         zws__ws_dirty(ws);
@@ -478,7 +482,12 @@ int zws_ws_compressed(const zws_ws *ws)
 size_t zws_ws_buffered(const zws_ws *ws) { return ws->s.live ? zws__session_pending(&ws->s) : 0; }
 void *zws_ws_user(const zws_ws *ws) { return ws->user; }
 void zws_ws_set_user(zws_ws *ws, void *user) { ws->user = user; }
-const char *zws_ws_path(const zws_ws *ws) { return ws->names ? ws->names : "/"; }
+const char *zws_ws_path(const zws_ws *ws)
+{
+    if (ws->names)
+        return ws->names;
+    return (ws->flags & ZWS__F_RPATH) ? ws->route->path : "/";
+}
 const char *zws_ws_subprotocol(const zws_ws *ws)
 {
     return ws->names ? ws->names + strlen(ws->names) + 1 : "";

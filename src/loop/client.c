@@ -181,7 +181,7 @@ size_t zws__client_head(zws_ws *ws, uint8_t *buf, size_t len)
         }
     }
     /* out of memory: the path reads "/" and the subprotocol "" */
-    zws__ws_set_names(ws, c->target, strlen(c->target), hr.protocol, hr.protocol_len);
+    zws__ws_set_names(ws, NULL, c->target, strlen(c->target), hr.protocol, hr.protocol_len);
     zws__ws_opened(ws, &c->route, ws->user);
     return (size_t)head;
 }
@@ -292,7 +292,7 @@ int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers *h, void *
     ws->user = user;
     ws->kind = ZWS__K_CONNECTING;
     ws->flags = ZWS__F_CLIENT;
-    ws->sched = ws->stall_since = -1;
+    ws->last_write = zws__ms32_of(l->now);
     c->route.h = *h;
     c->route.path = NULL;
     c->port = u.port;
@@ -305,7 +305,7 @@ int zws_loop_connect(zws_loop *l, const char *url, const zws_handlers *h, void *
     }
     ws->route = &c->route;
     int hs = srv->o->timeout[ZWS_TIMEOUT_CONNECT] + srv->o->timeout[ZWS_TIMEOUT_HANDSHAKE];
-    ws->hs_deadline = hs > 0 ? l->now + hs : -1;
+    zws__ws_set_hs_deadline(ws, hs > 0 ? l->now + hs : -1);
     zws__loop_add(l, ws);
     int r = start(l, ws);
     if (r) {

@@ -199,7 +199,10 @@ void zws__ws_dirty(zws_ws *ws)
 
 /* ---- the timer wheel ---- */
 
-static size_t slot_of(int64_t t) { return (size_t)(t / ZWS__TICK_MS) % ZWS__WHEEL; }
+/* The same for a time and for its low 32 bits: 2^32 is a multiple of
+ * ZWS__TICK_MS * ZWS__WHEEL. */
+static size_t slot_of(uint64_t t) { return (size_t)(t / ZWS__TICK_MS) % ZWS__WHEEL; }
+_Static_assert((1ull << 32) % ((uint64_t)ZWS__TICK_MS * ZWS__WHEEL) == 0, "slot_of");
 
 /* The list ws is on: a slot's, or the one being fired. */
 static zws_ws **list_of(zws_ws *ws)
@@ -220,7 +223,6 @@ static void wheel_unlink(zws_ws *ws)
         ws->tnext->tprev = ws->tprev;
     ws->tprev = ws->tnext = NULL;
     ws->flags &= ~(ZWS__F_INLIST | ZWS__F_FIRING);
-    ws->sched = -1;
     ws->loop->ntimers--;
 }
 
@@ -232,7 +234,7 @@ void zws__ws_schedule(zws_ws *ws)
     if (d < 0)
         return; /* a stale slot entry is dropped when visited */
     if (ws->flags & ZWS__F_INLIST) {
-        if (d >= ws->sched)
+        if (d >= zws__ms32_at(ws->sched, ws->loop->now))
             return; /* visited at its old time, then moved on */
     }
     wheel_unlink(ws);
@@ -244,8 +246,8 @@ void zws__ws_schedule(zws_ws *ws)
         d = last;
     if (d < l->wheel_at) /* the past goes to the next slot visited */
         d = l->wheel_at;
-    zws_ws **head = &l->wheel[slot_of(d)];
-    ws->sched = d;
+    zws_ws **head = &l->wheel[slot_of((uint64_t)d)];
+    ws->sched = zws__ms32_of(d);
     ws->tprev = NULL;
     ws->tnext = *head;
     if (ws->tnext)
@@ -267,7 +269,7 @@ static void wheel_advance(zws_loop *l)
     }
     size_t visits = 0;
     while (l->wheel_at <= l->now && visits++ < ZWS__WHEEL) {
-        size_t s = slot_of(l->wheel_at);
+        size_t s = slot_of((uint64_t)l->wheel_at);
         l->firing = l->wheel[s];
         l->wheel[s] = NULL;
         for (zws_ws *ws = l->firing; ws; ws = ws->tnext)
@@ -367,21 +369,21 @@ void zws__ws_write(zws_ws *ws)
         }
         if (n > 0) {
             zws__session_sent(&ws->s, (size_t)n);
-            ws->stall_since = -1;
-            ws->last_write = l->now;
+            zws__ws_set_stall(ws, -1);
+            ws->last_write = zws__ms32_of(l->now);
         }
         /* A short write means the socket is full: wait for it instead of
          * asking again for an EAGAIN. TLS holding a record counts too. */
-        if ((size_t)n < want || ws->tr.wretry) {
-            if (ws->stall_since < 0)
-                ws->stall_since = l->now;
+        if ((size_t)n < want || (ws->tr.x && ws->tr.x->wretry)) {
+            if (!(ws->flags & ZWS__F_STALL))
+                zws__ws_set_stall(ws, l->now);
             zws__ws_want_out(ws, 1);
             zws__ws_schedule(ws);
             zws__ws_after_write(ws);
             return;
         }
     }
-    ws->stall_since = -1;
+    zws__ws_set_stall(ws, -1);
     zws__ws_want_out(ws, 0);
     zws__ws_after_write(ws);
 }
@@ -509,9 +511,9 @@ static void sweep_idle(zws_loop *l)
     for (zws_ws *ws = l->conns; ws; ws = ws->next) {
         if (!ws->s.live || (ws->flags & ZWS__F_DIRTY))
             continue;
-        if (l->now - ws->s.last_input >= 1000)
+        if (zws__ms32_since(ws->s.last_input, l->now) >= 1000)
             zws__session_trim_input(&ws->s);
-        if (l->now - ws->last_write < 1000 || zws__session_pending(&ws->s) != 0)
+        if (zws__ms32_since(ws->last_write, l->now) < 1000 || zws__session_pending(&ws->s) != 0)
             continue;
         zws__session_trim_output(&ws->s);
         if (ws->s.deflate)

@@ -57,20 +57,35 @@ void zws__topics_free(struct zws__topics *t)
     zws__free(t);
 }
 
-static int grow(void **arr, uint32_t *cap32, size_t *cap, size_t n, size_t elem)
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
-    size_t c = cap ? *cap : *cap32;
-    if (n < c)
+    if (n < *cap)
         return 0;
-    size_t nc = c ? c * 2 : 4;
+    size_t nc = *cap ? *cap * 2 : 4;
     void *a = zws__realloc(*arr, nc * elem);
     if (!a)
         return ZWS_ENOMEM;
     *arr = a;
-    if (cap)
-        *cap = nc;
-    else
-        *cap32 = (uint32_t)nc;
+    *cap = nc;
+    return 0;
+}
+
+/* Room for one more topic in ws->subs. Its capacity is not kept: it is at
+ * least max(4, nsubs rounded up to a power of two), as the array is
+ * resized only when nsubs is 0 or a power of two from 4 on; it may be more
+ * after unsubscribing, which a later resize shrinks safely. */
+static int subs_room(zws_ws *ws)
+{
+    uint32_t n = ws->nsubs;
+    if (n && (n < 4 || (n & (n - 1))))
+        return 0;
+    if (n > UINT32_MAX / 2)
+        return ZWS_ENOMEM;
+    size_t cap = n ? (size_t)n * 2 : 4;
+    void *a = zws__realloc(ws->subs, cap * sizeof *ws->subs);
+    if (!a)
+        return ZWS_ENOMEM;
+    ws->subs = a;
     return 0;
 }
 
@@ -103,8 +118,8 @@ int zws_ws_subscribe(zws_ws *ws, const char *topic)
         s->len = n;
         *p = s;
     }
-    if (grow((void **)&s->ws, NULL, &s->cap, s->n, sizeof *s->ws) ||
-        grow((void **)&ws->subs, &ws->subs_cap, NULL, ws->nsubs, sizeof *ws->subs))
+    if (grow((void **)&s->ws, &s->cap, s->n, sizeof *s->ws) ||
+        subs_room(ws))
         return ZWS_ENOMEM; /* an empty new topic stays until the loop ends */
     s->ws[s->n++] = ws;
     ws->subs[ws->nsubs++] = s;

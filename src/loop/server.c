@@ -27,12 +27,14 @@
 
 static void addr_done_handshake(zws_ws *ws)
 {
-    if (ws->kind == ZWS__K_HANDSHAKE)
+    if (!(ws->flags & ZWS__F_CLIENT) && ws->kind == ZWS__K_HANDSHAKE)
         zws__limits_handshake_done(ws->loop->srv->lim, ws->addr);
 }
 
 static void addr_release(zws_server *srv, zws_ws *ws)
 {
+    if (ws->flags & ZWS__F_CLIENT)
+        return; /* addr shares its place with client */
     zws__limits_release(srv->lim, ws->addr, ws->kind == ZWS__K_HANDSHAKE);
     ws->addr = NULL;
 }
@@ -73,14 +75,28 @@ void zws__ws_free(zws_ws *ws)
     zws__free(ws->keep);
     zws__free(ws->names);
     zws__free(ws->subs);
-    zws__client_free(ws->client);
+    if (ws->flags & ZWS__F_CLIENT)
+        zws__client_free(ws->client);
     zws__free(ws);
 }
 
-int zws__ws_set_names(zws_ws *ws, const char *path, size_t plen, const char *sub, size_t slen)
+int zws__ws_set_names(zws_ws *ws, const zws__route *route, const char *path, size_t plen,
+                      const char *sub, size_t slen)
 {
     if (!sub)
         slen = 0;
+    zws__free(ws->names);
+    ws->names = NULL;
+    ws->flags &= ~ZWS__F_RPATH;
+    if (!slen) { /* the common case keeps nothing */
+        if (plen == 1 && path[0] == '/')
+            return 0;
+        if (route && route->path && strlen(route->path) == plen &&
+            memcmp(route->path, path, plen) == 0) {
+            ws->flags |= ZWS__F_RPATH;
+            return 0;
+        }
+    }
     char *n = zws__malloc(plen + slen + 2);
     if (!n)
         return ZWS_ENOMEM;
@@ -89,7 +105,6 @@ int zws__ws_set_names(zws_ws *ws, const char *path, size_t plen, const char *sub
     if (slen)
         memcpy(n + plen + 1, sub, slen);
     n[plen + 1 + slen] = 0;
-    zws__free(ws->names);
     ws->names = n;
     return 0;
 }
@@ -136,7 +151,7 @@ void zws__ws_after_write(zws_ws *ws)
     if (ws->kind == ZWS__K_HTTP || (ws->kind == ZWS__K_WS && zws__session_done(&ws->s))) {
         zws__transport_shutdown(&ws->tr, 0);
         ws->flags |= ZWS__F_SHUT;
-        ws->hs_deadline = ws->loop->now + LINGER_MS;
+        zws__ws_set_hs_deadline(ws, ws->loop->now + LINGER_MS);
         zws__ws_schedule(ws);
     }
 out:
@@ -161,11 +176,12 @@ int64_t zws__ws_deadline(const zws_ws *ws)
     zws_server *srv = ws->loop->srv;
     int64_t d = -1;
     if (ws->kind != ZWS__K_WS || (ws->flags & ZWS__F_SHUT))
-        d = ws->hs_deadline;
+        d = zws__ws_hs_deadline(ws);
     else
         d = zws__session_deadline(&ws->s);
-    if (ws->stall_since >= 0 && srv->write_ms > 0) {
-        int64_t w = ws->stall_since + srv->write_ms;
+    int64_t stall = zws__ws_stall_since(ws);
+    if (stall >= 0 && srv->write_ms > 0) {
+        int64_t w = stall + srv->write_ms;
         d = d < 0 || w < d ? w : d;
     }
     return d;
@@ -175,12 +191,14 @@ void zws__ws_timeout(zws_ws *ws)
 {
     zws_server *srv = ws->loop->srv;
     int64_t now = ws->loop->now;
-    if (ws->stall_since >= 0 && srv->write_ms > 0 && now >= ws->stall_since + srv->write_ms) {
+    int64_t stall = zws__ws_stall_since(ws);
+    if (stall >= 0 && srv->write_ms > 0 && now >= stall + srv->write_ms) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, "write timeout: the peer does not read");
         return;
     }
     if (ws->kind != ZWS__K_WS || (ws->flags & ZWS__F_SHUT)) {
-        if (ws->hs_deadline < 0 || now < ws->hs_deadline)
+        int64_t hs = zws__ws_hs_deadline(ws);
+        if (hs < 0 || now < hs)
             return;
         if (ws->kind == ZWS__K_CONNECTING) /* the close handler reports it */
             ws->flags |= ZWS__F_OPENED;
@@ -231,9 +249,9 @@ void zws__loop_accepted(zws_loop *l, int fd)
     zws__transport_init(&ws->tr, fd);
     ws->kind = ZWS__K_HANDSHAKE;
     ws->addr = a;
-    ws->sched = ws->stall_since = -1;
+    ws->last_write = zws__ms32_of(l->now);
     int hs = srv->o->timeout[ZWS_TIMEOUT_HANDSHAKE];
-    ws->hs_deadline = hs > 0 ? l->now + hs : -1;
+    zws__ws_set_hs_deadline(ws, hs > 0 ? l->now + hs : -1);
     zws__loop_add(l, ws);
     if (srv->tls)
         ws->flags |= ZWS__F_TLS;
@@ -280,19 +298,12 @@ static const zws__route *find_route(const zws_server *srv, const char *path, siz
  * client, the request first. */
 int zws__ws_start_session(zws_ws *ws, enum zws_role role)
 {
-    zws_server *srv = ws->loop->srv;
     if (ws->s.live)
         return 0;
     int r = zws__session_init(&ws->s, &ws->loop->scfg[role]);
     if (r)
         return r;
-    zws__session_timers t = {
-        .idle = srv->idle_ms,
-        .ping = srv->ping_ms,
-        .pong = srv->ping_ms,
-        .close = srv->o->timeout[ZWS_TIMEOUT_CLOSE],
-    };
-    zws__session_set_timers(&ws->s, &t, ws->loop->now);
+    zws__session_input_at(&ws->s, ws->loop->now);
     return 0;
 }
 
@@ -301,8 +312,9 @@ static void answer_and_close(zws_ws *ws, const char *resp, int n)
 {
     addr_done_handshake(ws);
     ws->kind = ZWS__K_HTTP;
-    ws->hs_deadline = ws->loop->now + (ws->loop->srv->write_ms > 0 ? ws->loop->srv->write_ms
-                                                                    : LINGER_MS);
+    zws__ws_set_hs_deadline(ws, ws->loop->now + (ws->loop->srv->write_ms > 0
+                                                      ? ws->loop->srv->write_ms
+                                                      : LINGER_MS));
     if (n <= 0 || zws__ws_start_session(ws, ZWS_ROLE_SERVER) || zws__session_append(&ws->s, resp, (size_t)n, 1)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return;
@@ -353,12 +365,12 @@ static void http_answer(zws_ws *ws, const zws__route *route, const zws_http_requ
 static int queue_101(zws_ws *ws, const char *resp, size_t n)
 {
     struct iovec v = {.iov_base = (void *)(uintptr_t)resp, .iov_len = n};
-    ptrdiff_t w = ws->tr.ssl ? 0 : zws__transport_writev(&ws->tr, &v, 1, 0);
+    ptrdiff_t w = zws__transport_ssl(&ws->tr) ? 0 : zws__transport_writev(&ws->tr, &v, 1, 0);
     if (w == ZWS_EAGAIN)
         w = 0;
     if (w < 0)
         return (int)w;
-    ws->last_write = ws->loop->now;
+    ws->last_write = zws__ms32_of(ws->loop->now);
     return (size_t)w < n ? zws__session_append(&ws->s, resp + w, n - (size_t)w, 1) : 0;
 }
 
@@ -399,7 +411,7 @@ static int upgrade(zws_ws *ws, const zws__route *route, const zws_handshake_requ
     if (zws__ws_start_session(ws, ZWS_ROLE_SERVER) ||
         (ext.deflate && zws__session_set_deflate(&ws->s, &ext.pmd, &srv->o->pmd)) ||
         queue_101(ws, resp, (size_t)n) ||
-        zws__ws_set_names(ws, hs->path, hs->path_len, u.subprotocol,
+        zws__ws_set_names(ws, route, hs->path, hs->path_len, u.subprotocol,
                           u.subprotocol ? strlen(u.subprotocol) : 0)) {
         zws__ws_kill(ws, ZWS_CLOSE_ABNORMAL, NULL);
         return -1;
@@ -420,7 +432,7 @@ void zws__ws_opened(zws_ws *ws, const zws__route *route, void *user)
     ws->kind = ZWS__K_WS;
     ws->route = route;
     ws->user = user;
-    ws->hs_deadline = -1;
+    zws__ws_set_hs_deadline(ws, -1);
     ws->flags |= ZWS__F_OPENED;
     zws__session_input_at(&ws->s, ws->loop->now);
     zws__ws_dirty(ws);
@@ -731,7 +743,8 @@ void zws__ws_readable(zws_ws *ws)
          * is drained when OpenSSL's last recv() came up short and it holds
          * nothing more. */
         if ((size_t)n < room &&
-            (!ws->tr.ssl || (ws->tr.drained && zws__transport_pending(&ws->tr) == 0)))
+            (!zws__transport_ssl(&ws->tr) ||
+             (ws->tr.x->drained && zws__transport_pending(&ws->tr) == 0)))
             break;
     }
     after_input(ws);
@@ -752,7 +765,6 @@ void zws__loop_begin_stop(zws_loop *l)
     for (zws_ws *ws = l->conns, *next; ws; ws = next) {
         next = ws->next;
         if (ws->kind == ZWS__K_WS && ws->s.state == ZWS__S_OPEN) {
-            zws__session_clock(&ws->s, l->now);
             zws__session_close(&ws->s, ZWS_CLOSE_GOING_AWAY, "server shutting down", 20);
             zws__ws_dirty(ws);
             zws__ws_schedule(ws);

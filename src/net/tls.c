@@ -62,7 +62,7 @@ static int bio_read(BIO *b, char *data, size_t len, size_t *readbytes)
         ssize_t n = recv(bio_fd(b), data, len, 0);
         if (n > 0) {
             *readbytes = (size_t)n;
-            bio_tr(b)->drained = (size_t)n < len;
+            bio_tr(b)->x->drained = (size_t)n < len;
             return 1;
         }
         if (n == 0) {
@@ -74,7 +74,7 @@ static int bio_read(BIO *b, char *data, size_t len, size_t *readbytes)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             BIO_set_retry_read(b);
-            bio_tr(b)->drained = 1;
+            bio_tr(b)->x->drained = 1;
         }
         return 0;
     }
@@ -269,7 +269,8 @@ static int hs_setup(zws__transport *t, SSL_CTX *ctx, const char *host, int serve
                     char *err, size_t errlen)
 {
     pthread_once(&bio_once, make_bio_method);
-    SSL *ssl = bio_method ? SSL_new(ctx) : NULL;
+    zws__transport_x *x = zws__transport_ext(t);
+    SSL *ssl = bio_method && x ? SSL_new(ctx) : NULL;
     BIO *b = ssl ? BIO_new(bio_method) : NULL;
     if (!b) {
         SSL_free(ssl);
@@ -289,8 +290,8 @@ static int hs_setup(zws__transport *t, SSL_CTX *ctx, const char *host, int serve
         zws__errf(err, errlen, "TLS: cannot use '%s' as the peer's name", host);
         return ZWS_ETLS;
     }
-    t->ssl = ssl;
-    t->handshaking = 1;
+    x->ssl = ssl;
+    x->handshaking = 1;
     return 0;
 }
 
@@ -317,7 +318,7 @@ static const char *verify_hint(long vr)
 static int hs_error(zws__transport *t, int e, int saved_errno, const char *host,
                     char *err, size_t errlen)
 {
-    SSL *ssl = t->ssl;
+    SSL *ssl = t->x->ssl;
     long vr = SSL_get_verify_result(ssl);
     if (!SSL_is_server(ssl) && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
         vr != X509_V_OK) {
@@ -360,12 +361,12 @@ static int hs_run(zws__transport *t, const char *host, int timeout_ms, char *err
     for (;;) {
         ERR_clear_error();
         errno = 0;
-        int r = SSL_do_handshake(t->ssl);
+        int r = SSL_do_handshake(t->x->ssl);
         if (r == 1) {
-            t->handshaking = 0;
+            t->x->handshaking = 0;
             return 0;
         }
-        int saved = errno, e = SSL_get_error(t->ssl, r);
+        int saved = errno, e = SSL_get_error(t->x->ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             rc = hs_error(t, e, saved, host, err, errlen);
             break;
@@ -373,7 +374,7 @@ static int hs_run(zws__transport *t, const char *host, int timeout_ms, char *err
         rc = zws__transport_wait(t, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
                                  timeout_ms, &deadline);
         if (rc == ZWS_EAGAIN)
-            return rc; /* resumable: t->ssl kept, t->handshaking still set */
+            return rc; /* resumable: the SSL kept, handshaking still set */
         if (rc == ZWS_ETIMEDOUT) {
             zws__errf(err, errlen, "TLS handshake timed out after %d ms", timeout_ms);
             break;
@@ -383,20 +384,19 @@ static int hs_run(zws__transport *t, const char *host, int timeout_ms, char *err
             break;
         }
     }
-    SSL_free(t->ssl);
-    t->ssl = NULL;
-    t->handshaking = 0;
+    zws__tls_free(t);
     return rc;
 }
 
 static int handshake(zws__transport *t, SSL_CTX *ctx, const char *host, int server,
                      int timeout_ms, char *err, size_t errlen)
 {
-    if (t->fd < 0 || !ctx || (t->ssl && !t->handshaking)) {
+    SSL *ssl = zws__transport_ssl(t);
+    if (t->fd < 0 || !ctx || (ssl && !t->x->handshaking)) {
         zws__errf(err, errlen, "TLS: no socket, no context, or TLS already on");
         return ZWS_EINVAL;
     }
-    if (!t->ssl) {
+    if (!ssl) {
         int rc = hs_setup(t, ctx, host, server, err, errlen);
         if (rc)
             return rc;
@@ -420,21 +420,23 @@ const char *zws__transport_alpn(const zws__transport *t, size_t *len)
 {
     const unsigned char *p = NULL;
     unsigned n = 0;
-    if (t->ssl && !t->handshaking)
-        SSL_get0_alpn_selected(t->ssl, &p, &n);
+    SSL *ssl = zws__transport_ssl(t);
+    if (ssl && !t->x->handshaking)
+        SSL_get0_alpn_selected(ssl, &p, &n);
     *len = n;
     return p ? (const char *)p : "";
 }
 
 size_t zws__transport_pending(const zws__transport *t)
 {
-    if (!t->ssl || t->handshaking)
+    SSL *ssl = zws__transport_ssl(t);
+    if (!ssl || t->x->handshaking)
         return 0;
-    int n = SSL_pending(t->ssl);
+    int n = SSL_pending(ssl);
     if (n > 0)
         return (size_t)n;
     /* read-ahead may hold whole records not yet decrypted */
-    return SSL_has_pending(t->ssl) ? 1 : 0;
+    return SSL_has_pending(ssl) ? 1 : 0;
 }
 
 /* ---- I/O ---- */
@@ -447,7 +449,7 @@ static int io_fail(zws__transport *t, int e, int saved_errno)
         return ZWS_ECLOSED;
     }
     /* After SYSCALL or SSL errors OpenSSL forbids SSL_shutdown. */
-    t->tls_dead = 1;
+    t->x->tls_dead = 1;
     unsigned long code = ERR_get_error();
     ERR_clear_error();
     if (e == SSL_ERROR_SYSCALL && !code) {
@@ -455,10 +457,10 @@ static int io_fail(zws__transport *t, int e, int saved_errno)
             t->eof = 1;
             return ZWS_ECLOSED;
         }
-        t->last_errno = saved_errno;
+        t->last_errno = (int16_t)saved_errno;
         return ZWS_EIO;
     }
-    t->last_ssl = code;
+    t->x->last_ssl = code;
     return ZWS_ETLS;
 }
 
@@ -466,16 +468,17 @@ static int want_event(int e) { return e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLL
 
 ptrdiff_t zws__tls_read(zws__transport *t, void *buf, size_t cap, int timeout_ms)
 {
-    if (t->handshaking)
+    SSL *ssl = t->x->ssl;
+    if (t->x->handshaking)
         return ZWS_ESTATE;
     int64_t deadline = -2;
     for (;;) {
         size_t n = 0;
         ERR_clear_error();
         errno = 0;
-        if (SSL_read_ex(t->ssl, buf, cap, &n) == 1)
+        if (SSL_read_ex(ssl, buf, cap, &n) == 1)
             return (ptrdiff_t)n;
-        int saved = errno, e = SSL_get_error(t->ssl, 0);
+        int saved = errno, e = SSL_get_error(ssl, 0);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
             return io_fail(t, e, saved);
         int w = zws__transport_wait(t, (short)want_event(e), timeout_ms, &deadline);
@@ -506,7 +509,7 @@ static void advance(cursor *c, size_t n)
 
 /* The next SSL_write: a whole record straight from the caller's memory
  * when the current iovec holds one, otherwise up to a record's worth
- * gathered into t->stage, so small frames share one record and one send,
+ * gathered into x->stage, so small frames share one record and one send,
  * and a large payload's head and tail fill their records instead of going
  * out as short ones. Copies at most 16 KiB per record written. */
 static size_t next_chunk(zws__transport *t, cursor c, const void **p)
@@ -524,30 +527,30 @@ static size_t next_chunk(zws__transport *t, cursor c, const void **p)
         size_t k = c.iov[c.i].iov_len - c.off;
         if (k > STAGE_CAP - n)
             k = STAGE_CAP - n;
-        memcpy(t->stage + n, (const char *)c.iov[c.i].iov_base + c.off, k);
+        memcpy(t->x->stage + n, (const char *)c.iov[c.i].iov_base + c.off, k);
         n += k;
         advance(&c, k);
     }
-    *p = t->stage;
+    *p = t->x->stage;
     return n;
 }
 
 /* One SSL_write, waiting as allowed. A write that would block is retried
- * later with at least as many bytes (t->wretry), as OpenSSL requires. */
+ * later with at least as many bytes (x->wretry), as OpenSSL requires. */
 static int write_chunk(zws__transport *t, const void *p, size_t len, size_t *w,
                        int timeout_ms, int64_t *deadline)
 {
     for (;;) {
         ERR_clear_error();
         errno = 0;
-        if (SSL_write_ex(t->ssl, p, len, w) == 1) {
-            t->wretry = 0;
+        if (SSL_write_ex(t->x->ssl, p, len, w) == 1) {
+            t->x->wretry = 0;
             return 0;
         }
-        int saved = errno, e = SSL_get_error(t->ssl, 0);
+        int saved = errno, e = SSL_get_error(t->x->ssl, 0);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
             return io_fail(t, e, saved);
-        t->wretry = len;
+        t->x->wretry = len;
         int r = zws__transport_wait(t, (short)want_event(e), timeout_ms, deadline);
         if (r)
             return r;
@@ -557,9 +560,10 @@ static int write_chunk(zws__transport *t, const void *p, size_t len, size_t *w,
 ptrdiff_t zws__tls_writev(zws__transport *t, const struct iovec *iov, int iovcnt,
                           int timeout_ms)
 {
-    if (t->handshaking)
+    zws__transport_x *x = t->x;
+    if (x->handshaking)
         return ZWS_ESTATE;
-    if (!t->stage && !(t->stage = zws__malloc(STAGE_CAP)))
+    if (!x->stage && !(x->stage = zws__malloc(STAGE_CAP)))
         return ZWS_ENOMEM;
     cursor c = {iov, iovcnt, 0, 0};
     int64_t deadline = -2;
@@ -569,7 +573,7 @@ ptrdiff_t zws__tls_writev(zws__transport *t, const struct iovec *iov, int iovcnt
         size_t len = next_chunk(t, c, &p);
         if (len == 0)
             return total;
-        if (len < t->wretry)
+        if (len < x->wretry)
             return ZWS_EINVAL; /* fewer bytes than the write being retried */
         size_t w = 0;
         int rc = write_chunk(t, p, len, &w, timeout_ms, &deadline);
@@ -584,16 +588,17 @@ ptrdiff_t zws__tls_writev(zws__transport *t, const struct iovec *iov, int iovcnt
 
 int zws__tls_shutdown(zws__transport *t, int timeout_ms)
 {
-    if (t->tls_dead || t->handshaking)
+    SSL *ssl = t->x->ssl;
+    if (t->x->tls_dead || t->x->handshaking)
         return 0;
     int64_t deadline = -2;
     for (;;) {
         ERR_clear_error();
         errno = 0;
-        int r = SSL_shutdown(t->ssl);
+        int r = SSL_shutdown(ssl);
         if (r >= 0)
             return 0; /* close_notify is out; not waiting for the peer's */
-        int saved = errno, e = SSL_get_error(t->ssl, r);
+        int saved = errno, e = SSL_get_error(ssl, r);
         if (e == SSL_ERROR_WANT_READ)
             return 0;
         if (e != SSL_ERROR_WANT_WRITE)
@@ -606,13 +611,15 @@ int zws__tls_shutdown(zws__transport *t, int timeout_ms)
 
 void zws__tls_free(zws__transport *t)
 {
-    SSL_free(t->ssl); /* frees the BIO too; the fd stays open */
-    t->ssl = NULL;
-    t->handshaking = 0;
+    if (!t->x)
+        return;
+    SSL_free(t->x->ssl); /* frees the BIO too; the fd stays open */
+    t->x->ssl = NULL;
+    t->x->handshaking = 0;
 }
 
 void zws__tls_errmsg(const zws__transport *t, char *err, size_t errlen)
 {
     char buf[256];
-    zws__errf(err, errlen, "TLS: %s", ssl_reason(t->last_ssl, buf, sizeof buf));
+    zws__errf(err, errlen, "TLS: %s", ssl_reason(t->x ? t->x->last_ssl : 0, buf, sizeof buf));
 }

@@ -373,16 +373,27 @@ void zws__transport_init(zws__transport *t, int fd)
     }
 }
 
+zws__transport_x *zws__transport_ext(zws__transport *t)
+{
+    if (!t->x && (t->x = zws__malloc(sizeof *t->x)) != NULL)
+        memset(t->x, 0, sizeof *t->x);
+    return t->x;
+}
+
+int zws__transport_count(zws__transport *t) { return zws__transport_ext(t) ? 0 : ZWS_ENOMEM; }
+
 ptrdiff_t zws__transport_read(zws__transport *t, void *buf, size_t cap, int timeout_ms)
 {
     if (cap == 0 || t->fd < 0)
         return ZWS_EINVAL;
-    if (t->ssl)
+    zws__transport_x *x = t->x;
+    if (x && x->ssl)
         return zws__tls_read(t, buf, cap, timeout_ms);
     int64_t deadline = -2;
     for (;;) {
         ssize_t n = recv(t->fd, buf, cap, 0);
-        t->nreads++;
+        if (x)
+            x->nreads++;
         if (n > 0)
             return n;
         if (n == 0) {
@@ -392,7 +403,7 @@ ptrdiff_t zws__transport_read(zws__transport *t, void *buf, size_t cap, int time
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->last_errno = errno;
+            t->last_errno = (int16_t)errno;
             return ZWS_EIO;
         }
         int w = zws__transport_wait(t, POLLIN, timeout_ms, &deadline);
@@ -442,12 +453,13 @@ static ptrdiff_t plain_writev(zws__transport *t, const struct iovec *iov, int cn
         if (i == cnt)
             return total;
         ssize_t n = send_from(t->fd, iov, cnt, i, off);
-        t->nwrites++;
+        if (t->x)
+            t->x->nwrites++;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                t->last_errno = errno;
+                t->last_errno = (int16_t)errno;
                 return ZWS_EIO;
             }
             int w = zws__transport_wait(t, POLLOUT, timeout_ms, &deadline);
@@ -480,7 +492,7 @@ ptrdiff_t zws__transport_writev(zws__transport *t, const struct iovec *iov, int 
 {
     if (t->fd < 0 || iovcnt < 0 || (iovcnt && !iov))
         return ZWS_EINVAL;
-    if (t->ssl)
+    if (zws__transport_ssl(t))
         return zws__tls_writev(t, iov, iovcnt, timeout_ms);
     return plain_writev(t, iov, iovcnt, timeout_ms);
 }
@@ -508,11 +520,11 @@ int zws__transport_shutdown(zws__transport *t, int timeout_ms)
 {
     if (t->fd < 0)
         return ZWS_EINVAL;
-    int rc = t->ssl ? zws__tls_shutdown(t, timeout_ms) : 0;
+    int rc = zws__transport_ssl(t) ? zws__tls_shutdown(t, timeout_ms) : 0;
     if (rc == ZWS_EAGAIN)
         return rc; /* close_notify still queued: SHUT_WR would cut it */
     if (shutdown(t->fd, SHUT_WR) < 0 && errno != ENOTCONN && rc == 0) {
-        t->last_errno = errno;
+        t->last_errno = (int16_t)errno;
         rc = ZWS_EIO;
     }
     return rc;
@@ -520,10 +532,12 @@ int zws__transport_shutdown(zws__transport *t, int timeout_ms)
 
 void zws__transport_close(zws__transport *t)
 {
-    if (t->ssl)
+    if (t->x) {
         zws__tls_free(t);
-    zws__free(t->stage);
-    t->stage = NULL;
+        zws__free(t->x->stage);
+        zws__free(t->x);
+        t->x = NULL;
+    }
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;

@@ -62,14 +62,14 @@ void zws__errf(char *err, size_t errlen, const char *fmt, ...)
 
 int zws__transport_wait(zws__transport *t, short ev, int timeout_ms, int64_t *deadline)
 {
-    t->want = ev;
+    t->want = (uint8_t)ev;
     if (timeout_ms == 0)
         return ZWS_EAGAIN;
     if (*deadline == -2)
         *deadline = zws__deadline(timeout_ms);
     int w = zws__wait_fd(t->fd, ev, *deadline);
     if (w == ZWS_EIO)
-        t->last_errno = errno;
+        t->last_errno = (int16_t)errno;
     return w;
 }
 
