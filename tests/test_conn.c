@@ -1225,15 +1225,6 @@ static void test_write_timeout(void **state)
 
 /* ---- crowds: per-address caps and the memory budget ---- */
 
-/* RSS is no measure under AddressSanitizer (shadow memory, quarantine). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static int raw_connect_from(const char *src, uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

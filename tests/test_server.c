@@ -18,15 +18,6 @@
 #include "testutil.h"
 #include "internal/loop.h"
 
-/* RSS is no measure under AddressSanitizer (shadow memory, quarantine). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 typedef struct srv_fixture {
     zws_server *srv;
     pthread_t thread;

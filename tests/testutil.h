@@ -48,6 +48,16 @@ static inline void tu_free(void *p)
     free(p);
 }
 
+/* UNDER_ASAN: RSS is no measure under AddressSanitizer (shadow memory,
+ * quarantine). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* This process's resident set, in KiB (0 if /proc cannot be read). */
 static inline size_t tu_rss_kib(void)
 {
