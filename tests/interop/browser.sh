@@ -3,7 +3,12 @@
 # browser_server (the event loop: the page on GET /, an echo on /ws), points
 # Chromium at it, and waits for the page's "RESULT" line: text and binary
 # from 10 B to 1 MiB echoed and checked in the browser, and the extension
-# the browser saw (ws.extensions). In blocking mode the page's WebSocket
+# the browser saw (ws.extensions); then that every message went compressed
+# both ways: the server's count of the page's messages that came with RSV1
+# (zws_ws_compressed, ev.rsv; its "received:" line), and Chromium's own
+# record of the frames it sent and received (its net log, read by
+# netlog_ws.py): Chromium compresses every message, 10 B included, and so
+# does zws (threshold 0). In blocking mode the page's WebSocket
 # goes instead to interop_server (the blocking API, a thread per
 # connection) on a port of its own, named to the page as ?ws=URL; the page
 # still comes from, and reports to, browser_server. Chromium and the
@@ -44,13 +49,20 @@ test_name=browser.sh
 browser_pid=
 
 # Chromium runs in a process group of its own (setsid), led by the PID we
-# started: its helper processes go with it.
+# started: its helper processes go with it. SIGTERM to the browser process
+# alone first, so it shuts down in order and its net log (written by the
+# network service, a helper) is complete; then to the group.
 stop_browser() {
     [ -n "$browser_pid" ] || return 0
     local pid=$browser_pid
     browser_pid=
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 30); do
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 10); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -98,7 +110,8 @@ echo "browser.sh: $("$browser" --version 2>/dev/null || echo chromium) -> $url; 
 setsid "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --no-first-run --no-default-browser-check --disable-extensions --disable-sync \
     --disable-background-networking --disable-component-update --no-proxy-server \
-    --user-data-dir="$tmp/profile" "$url" >"$tmp/chromium.err" 2>&1 &
+    --user-data-dir="$tmp/profile" --log-net-log="$tmp/netlog.json" \
+    "$url" >"$tmp/chromium.err" 2>&1 &
 browser_pid=$!
 
 result=
@@ -110,6 +123,18 @@ while [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.1
 done
 [ -n "$result" ] || fail "no RESULT from the page within ${limit_s} s"
+# What Chromium's net log should say: every message of the page (its
+# echoes, and in loop mode its RESULT on the same socket) sent compressed,
+# every echo received compressed. Chromium writes the log as it goes, a
+# little behind: wait for it (bounded) before stopping the browser.
+messages=$(sed -n 's/^ok ext=.* messages=\([0-9]*\)$/\1/p' <<<"$result")
+page_sent=$((${messages:-0} + 1))
+[ "$mode" = loop ] || page_sent=${messages:-0}
+want="sent $page_sent compressed $page_sent received ${messages:-0} compressed ${messages:-0}"
+for _ in $(seq 50); do
+    [ "$("$here/netlog_ws.py" "$tmp/netlog.json" 2>/dev/null)" = "$want" ] && break
+    sleep 0.1
+done
 stop_browser
 
 echo "browser.sh: the page says: $result"
@@ -119,4 +144,16 @@ browser_ext=$(sed -n 's/^ok ext=\(.*\) messages=[0-9]*$/\1/p' <<<"$result")
 [ "$server_ext" = "$expect" ] || fail "zws agreed '$server_ext', expected '$expect'"
 [ "$browser_ext" = "$expect" ] || fail "the browser agreed '$browser_ext', expected '$expect'"
 stop_servers || fail "a server did not exit cleanly after SIGTERM"
-echo "browser.sh: PASS: Chromium echoed through zws ($mode) with '$server_ext'"
+
+# Compressed both ways: zws's word on the page's messages (its RESULT not
+# counted), then Chromium's.
+received=$(sed -n 's/^received: //p;T;q' "$tmp/$ws_server.out")
+echo "browser.sh: zws on the page's messages: ${received:-nothing}"
+[ "$received" = "ok: $messages of $messages messages came compressed (the peer's threshold 0)" ] ||
+    fail "zws should have received all $messages of the page's messages compressed: '$received'"
+[ -s "$tmp/netlog.json" ] || fail "chromium wrote no net log"
+wire=$("$here/netlog_ws.py" "$tmp/netlog.json") || fail "cannot read chromium's net log"
+echo "browser.sh: chromium's net log: $wire"
+[ "$wire" = "$want" ] || fail "chromium's net log says '$wire', expected '$want'"
+echo "browser.sh: PASS: Chromium echoed through zws ($mode) with '$server_ext'," \
+    "every message compressed both ways"

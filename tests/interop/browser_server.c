@@ -7,6 +7,9 @@
  * ZWS_INTEROP_DEFLATE ("on" when unset). Lines on stdout, one each:
  *   listening on PORT
  *   ext: VALUE        for every WebSocket opened: zws_ws_extensions
+ *   received: VERDICT for every WebSocket that echoed something, once it
+ *                     closed: whether the page's messages came compressed
+ *                     (interop_tally_verdict; zws_ws_compressed)
  *   RESULT ...        the page's verdict, sent as a text message starting
  *                     "RESULT " on its WebSocket or as GET /result?TEXT
  *                     (percent-encoded, for failures that lost the socket)
@@ -50,6 +53,10 @@ static zws_server *srv;
 static void on_open(zws_ws *ws)
 {
     printf("ext: %s\n", zws_ws_extensions(ws));
+    interop_tally *t = calloc(1, sizeof *t);
+    if (!t)
+        interop_fail("out of memory");
+    zws_ws_set_user(ws, t);
 }
 
 static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
@@ -58,7 +65,23 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
         printf("%.*s\n", (int)len, (const char *)data);
         return;
     }
+    interop_tally_note(zws_ws_user(ws), zws_ws_extensions(ws), len, zws_ws_compressed(ws));
     zws_ws_send(ws, opcode, data, len);
+}
+
+/* How the page's messages came, once its socket is gone. */
+static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
+{
+    (void)code;
+    (void)reason;
+    (void)len;
+    interop_tally *t = zws_ws_user(ws);
+    if (t->messages) {
+        char v[256];
+        interop_tally_verdict(t, v, sizeof v);
+        printf("received: %s\n", v);
+    }
+    free(t);
 }
 
 static int hexval(char c)
@@ -145,7 +168,7 @@ int main(int argc, char **argv)
     zws_opts_free(o);
     if (r)
         interop_fail("server: %s: %s", zws_errname(r), err);
-    zws_handlers h = {.open = on_open, .message = on_message};
+    zws_handlers h = {.open = on_open, .message = on_message, .close = on_close};
     if (zws_server_route(srv, "/ws", &h, NULL) || zws_server_http_route(srv, "/", on_page, NULL) ||
         zws_server_http_route(srv, "/result", on_result, NULL))
         interop_fail("route");

@@ -154,7 +154,7 @@ const scenarios = {
   },
 
   // Compressed: the extension agreed as both sides see it, the sizes up to
-  // 1 MiB, and which of zws's messages came compressed.
+  // 1 MiB, which of zws's messages came compressed, and zws's word on ours.
   async pmd() {
     const peer = await open();
     const mine = pmd.view(peer.ws);
@@ -170,6 +170,9 @@ const scenarios = {
     const v = pmd.verdict(peer.records);
     if (!v.startsWith('ok')) fail(v);
     console.log(v);
+    const z = await ask(peer, 'compressed');
+    if (!z.startsWith('ok')) fail(`zws on ws's messages: ${z}`);
+    console.log(`zws on ws's messages: ${z}`);
     await peer.close(1000, 'pmd done');
   },
 

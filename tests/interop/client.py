@@ -126,7 +126,8 @@ def expected(name):
 
 async def pmd_scenario():
     """Compressed: the extension agreed as both sides see it, the sizes up
-    to 1 MiB, and which of zws's messages came compressed."""
+    to 1 MiB, which of zws's messages came compressed, and zws's word on
+    ours."""
     ws = await open_conn()
     mine = pmd.view(ws, server=False)
     want = expected('ZWS_INTEROP_PEER_EXPECT')
@@ -140,6 +141,10 @@ async def pmd_scenario():
     v = pmd.verdict(ws.records)
     check(v.startswith('ok'), v)
     print(v)
+    await cmd(ws, 'compressed')
+    z = await recv(ws, 'compressed')
+    check(z.startswith('ok'), f"zws on websockets's messages: {z}")
+    print(f"zws on websockets's messages: {z}")
     await ws.close(1000, 'pmd done')
 
 

@@ -115,6 +115,9 @@ static void expect_event(zws_conn *c, int type, zws_event *ev, const char *what)
     interop_fail("%s: expected a %s, got a %s", what, type_name(type), type_name(r));
 }
 
+/* The echoes expect_message has seen since scenario_pmd zeroed it. */
+static interop_tally echoes;
+
 static void expect_message(zws_conn *c, unsigned opcode, const void *d, size_t len,
                            const char *what, zws_event *out)
 {
@@ -124,6 +127,7 @@ static void expect_message(zws_conn *c, unsigned opcode, const void *d, size_t l
         interop_fail("%s: opcode %u, expected %u", what, ev.opcode, opcode);
     if (ev.len != len || (len && memcmp(ev.data, d, len) != 0))
         interop_fail("%s: echo differs: %s", what, interop_diff(ev.data, ev.len, d, len));
+    interop_tally_note(&echoes, zws_conn_extensions(c), ev.len, (ev.rsv & ZWS_RSV1) != 0);
     if (out)
         *out = ev;
 }
@@ -218,7 +222,8 @@ static const char *ask(zws_conn *c, const char *line)
 
 /* Compressed: the extension agreed as both sides see it (ours is checked
  * by open_conn), the sizes up to 1 MiB, then the peer's word on which of
- * our messages came compressed (those under our threshold must not). */
+ * our messages came compressed (those under our threshold must not), and
+ * ours on the peer's echoes (interop_tally: every one, with threshold 0). */
 static void scenario_pmd(void)
 {
     zws_conn *c = open_conn();
@@ -229,7 +234,13 @@ static void scenario_pmd(void)
     if (want && strcmp(got, strcmp(want, "none") == 0 ? "" : want) != 0)
         interop_fail("the peer says it agreed '%s', expected '%s'", got, want);
     printf("ok: extensions: ours '%s', the peer's '%s'\n", zws_conn_extensions(c), got);
+    memset(&echoes, 0, sizeof echoes);
     sizes_on(c, 1u << 20);
+    char v[256];
+    interop_tally_verdict(&echoes, v, sizeof v);
+    if (strncmp(v, "ok", 2) != 0)
+        interop_fail("the peer's echoes: %s", v);
+    printf("ok: the peer's echoes: %s\n", v);
     got = ask(c, "compressed");
     if (strncmp(got, "ok", 2) != 0)
         interop_fail("the peer on our compression: %s", got);

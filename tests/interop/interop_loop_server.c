@@ -27,6 +27,7 @@ typedef struct session {
     size_t pong_len;
     int pong_pending;
     long closing;        /* the close code we started with, or 0 */
+    interop_tally got;   /* the peer's messages echoed: compressed? */
 } session;
 
 /* Loop threads only touch these from their own handlers; one loop runs. */
@@ -62,6 +63,9 @@ static void command(zws_ws *ws, session *s, const char *line)
     char reply[256];
     if (strcmp(line, "ext") == 0) {
         send_text(ws, zws_ws_extensions(ws));
+    } else if (strcmp(line, "compressed") == 0) {
+        interop_tally_verdict(&s->got, reply, sizeof reply);
+        send_text(ws, reply);
     } else if (strncmp(line, "tag ", 4) == 0) {
         snprintf(s->tag, sizeof s->tag, "%.63s", line + 4);
     } else if (strncmp(line, "report ", 7) == 0) {
@@ -103,6 +107,7 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
         command(ws, s, line);
         return;
     }
+    interop_tally_note(&s->got, zws_ws_extensions(ws), len, zws_ws_compressed(ws));
     unsigned n = s->frag_next;
     s->frag_next = 0;
     if (n <= 1) {

@@ -21,6 +21,10 @@
  *   ping PAYLOAD    ping; on the matching pong, reply "pong PAYLOAD"
  *   close CODE [R]  start the closing handshake with CODE and reason R
  *   ext             reply with the extensions agreed (zws_conn_extensions)
+ *   compressed      reply whether the peer's messages echoed so far came
+ *                   compressed as they should ("ok: ..." or "bad: ...",
+ *                   interop_tally_verdict; also printed as "received: ..."
+ *                   when the connection ends)
  *
  * Compression and the message limit come from the environment
  * (ZWS_INTEROP_DEFLATE, ZWS_INTEROP_MAX_MESSAGE); with ZWS_INTEROP_EXPECT
@@ -69,6 +73,7 @@ typedef struct session {
     char pong_want[126];  /* payload of our outstanding ping */
     size_t pong_len;
     int pong_pending;
+    interop_tally got;    /* the peer's messages echoed: compressed? */
 } session;
 
 static void report_set(session *s, const char *what)
@@ -134,6 +139,10 @@ static int command(session *s, const char *line)
     }
     if (strcmp(line, "ext") == 0)
         return send_text(s->c, zws_conn_extensions(s->c));
+    if (strcmp(line, "compressed") == 0) {
+        interop_tally_verdict(&s->got, reply, sizeof reply);
+        return send_text(s->c, reply);
+    }
     if (strncmp(line, "report ", 7) == 0) {
         report_get(line + 7, reply, sizeof reply);
         return send_text(s->c, reply);
@@ -180,6 +189,7 @@ static int on_message(session *s, const zws_event *ev)
         line[ev->len - plen] = 0;
         return command(s, line);
     }
+    interop_tally_note(&s->got, zws_conn_extensions(s->c), ev->len, (ev->rsv & ZWS_RSV1) != 0);
     unsigned n = s->frag_next;
     s->frag_next = 0;
     if (n > 1)
@@ -260,6 +270,11 @@ static void *conn_thread(void *arg)
 {
     session *s = arg;
     serve(s);
+    if (s->got.messages) { /* browser.sh reads it */
+        char v[256];
+        interop_tally_verdict(&s->got, v, sizeof v);
+        printf("received: %s\n", v);
+    }
     report_set(s, "1006 abnormal");
     zws_conn_free(s->c);
     free(s);

@@ -160,3 +160,33 @@ const char *interop_ext_mismatch(const char *got)
     snprintf(msg, sizeof msg, "extensions agreed: '%s', expected '%s'", got, w);
     return msg;
 }
+
+/* threshold=N of ZWS_INTEROP_PEER_DEFLATE, 0 unless given. */
+static size_t peer_threshold(void)
+{
+    const char *spec = getenv("ZWS_INTEROP_PEER_DEFLATE");
+    const char *t = spec ? strstr(spec, "threshold=") : NULL;
+    return t ? (size_t)strtoull(t + 10, NULL, 10) : 0;
+}
+
+void interop_tally_note(interop_tally *t, const char *extensions, size_t len, int compressed)
+{
+    int want = *extensions && len >= peer_threshold();
+    t->messages++;
+    t->compressed += compressed != 0;
+    if (!t->bad[0] && (compressed != 0) != want)
+        snprintf(t->bad, sizeof t->bad, "message %zu (%zu bytes) came %scompressed",
+                 t->messages, len, compressed ? "" : "un");
+}
+
+void interop_tally_verdict(const interop_tally *t, char *out, size_t n)
+{
+    if (!t->messages)
+        snprintf(out, n, "bad: no messages came");
+    else if (t->bad[0])
+        snprintf(out, n, "bad: %s (the peer's threshold %zu)", t->bad,
+                 peer_threshold());
+    else
+        snprintf(out, n, "ok: %zu of %zu messages came compressed (the peer's "
+                 "threshold %zu)", t->compressed, t->messages, peer_threshold());
+}

@@ -46,6 +46,21 @@ void interop_opts_from_env(zws_opts *o);
  * NULL when it matches, else a static sentence saying both. */
 const char *interop_ext_mismatch(const char *got);
 
+/* Which of the peer's data messages came compressed (RSV1: ev.rsv &
+ * ZWS_RSV1, zws_ws_compressed), checked against what the peer should do:
+ * with an extension agreed, compress every message at least its threshold
+ * long (threshold=N of ZWS_INTEROP_PEER_DEFLATE, 0 unless given: Node's ws
+ * as pmd.js configures it, and websockets, which compresses everything);
+ * without one, none. One tally per connection; zero it to start. */
+typedef struct interop_tally {
+    size_t messages, compressed;
+    char bad[160]; /* the first message that broke the rule, "" if none */
+} interop_tally;
+void interop_tally_note(interop_tally *t, const char *extensions, size_t len, int compressed);
+/* "ok: N of M messages came compressed ..." or "bad: ..." naming the first
+ * message that broke the rule, into out (n bytes). */
+void interop_tally_verdict(const interop_tally *t, char *out, size_t n);
+
 int64_t interop_now_ms(void);
 void interop_sleep_ms(int ms);
 
