@@ -237,10 +237,25 @@ static int starve(zws_conn *c)
 /* One read into dst[0..room) for fill(): the byte count, or ZWS_ETIMEDOUT
  * (starved) or another failure. New input clears need_more and starved;
  * bytes read past the deadline (timeout_ms 0) count in *late. */
+/* A wait of more than IDLE_MS first waits IDLE_MS: when nothing came by
+ * then, the compression streams of directions without context takeover are
+ * released (as the loop's idle sweep does) before the rest of the wait. */
+#define IDLE_MS 1000
+
 static ptrdiff_t read_input(zws_conn *c, uint8_t *dst, size_t room, int timeout_ms,
                             size_t *late)
 {
-    ptrdiff_t n = zws__transport_read(&c->tr, dst, room, timeout_ms);
+    ptrdiff_t n;
+    if (c->s.deflate && (timeout_ms < 0 || timeout_ms > IDLE_MS) &&
+        zws__deflate_trimmable(c->s.deflate)) {
+        n = zws__transport_read(&c->tr, dst, room, IDLE_MS);
+        if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT) {
+            zws__deflate_trim(c->s.deflate);
+            n = zws__transport_read(&c->tr, dst, room, timeout_ms < 0 ? -1 : timeout_ms - IDLE_MS);
+        }
+    } else {
+        n = zws__transport_read(&c->tr, dst, room, timeout_ms);
+    }
     if (n == ZWS_EAGAIN || n == ZWS_ETIMEDOUT)
         return starve(c);
     if (n < 0)

@@ -94,6 +94,49 @@ static zws_conn *client(const char *url, zws_opts *o)
     return c;
 }
 
+/* A blocking connection waiting in zws_recv for more than a second
+ * releases the compression streams of directions without context takeover
+ * (as the loop's idle sweep does), and makes them again for the next
+ * message. */
+static void test_deflate_idle_release(void **state)
+{
+    (void)state;
+    tu_counting_allocator();
+    zws_deflate_opts d = {.server_no_context_takeover = 1, .client_no_context_takeover = 1};
+    zws_opts *so = NULL, *co = NULL;
+    assert_int_equal(zws_opts_new(&so), 0);
+    assert_int_equal(zws_opts_new(&co), 0);
+    zws_opts_set_deflate(so, &d);
+    zws_opts_set_deflate(co, &d);
+    server s;
+    start(&s, echo, 1, so);
+    zws_conn *c = client(s.url, co);
+    assert_string_equal(zws_conn_extensions(c),
+                        "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+    static const char msg[] = "{\"e\":\"trade\",\"s\":\"BTCUSDT\",\"p\":\"97000.10\",\"q\":\"0.5\"}";
+    zws_event ev;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(zws_send(c, ZWS_OP_TEXT, msg, sizeof msg - 1, 0), 0);
+        assert_int_equal(zws_recv(c, &ev), ZWS_EV_MESSAGE);
+        assert_memory_equal(ev.data, msg, sizeof msg - 1);
+        assert_int_not_equal(ev.rsv & ZWS_RSV1, 0); /* the echo came compressed */
+        /* Only the server's thread allocates or frees from here: it waits in
+         * zws_recv, the client is idle. */
+        usleep(200 * 1000);
+        long before = tu_live;
+        usleep(1500 * 1000);
+        long after = tu_live;
+        assert_true(after < before); /* its inflater and deflater went back */
+    }
+    zws_close(c, 1000, NULL);
+    zws_conn_free(c);
+    stop(&s);
+    assert_int_equal(s.result, 1000);
+    zws_opts_free(so);
+    zws_opts_free(co);
+    zws_set_allocator(NULL, NULL, NULL);
+}
+
 static void test_echo_sizes(void **state)
 {
     (void)state;
@@ -1481,6 +1524,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_sizes),
+        cmocka_unit_test(test_deflate_idle_release),
         cmocka_unit_test(test_fragments_and_batches),
         cmocka_unit_test(test_large_from_server),
         cmocka_unit_test(test_echo_view_server),

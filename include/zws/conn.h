@@ -162,7 +162,10 @@ ZWS_EXTERN void zws_opts_set_upgrade_hook(zws_opts *o,
  * Server: of the client's offers, the first one that is valid and that zws
  * can serve is accepted with the parameters below; when none is (unknown or
  * repeated parameters, bad values, a server window of 8 bits, which zlib
- * cannot compress with), the connection goes on uncompressed. */
+ * cannot compress with), the connection goes on uncompressed.
+ * Memory: a direction without context takeover gives its zlib stream back
+ * when zws_recv has waited a second without input, and makes it again for
+ * the next message. */
 typedef struct zws_deflate_opts {
     /* Client: asks the server to reset its compressor after every message
      * (our inflater then keeps no window between messages); a server that

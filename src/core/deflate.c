@@ -121,6 +121,12 @@ void zws__deflate_trim(zws__deflate *d)
     }
 }
 
+int zws__deflate_trimmable(const zws__deflate *d)
+{
+    return (d->in_ready && d->p.peer_no_context_takeover && !d->in_dirty) ||
+           (d->out_ready && d->p.our_no_context_takeover && !d->msg_open);
+}
+
 size_t zws__deflate_held(const zws__deflate *d)
 {
     /* zlib's own accounting (zconf.h): inflate 1 << windowBits plus about

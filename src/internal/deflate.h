@@ -84,6 +84,8 @@ int zws__deflate_send(zws__deflate *d, struct zws_writer *w, unsigned opcode,
 /* Between messages: releases the streams of the directions without
  * context takeover, and a large output buffer. */
 void zws__deflate_trim(zws__deflate *d);
+/* Would zws__deflate_trim release a stream now? */
+int zws__deflate_trimmable(const zws__deflate *d);
 
 /* Writes down what was agreed, as the header value would say it (window
  * bits below 15 only), seen by a connection of role, once: the
