@@ -211,15 +211,20 @@ static int64_t gcd64(int64_t a, int64_t b)
 /* A finer tick: every level moves to its new slot. */
 static int retick(zws_md_book *b, int64_t tick)
 {
+    /* tick divides the old one; a ladder whose prices would not fit in
+     * int64 at the finer tick is refused before anything moves */
+    int64_t f = b->tick / tick, top;
+    for (int k = 0; k < 2; k++)
+        if (b->s[k].qty && __builtin_mul_overflow(b->s[k].base + (int64_t)b->s[k].w, f, &top))
+            return ZWS_MD_ERANGE;
     for (int k = 0; k < 2; k++) {
         side *s = &b->s[k], ns;
         memset(&ns, 0, sizeof ns);
         ns.best = -1;
         ns.bid = s->bid;
-        int64_t old = b->tick;
         for (int64_t i = s->qty ? first(s) : -1; i >= 0; i = next_out(s, i)) {
             size_t j;
-            int64_t p = (s->base + i) * old / tick;
+            int64_t p = (s->base + i) * f;
             int r = slot_of(&ns, p, &j);
             if (r) {
                 side_free(&ns);
