@@ -1268,17 +1268,6 @@ static void test_write_timeout(void **state)
 
 /* ---- crowds: per-address caps and the memory budget ---- */
 
-static int raw_connect_from(const char *src, uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, src, &a.sin_addr);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
 
 static const char upgrade_req[] =
     "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -1315,25 +1304,25 @@ static void test_per_address_caps(void **state)
     int fd[6];
     zws_conn *c[6] = {0};
     for (int i = 0; i < 2; i++) { /* two handshakes under way from 127.0.0.2 */
-        fd[i] = raw_connect_from("127.0.0.2", port);
+        fd[i] = tu_connect_from("127.0.0.2", port);
         assert_int_equal(accept_one(l, &c[i], err, sizeof err), 0);
     }
-    fd[2] = raw_connect_from("127.0.0.2", port);
+    fd[2] = tu_connect_from("127.0.0.2", port);
     assert_int_equal(accept_one(l, &c[2], err, sizeof err), ZWS_ELIMIT);
     assert_non_null(strstr(err, "127.0.0.2"));
     assert_non_null(strstr(err, "handshakes"));
     assert_true(closed_within(fd[2], 2000));
     close(fd[2]);
     /* 127.0.0.1 has its own counts */
-    int other = raw_connect_from("127.0.0.1", port);
+    int other = tu_connect_from("127.0.0.1", port);
     zws_conn *oc;
     assert_int_equal(accept_one(l, &oc, err, sizeof err), 0);
     /* a finished handshake leaves room for another, up to 3 in all */
     assert_int_equal(write(fd[0], upgrade_req, strlen(upgrade_req)), (ssize_t)strlen(upgrade_req));
     assert_int_equal(zws_conn_handshake(c[0], err, sizeof err), 0);
-    fd[3] = raw_connect_from("127.0.0.2", port);
+    fd[3] = tu_connect_from("127.0.0.2", port);
     assert_int_equal(accept_one(l, &c[3], err, sizeof err), 0);
-    fd[4] = raw_connect_from("127.0.0.2", port);
+    fd[4] = tu_connect_from("127.0.0.2", port);
     assert_int_equal(accept_one(l, &c[4], err, sizeof err), ZWS_ELIMIT);
     assert_non_null(strstr(err, "3 connections"));
     assert_true(closed_within(fd[4], 2000));
@@ -1341,7 +1330,7 @@ static void test_per_address_caps(void **state)
     /* one freed, one more accepted */
     zws_conn_free(c[1]);
     close(fd[1]);
-    fd[5] = raw_connect_from("127.0.0.2", port);
+    fd[5] = tu_connect_from("127.0.0.2", port);
     assert_int_equal(accept_one(l, &c[5], err, sizeof err), 0);
     for (int i = 0; i < 6; i++)
         if (c[i] && i != 1 && i != 2 && i != 4) {
@@ -1421,7 +1410,7 @@ static void crowd_start(crowd *cr, zws_opts *o)
 static void crowd_stop(crowd *cr)
 {
     atomic_store(&cr->stop, 1);
-    close(raw_connect_from("127.0.0.1", zws_listener_port(cr->l)));
+    close(tu_connect_from("127.0.0.1", zws_listener_port(cr->l)));
     pthread_join(cr->acceptor, NULL);
     for (int i = 0; i < atomic_load(&cr->nthreads); i++)
         pthread_join(cr->threads[i], NULL);
@@ -1469,7 +1458,7 @@ static void test_budget_stalled_frames(void **state)
     int hl = zws_frame_write_header(hdr, ZWS_OP_BINARY, 1, 0, len, key);
     int fds[N];
     for (int i = 0; i < N; i++) {
-        fds[i] = raw_connect_from("127.0.0.2", port);
+        fds[i] = tu_connect_from("127.0.0.2", port);
         char resp[1024];
         assert_int_equal(write(fds[i], upgrade_req, strlen(upgrade_req)),
                          (ssize_t)strlen(upgrade_req));

@@ -308,20 +308,6 @@ static void test_thousand_clients(void **state)
 
 /* ---- routes and HTTP ---- */
 
-static int raw_connect_from(const char *src, uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    if (src) {
-        inet_pton(AF_INET, src, &a.sin_addr);
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    }
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
 /* Reads until EOF or ms pass; returns bytes read, or -1 on a timeout. */
 static ptrdiff_t read_all(int fd, char *buf, size_t cap, int ms)
 {
@@ -347,7 +333,7 @@ static ptrdiff_t read_all(int fd, char *buf, size_t cap, int ms)
 
 static void http_get(const char *request, const char *expect)
 {
-    int fd = raw_connect_from(NULL, F.port);
+    int fd = tu_connect_from(NULL, F.port);
     assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
     char resp[4096];
     assert_true(read_all(fd, resp, sizeof resp, 3000) > 0);
@@ -652,7 +638,7 @@ static void test_keepalive_and_missed_pong(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(zws_recv(c, &ev), ZWS_EV_PING); /* answered for us */
     /* a raw upgraded peer that never answers */
-    int fd = raw_connect_from(NULL, F.port);
+    int fd = tu_connect_from(NULL, F.port);
     const char *req = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Version: 13\r\n\r\n";
@@ -684,7 +670,7 @@ static void test_slowloris(void **state)
     enum { N = 300 };
     int fds[N];
     for (int i = 0; i < N; i++) {
-        fds[i] = raw_connect_from("127.0.0.2", F.port);
+        fds[i] = tu_connect_from("127.0.0.2", F.port);
         assert_int_equal(write(fds[i], "G", 1), 1);
     }
     int64_t t0 = now_ms();
@@ -729,7 +715,7 @@ static void small_backpressure(zws_server *srv)
 /* An upgraded raw connection with a receive buffer of rcv bytes. */
 static int raw_upgrade_rcvbuf(const char *path, int rcv)
 {
-    int fd = raw_connect_from(NULL, F.port);
+    int fd = tu_connect_from(NULL, F.port);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     char req[512];
     int n = snprintf(req, sizeof req,

@@ -15,6 +15,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "zws/zws.h"
 
@@ -46,6 +49,21 @@ static inline void tu_free(void *p)
 {
     tu_live -= p != NULL;
     free(p);
+}
+
+/* A TCP connection to 127.0.0.1:port from the address src (NULL: any). */
+static inline int tu_connect_from(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    if (src) {
+        inet_pton(AF_INET, src, &a.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    }
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
 }
 
 /* UNDER_ASAN: RSS is no measure under AddressSanitizer (shadow memory,
