@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "zws/mask.h"
 #include "zws/md.h"
 
 /* Bits of the fields seen in one object (duplicates, and the type check). */
@@ -821,162 +822,282 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
  * the values are read straight into place: no key dispatch, no duplicate
  * bookkeeping (a fixed sequence has none), no type check afterwards. Any
  * difference, even a space, and the general parser starts over on the
- * message, so the result and every error are the general parser's. Each
- * type is written out as straight code; the literals are constants, so
- * lit() folds into one load, a mask and a compare. */
-static inline __attribute__((always_inline)) int lit(cur *c, const char *s, size_t n)
+ * message, so the result and every error are the general parser's. The
+ * fast readers take only the common forms (no sign, no escape, numbers of
+ * moderate length) and give up on anything else, so the path keeps its
+ * cursor in a register and never calls out; the general parser reads what
+ * they leave. Each reader takes the cursor and returns it past what it read,
+ * or NULL. Numbers and strings stop before their closing quote, which the
+ * next literal checks.
+ *
+ * The fast path only starts on messages of 16 bytes or more, so a reader
+ * near the end may load the last 16 bytes of the payload instead of 16 from
+ * its cursor, and it runs only at a scale of at most 10 decimals, so a
+ * number of up to 8 integer digits fits in int64 at the scale. */
+#define FAST_MIN_LEN 16
+#define FAST_MAX_DECIMALS 10
+
+/* The literal s (n bytes, padded with zeros to whole words) at p. With s
+ * and n constants, each word is one load, a mask and a compare. */
+static inline __attribute__((always_inline)) const char *lit(const char *p, const char *end,
+                                                             const char *s, size_t n)
 {
     size_t words = (n + 7) / 8;
-    if ((size_t)(c->end - c->p) >= 8 * words) {
-        /* s is padded with zeros past n (L), so whole words can be read */
+    if ((size_t)(end - p) >= 8 * words) {
         for (size_t k = 0; k < words; k++) {
             size_t left = n - 8 * k;
             uint64_t w, mask = left >= 8 ? ~0ULL : (1ULL << (8 * left)) - 1;
             memcpy(&w, s + 8 * k, 8);
-            if ((load8(c->p + 8 * k) & mask) != (w & mask))
-                return 0;
+            if ((load8(p + 8 * k) & mask) != (w & mask))
+                return NULL;
         }
-    } else if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n)) {
-        return 0;
+    } else if ((size_t)(end - p) < n || memcmp(p, s, n)) {
+        return NULL;
     }
-    c->p += n;
-    return 1;
+    return p + n;
 }
-#define L(c, s) lit(c, s "\0\0\0\0\0\0\0", sizeof s - 1)
+#define LIT(s) lit(p, end, s "\0\0\0\0\0\0\0", sizeof s - 1)
 
-/* A string after its opening quote, when plain: found a word at a time. */
-static inline __attribute__((always_inline)) int plain_str(cur *c, zws_md_view *v)
+static inline __attribute__((always_inline)) const char *fast_bool(const char *p,
+                                                                   const char *end, int *out)
 {
-    const char *p = c->p;
-    while (c->end - p >= 8) {
-        uint64_t sp = special8(p);
-        if (!sp) {
-            p += 8;
-            continue;
-        }
-        p += __builtin_ctzll(sp) >> 3;
-        if (*p != '"')
-            break;
-        v->p = c->p;
-        v->len = (size_t)(p - c->p);
-        c->p = p + 1;
-        return 0;
-    }
-    return string_body(c, v);
-}
-
-static int fast_bool(cur *c, int *out)
-{
-    if (L(c, "true")) {
+    const char *q;
+    if ((q = LIT("true"))) {
         *out = 1;
-        return 1;
+        return q;
     }
-    if (L(c, "false")) {
+    if ((q = LIT("false"))) {
         *out = 0;
-        return 1;
+        return q;
     }
+    return NULL;
+}
+
+/* ---- the portable readers: eight bytes at a time ---- */
+
+/* A string's contents up to its closing quote, without escapes. */
+HOT const char *str_word(const char *p, const char *end, zws_md_view *v)
+{
+    const char *s = p;
+    while (end - p >= 8) {
+        uint64_t sp = special8(p);
+        if (sp) {
+            p += __builtin_ctzll(sp) >> 3;
+            if (*p != '"')
+                return NULL;
+            v->p = s;
+            v->len = (size_t)(p - s);
+            return p;
+        }
+        p += 8;
+    }
+    return NULL;
+}
+
+/* An integer of 1 to 16 digits, no sign, no leading zero. (A fraction or
+ * an exponent after it fails the literal that follows.) */
+HOT const char *int_word(const char *p, const char *end, int64_t *out)
+{
+    if (end - p < 18 || (unsigned)(*p - '1') >= 9)
+        return NULL;
+    unsigned n;
+    uint64_t v = digits16(p, &n);
+    p += n;
+    if (n > 16)
+        return NULL;
+    *out = (int64_t)v;
+    return p;
+}
+
+/* A decimal string's digits: 1 to 7 before the point, 1 to 8 (and at most
+ * the scale) after it, or no point. */
+HOT const char *dec_word(const char *p, const char *end, int dec, int64_t *out)
+{
+    if (end - p < 8)
+        return NULL;
+    uint64_t x = load8(p);
+    unsigned n = lead_digits(x);
+    if (n - 1 >= 7)
+        return NULL;
+    uint64_t v = digits_value(x, n);
+    p += n;
+    int frac = 0;
+    if (*p == '.') {
+        p++;
+        if (end - p < 9)
+            return NULL;
+        uint64_t y = load8(p);
+        unsigned f = lead_digits(y);
+        if (f == 0 || (int)f > dec || (f == 8 && (unsigned)(p[8] - '0') < 10))
+            return NULL;
+        v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
+        frac = (int)f;
+        p += f;
+    }
+    *out = (int64_t)(v * (uint64_t)pow10_tab[dec - frac]);
+    return p;
+}
+
+#define FAST(name) name##_word
+#define FAST_FN static
+#define STR str_word
+#define INT int_word
+#define DEC dec_word
+#include "extract_fast.inc"
+#undef FAST
+#undef FAST_FN
+#undef STR
+#undef INT
+#undef DEC
+
+#if defined(__x86_64__)
+#define ZWS_MD_SSSE3 1
+#include <immintrin.h>
+
+/* ---- the SSSE3 readers: sixteen bytes at a time ----
+ * One unaligned load takes the whole number; a compare finds its digits,
+ * so the point and the end are the first two bytes that are not digits. A
+ * shuffle then moves the digits, the point left out, to the right end of a
+ * register with zeros before them, and three multiply-adds turn the sixteen
+ * digits into two eight-digit halves. When fewer than sixteen bytes are left
+ * the load takes the payload's last sixteen, and o says how far into the
+ * register the cursor is.
+ *
+ * shuf[d][f]: for d digits, a point and f digits from the register's first
+ * byte (f = 0: no point), the shuffle that right-aligns them; 0x80 lanes
+ * become zeros. Rows with d up to 15 serve the integers (f = 0). */
+#define SH(d, f, i)                                                                      \
+    ((i) < 16 - (f) - (d) ? 0x80 : (i) < 16 - (f) ? (i) - 16 + (f) + (d) : (i) - 15 + (f) + (d))
+#define SHR(d, f)                                                                        \
+    {SH(d, f, 0),  SH(d, f, 1),  SH(d, f, 2),  SH(d, f, 3), SH(d, f, 4),  SH(d, f, 5),   \
+     SH(d, f, 6),  SH(d, f, 7),  SH(d, f, 8),  SH(d, f, 9), SH(d, f, 10), SH(d, f, 11),  \
+     SH(d, f, 12), SH(d, f, 13), SH(d, f, 14), SH(d, f, 15)}
+#define SHD(d)                                                                           \
+    {SHR(d, 0), SHR(d, 1), SHR(d, 2), SHR(d, 3), SHR(d, 4),                              \
+     SHR(d, 5), SHR(d, 6), SHR(d, 7), SHR(d, 8)}
+static const uint8_t shuf[16][9][16] __attribute__((aligned(16))) = {
+    SHD(0), SHD(1), SHD(2),  SHD(3),  SHD(4),  SHD(5),  SHD(6),  SHD(7),
+    SHD(8), SHD(9), SHD(10), SHD(11), SHD(12), SHD(13), SHD(14), SHD(15)};
+
+#define SSSE3 static inline __attribute__((always_inline, target("ssse3")))
+
+/* Sixteen bytes holding p: *o is p's place in them. */
+SSSE3 __m128i load16(const char *p, const char *end, unsigned *o)
+{
+    if (__builtin_expect(end - p >= 16, 1)) {
+        *o = 0;
+        return _mm_loadu_si128((const __m128i *)(const void *)p);
+    }
+    *o = (unsigned)(p - (end - 16));
+    return _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+}
+
+/* x minus '0' in each byte, and a bit for each byte from p on that is not
+ * a digit. */
+SSSE3 unsigned non_digits(__m128i *x, unsigned o)
+{
+    __m128i t = _mm_sub_epi8(*x, _mm_set1_epi8('0'));
+    *x = t;
+    unsigned dig = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t));
+    return (~dig & 0xffffu) >> o;
+}
+
+/* The value of the digits shuf[d][f] picks from t (at most sixteen). */
+SSSE3 uint64_t digits_value16(__m128i t, const uint8_t *sh, unsigned o)
+{
+    __m128i idx = _mm_add_epi8(_mm_load_si128((const __m128i *)(const void *)sh),
+                               _mm_set1_epi8((char)o));
+    __m128i z = _mm_shuffle_epi8(t, idx);
+    z = _mm_maddubs_epi16(z, _mm_set1_epi16(0x010a));   /* pairs: 10a + b */
+    z = _mm_madd_epi16(z, _mm_set1_epi32(0x00010064));  /* fours: 100ab + cd */
+    z = _mm_packs_epi32(z, z);
+    z = _mm_madd_epi16(z, _mm_set1_epi32(0x00012710));  /* eights: 10000abcd + efgh */
+    uint64_t r = (uint64_t)_mm_cvtsi128_si64(z);
+    return (r & 0xffffffffu) * 100000000u + (r >> 32);
+}
+
+SSSE3 const char *str_simd(const char *p, const char *end, zws_md_view *v)
+{
+    unsigned o;
+    __m128i x = load16(p, end, &o);
+    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                           _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                              _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+    unsigned m = ((unsigned)_mm_movemask_epi8(sp) & 0xffffu) >> o;
+    if (!m)
+        return NULL;
+    unsigned e = (unsigned)__builtin_ctz(m);
+    if (p[e] != '"')
+        return NULL;
+    v->p = p;
+    v->len = e;
+    return p + e;
+}
+
+/* An integer of 1 to 15 digits, no sign, no leading zero. (A fraction or
+ * an exponent after it fails the literal that follows.) */
+SSSE3 const char *int_simd(const char *p, const char *end, int64_t *out)
+{
+    unsigned o;
+    __m128i t = load16(p, end, &o);
+    unsigned nd = non_digits(&t, o);
+    /* a bit in nd: p is inside the payload */
+    if (!nd || (unsigned)(*p - '1') >= 9)
+        return NULL;
+    unsigned n = (unsigned)__builtin_ctz(nd);
+    *out = (int64_t)digits_value16(t, shuf[n][0], o);
+    return p + n;
+}
+
+/* A decimal string's digits: 1 to 8 before the point, 1 to 8 (and at most
+ * the scale) after it, or no point. */
+SSSE3 const char *dec_simd(const char *p, const char *end, int dec, int64_t *out)
+{
+    unsigned o;
+    __m128i t = load16(p, end, &o);
+    unsigned nd = non_digits(&t, o);
+    if (!nd)
+        return NULL;
+    unsigned d = (unsigned)__builtin_ctz(nd), e = d, f = 0;
+    if (d - 1 >= 8)
+        return NULL;
+    if (p[d] == '.') {
+        unsigned rest = nd & (nd - 1);
+        if (!rest)
+            return NULL;
+        e = (unsigned)__builtin_ctz(rest);
+        f = e - d - 1;
+        if (f - 1 >= (unsigned)(dec < 8 ? dec : 8))
+            return NULL;
+    }
+    *out = (int64_t)(digits_value16(t, shuf[d][f], o) * (uint64_t)pow10_tab[dec - (int)f]);
+    return p + e;
+}
+
+#define FAST(name) name##_ssse3
+#define FAST_FN static __attribute__((target("ssse3")))
+#define STR str_simd
+#define INT int_simd
+#define DEC dec_simd
+#include "extract_fast.inc"
+#undef FAST
+#undef FAST_FN
+#undef STR
+#undef INT
+#undef DEC
+#endif
+
+/* The fast path's number readers follow the level zws chose for its own
+ * kernels (ZWS_SIMD forces one): SSSE3 comes with every x86-64 level above
+ * SSE2, so "word" and "sse2" keep the portable readers. */
+static int simd_level(void)
+{
+#ifdef ZWS_MD_SSSE3
+    const char *k = zws_mask_kernel();
+    return strcmp(k, "word") != 0 && strcmp(k, "sse2") != 0 && __builtin_cpu_supports("ssse3");
+#else
     return 0;
-}
-
-/* Level arrays: levels() after its opening bracket was checked. */
-static int fast_levels(cur *c, const zws_md_level **out, size_t *n)
-{
-    return c->p < c->end && *c->p == '[' && !levels(c, out, n, "");
-}
-
-/* Each returns 1 when the message was its type in the feed's order. */
-static int fast_ticker(cur *c, zws_md_msg *m)
-{
-    return L(c, "{\"u\":") && !integer(c, &m->last_id, "") && L(c, ",\"s\":\"") &&
-           !plain_str(c, &m->symbol) && L(c, ",\"b\":") && !decimal(c, &m->bid_px, "") &&
-           L(c, ",\"B\":") && !decimal(c, &m->bid_qty, "") && L(c, ",\"a\":") &&
-           !decimal(c, &m->ask_px, "") && L(c, ",\"A\":") && !decimal(c, &m->ask_qty, "") &&
-           L(c, "}");
-}
-
-static int fast_trade(cur *c, zws_md_msg *m)
-{
-    int ignore;
-    return L(c, "{\"e\":\"trade\",\"E\":") && !integer(c, &m->event_time, "") &&
-           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"t\":") &&
-           !integer(c, &m->id, "") && L(c, ",\"p\":") && !decimal(c, &m->px, "") &&
-           L(c, ",\"q\":") && !decimal(c, &m->qty, "") && L(c, ",\"T\":") &&
-           !integer(c, &m->trade_time, "") && L(c, ",\"m\":") && fast_bool(c, &m->buyer_maker) &&
-           L(c, ",\"M\":") && fast_bool(c, &ignore) && L(c, "}");
-}
-
-static int fast_agg(cur *c, zws_md_msg *m)
-{
-    int ignore;
-    return L(c, "{\"e\":\"aggTrade\",\"E\":") && !integer(c, &m->event_time, "") &&
-           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"a\":") &&
-           !integer(c, &m->id, "") && L(c, ",\"p\":") && !decimal(c, &m->px, "") &&
-           L(c, ",\"q\":") && !decimal(c, &m->qty, "") && L(c, ",\"f\":") &&
-           !integer(c, &m->first_id, "") && L(c, ",\"l\":") && !integer(c, &m->last_id, "") &&
-           L(c, ",\"T\":") && !integer(c, &m->trade_time, "") && L(c, ",\"m\":") &&
-           fast_bool(c, &m->buyer_maker) && L(c, ",\"M\":") && fast_bool(c, &ignore) &&
-           L(c, "}");
-}
-
-static int fast_depth(cur *c, zws_md_msg *m)
-{
-    return L(c, "{\"e\":\"depthUpdate\",\"E\":") && !integer(c, &m->event_time, "") &&
-           L(c, ",\"s\":\"") && !plain_str(c, &m->symbol) && L(c, ",\"U\":") &&
-           !integer(c, &m->first_id, "") && L(c, ",\"u\":") && !integer(c, &m->last_id, "") &&
-           L(c, ",\"b\":") && fast_levels(c, &m->bids, &m->nbids) && L(c, ",\"a\":") &&
-           fast_levels(c, &m->asks, &m->nasks) && L(c, "}");
-}
-
-static int fast_partial(cur *c, zws_md_msg *m)
-{
-    return L(c, "{\"lastUpdateId\":") && !integer(c, &m->id, "") && L(c, ",\"bids\":") &&
-           fast_levels(c, &m->bids, &m->nbids) && L(c, ",\"asks\":") &&
-           fast_levels(c, &m->asks, &m->nasks) && L(c, "}");
-}
-
-/* 1 when the message was read by the fast path (m complete), else 0. */
-static int fast_path(cur *c, zws_md_msg *m)
-{
-    const char *p = c->p, *e = c->end;
-    if (e - p < 8 || *p != '{')
-        return 0;
-    int env = 0;
-    /* the envelope: {"stream":"<name>","data":{...}} */
-    if (p[2] == 's') {
-        if (!L(c, "{\"stream\":\"") || plain_str(c, &m->stream) || !L(c, ",\"data\":"))
-            return 0;
-        p = c->p;
-        if (e - p < 8 || *p != '{')
-            return 0;
-        env = 1;
-    }
-    /* the type by its first member: "u", "lastUpdateId", or "e":"<t...>" */
-    enum zws_md_kind kind;
-    int ok;
-    if (p[2] == 'u') {
-        kind = ZWS_MD_BOOK_TICKER;
-        ok = fast_ticker(c, m);
-    } else if (p[2] == 'l') {
-        kind = ZWS_MD_DEPTH_PARTIAL;
-        ok = fast_partial(c, m);
-    } else if (p[2] == 'e' && p[6] == 't') {
-        kind = ZWS_MD_TRADE;
-        ok = fast_trade(c, m);
-    } else if (p[2] == 'e' && p[6] == 'a') {
-        kind = ZWS_MD_AGG_TRADE;
-        ok = fast_agg(c, m);
-    } else if (p[2] == 'e' && p[6] == 'd') {
-        kind = ZWS_MD_DEPTH_UPDATE;
-        ok = fast_depth(c, m);
-    } else {
-        return 0;
-    }
-    if (!ok || (env && !L(c, "}")) || c->p != c->end)
-        return 0; /* trailing bytes (even spaces): the general path decides */
-    m->kind = kind;
-    if (kind == ZWS_MD_BOOK_TICKER || kind == ZWS_MD_DEPTH_UPDATE)
-        m->id = m->last_id;
-    return 1;
+#endif
 }
 
 void zws_md_parser_init(zws_md_parser *p, zws_md_level *storage, size_t nlevels)
@@ -987,6 +1108,7 @@ void zws_md_parser_init(zws_md_parser *p, zws_md_level *storage, size_t nlevels)
     p->what = NULL;
     p->at = 0;
     p->fast = 0;
+    p->simd = simd_level();
 }
 
 /* The fields each type needs. */
@@ -1057,24 +1179,43 @@ static int classify(cur *c, zws_md_msg *m, uint32_t f)
     return 0;
 }
 
+/* A message with nothing read yet, and no failure. Field by field rather
+ * than a memset, which gcc makes a `rep stos` whose start-up costs more
+ * here than the stores; every field of zws_md_msg is set. */
+static inline void clear(zws_md_parser *p, zws_md_msg *m)
+{
+    m->kind = ZWS_MD_NONE;
+    m->stream = m->symbol = m->result = m->err_msg = (zws_md_view){NULL, 0};
+    m->event_time = m->trade_time = m->id = m->first_id = m->last_id = -1;
+    m->px = m->qty = 0;
+    m->buyer_maker = 0;
+    m->buyer_order_id = m->seller_order_id = -1;
+    m->bid_px = m->bid_qty = m->ask_px = m->ask_qty = 0;
+    m->bids = m->asks = NULL;
+    m->nbids = m->nasks = 0;
+    m->err_code = 0;
+    p->what = NULL;
+    p->at = 0;
+}
+
 int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *out)
 {
     cur c = {(const char *)data, (const char *)data + len, (const char *)data, p, 0, 0, 0};
     zws_md_msg *m = out;
-    memset(m, 0, sizeof *m);
-    m->event_time = m->trade_time = m->id = m->first_id = m->last_id = -1;
-    m->buyer_order_id = m->seller_order_id = -1;
-    p->what = NULL;
-    p->at = 0;
-    p->fast = fast_path(&c, m);
+    clear(p, m);
+    if (len >= FAST_MIN_LEN && p->decimals >= 0 && p->decimals <= FAST_MAX_DECIMALS) {
+#ifdef ZWS_MD_SSSE3
+        p->fast = p->simd ? fast_path_ssse3(c.p, len, p, m) : fast_path_word(c.p, len, p, m);
+#else
+        p->fast = fast_path_word(c.p, len, p, m);
+#endif
+    } else {
+        p->fast = 0;
+    }
     if (p->fast)
         return 0;
     /* not in the feed's own order: the general parser, from the start */
-    memset(m, 0, sizeof *m);
-    m->event_time = m->trade_time = m->id = m->first_id = m->last_id = -1;
-    m->buyer_order_id = m->seller_order_id = -1;
-    p->what = NULL;
-    p->at = 0;
+    clear(p, m);
     c.p = c.start;
     c.used = 0;
     if (peek(&c) != '{') {

@@ -29,6 +29,53 @@ static int view_is(zws_md_view v, const char *s)
     return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
 }
 
+/* Two parses of the same bytes agree in every field (views by address). */
+static void assert_same_msg(const zws_md_msg *a, const zws_md_msg *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_ptr_equal(a->stream.p, b->stream.p);
+    assert_int_equal(a->stream.len, b->stream.len);
+    assert_ptr_equal(a->symbol.p, b->symbol.p);
+    assert_int_equal(a->symbol.len, b->symbol.len);
+    assert_int_equal(a->event_time, b->event_time);
+    assert_int_equal(a->trade_time, b->trade_time);
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->first_id, b->first_id);
+    assert_int_equal(a->last_id, b->last_id);
+    assert_int_equal(a->px, b->px);
+    assert_int_equal(a->qty, b->qty);
+    assert_int_equal(a->buyer_maker, b->buyer_maker);
+    assert_int_equal(a->buyer_order_id, b->buyer_order_id);
+    assert_int_equal(a->seller_order_id, b->seller_order_id);
+    assert_int_equal(a->bid_px, b->bid_px);
+    assert_int_equal(a->bid_qty, b->bid_qty);
+    assert_int_equal(a->ask_px, b->ask_px);
+    assert_int_equal(a->ask_qty, b->ask_qty);
+    assert_int_equal(a->nbids, b->nbids);
+    assert_int_equal(a->nasks, b->nasks);
+    for (size_t i = 0; i < a->nbids; i++) {
+        assert_int_equal(a->bids[i].px, b->bids[i].px);
+        assert_int_equal(a->bids[i].qty, b->bids[i].qty);
+    }
+    for (size_t i = 0; i < a->nasks; i++) {
+        assert_int_equal(a->asks[i].px, b->asks[i].px);
+        assert_int_equal(a->asks[i].qty, b->asks[i].qty);
+    }
+    assert_ptr_equal(a->result.p, b->result.p);
+    assert_int_equal(a->result.len, b->result.len);
+    assert_int_equal(a->err_code, b->err_code);
+    assert_ptr_equal(a->err_msg.p, b->err_msg.p);
+    assert_int_equal(a->err_msg.len, b->err_msg.len);
+}
+
+/* The readers this machine has: 1 when the SIMD ones are among them. */
+static int simd_readers(void)
+{
+    zws_md_parser p;
+    zws_md_parser_init(&p, NULL, 0);
+    return p.simd;
+}
+
 /* ---- known messages (the exchange's documented examples) ---- */
 
 static void test_trade(void **st)
@@ -286,18 +333,133 @@ static void test_truncated(void **st)
         for (size_t cut = 0; cut <= len; cut++) {
             uint8_t *copy = malloc(cut ? cut : 1);
             memcpy(copy, buf, cut);
-            zws_md_msg m;
-            zws_md_parser p;
-            zws_md_parser_init(&p, storage, sizeof storage / sizeof storage[0]);
-            int r = zws_md_parse(&p, copy, cut, &m);
-            if (cut == len)
-                assert_int_equal(r, 0);
-            else
-                assert_true(r < 0);
+            for (int simd = 0; simd <= simd_readers(); simd++) {
+                zws_md_msg m;
+                zws_md_parser p;
+                zws_md_parser_init(&p, storage, sizeof storage / sizeof storage[0]);
+                p.simd = simd;
+                int r = zws_md_parse(&p, copy, cut, &m);
+                if (cut == len)
+                    assert_int_equal(r, 0);
+                else
+                    assert_true(r < 0);
+            }
             free(copy);
         }
     }
     zws_md_gen_free(g);
+}
+
+/* ---- the fast path's readers against the general parser ----
+ * Messages in the feed's order with numbers of every shape around the fast
+ * readers' limits (digits before and after the point, integer lengths,
+ * leading zeros, signs, the payload's end right after a number), at several
+ * scales: each reader's answer, fast or not, is the general parser's. The
+ * general parser reads the same message with a space after its brace. */
+static void check_against_general(const char *msg, int decimals)
+{
+    size_t len = strlen(msg);
+    char spaced[512];
+    assert_true(len + 1 < sizeof spaced);
+    spaced[0] = '{';
+    spaced[1] = ' ';
+    memcpy(spaced + 2, msg + 1, len - 1);
+    static zws_md_level ga[64], fa[64];
+    zws_md_parser g, f;
+    zws_md_msg gm, fm;
+    zws_md_parser_init(&g, ga, 64);
+    g.decimals = decimals;
+    int gr = zws_md_parse(&g, (const uint8_t *)spaced, len + 1, &gm);
+    assert_int_equal(g.fast, 0);
+    for (int simd = 0; simd <= simd_readers(); simd++) {
+        zws_md_parser_init(&f, fa, 64);
+        f.decimals = decimals;
+        f.simd = simd;
+        int fr = zws_md_parse(&f, (const uint8_t *)msg, len, &fm);
+        if (fr != gr)
+            fail_msg("simd %d scale %d: %d, general %d: %s", simd, decimals, fr, gr, msg);
+        if (fr)
+            continue;
+        assert_int_equal(fm.kind, gm.kind);
+        assert_int_equal(fm.id, gm.id);
+        assert_int_equal(fm.event_time, gm.event_time);
+        assert_int_equal(fm.trade_time, gm.trade_time);
+        assert_int_equal(fm.first_id, gm.first_id);
+        assert_int_equal(fm.last_id, gm.last_id);
+        assert_int_equal(fm.px, gm.px);
+        assert_int_equal(fm.qty, gm.qty);
+        assert_int_equal(fm.bid_px, gm.bid_px);
+        assert_int_equal(fm.bid_qty, gm.bid_qty);
+        assert_int_equal(fm.ask_px, gm.ask_px);
+        assert_int_equal(fm.ask_qty, gm.ask_qty);
+        assert_int_equal(fm.buyer_maker, gm.buyer_maker);
+        assert_int_equal(fm.symbol.len, gm.symbol.len);
+        assert_memory_equal(fm.symbol.p, gm.symbol.p, fm.symbol.len);
+        assert_int_equal(fm.nbids, gm.nbids);
+        assert_int_equal(fm.nasks, gm.nasks);
+        for (size_t i = 0; i < fm.nbids; i++) {
+            assert_int_equal(fm.bids[i].px, gm.bids[i].px);
+            assert_int_equal(fm.bids[i].qty, gm.bids[i].qty);
+        }
+        for (size_t i = 0; i < fm.nasks; i++) {
+            assert_int_equal(fm.asks[i].px, gm.asks[i].px);
+            assert_int_equal(fm.asks[i].qty, gm.asks[i].qty);
+        }
+    }
+}
+
+static void test_fast_readers(void **st)
+{
+    (void)st;
+    static const char *const decs[] = {
+        "0", "7", "12", "0.1", "1.5", "25.35190000", "0.00000001", "89999.99000000",
+        "1234567.12345678", "12345678.12345678", "123456789.1", "1.123456789", "1.1234567890",
+        "1.12345678901", "00012.5", "-1.5", "1.", ".5", "1e5", "1.5e1", "+1", "1,5", "",
+        "9999999999999999", "99999999.99999999", "0.0000000000", "12.30000000000",
+        "1\\u0030", "1 "};
+    static const char *const ints[] = {
+        "0", "1", "9", "10", "400900217", "1000000365397", "123456789012345", "1234567890123456",
+        "12345678901234567", "9223372036854775807", "9223372036854775808", "01", "-5", "1.0",
+        "1e3", "2E2", "1.", "00"};
+    static const int scales[] = {0, 2, 7, 8, 9, 10, 11};
+    char msg[512];
+    size_t nd = sizeof decs / sizeof decs[0], ni = sizeof ints / sizeof ints[0];
+    for (size_t s = 0; s < sizeof scales / sizeof scales[0]; s++) {
+        for (size_t i = 0; i < nd; i++) {
+            for (size_t j = 0; j < nd; j += 3) {
+                /* the decimal under test in each place, the last right at the end */
+                snprintf(msg, sizeof msg,
+                         "{\"u\":400900217,\"s\":\"BNBUSDT\",\"b\":\"%s\",\"B\":\"%s\","
+                         "\"a\":\"%s\",\"A\":\"%s\"}",
+                         decs[i], decs[j], decs[j], decs[i]);
+                check_against_general(msg, scales[s]);
+                snprintf(msg, sizeof msg, "{\"lastUpdateId\":5,\"bids\":[[\"%s\",\"%s\"]],"
+                         "\"asks\":[[\"%s\",\"%s\"]]}", decs[i], decs[j], decs[j], decs[i]);
+                check_against_general(msg, scales[s]);
+            }
+        }
+        for (size_t i = 0; i < ni; i++) {
+            snprintf(msg, sizeof msg,
+                     "{\"e\":\"trade\",\"E\":%s,\"s\":\"BTCUSDT\",\"t\":%s,\"p\":\"1.5\","
+                     "\"q\":\"2\",\"T\":%s,\"m\":true,\"M\":true}",
+                     ints[i], ints[(i + 3) % ni], ints[i]);
+            check_against_general(msg, scales[s]);
+            snprintf(msg, sizeof msg,
+                     "{\"u\":%s,\"s\":\"BNBUSDT\",\"b\":\"1\",\"B\":\"2\",\"a\":\"3\","
+                     "\"A\":\"4\"}", ints[i]);
+            check_against_general(msg, scales[s]);
+        }
+    }
+    /* and the readers do take the feed's usual shapes */
+    zws_md_parser p;
+    zws_md_msg m;
+    assert_int_equal(parse("{\"u\":1000000365397,\"s\":\"BTCUSDT\",\"b\":\"89999.99000000\","
+                           "\"B\":\"0.04189000\",\"a\":\"90000.00000000\",\"A\":\"7\"}",
+                           &m, &p),
+                     0);
+    assert_int_equal(p.fast, 1);
+    assert_int_equal(m.bid_px, 8999999000000);
+    assert_int_equal(m.ask_qty, 700000000);
 }
 
 /* ---- differential: against jansson on generated and mutated messages ---- */
@@ -473,6 +635,19 @@ static void test_differential(void **st)
         zws_md_parser p;
         zws_md_parser_init(&p, storage, sizeof storage / sizeof storage[0]);
         int r = zws_md_parse(&p, (const uint8_t *)msg, len, &m);
+        if (p.simd) { /* the portable readers give the same, failures included */
+            static zws_md_level other[10000];
+            zws_md_msg m2;
+            zws_md_parser p2;
+            zws_md_parser_init(&p2, other, sizeof other / sizeof other[0]);
+            p2.simd = 0;
+            int r2 = zws_md_parse(&p2, (const uint8_t *)msg, len, &m2);
+            assert_int_equal(r, r2);
+            if (r == 0)
+                assert_same_msg(&m, &m2);
+            else
+                assert_int_equal(p.at, p2.at);
+        }
         /* the feed's own order, bare or in the envelope, takes the fast
          * path; a space after the brace never does */
         int plain = !mutated && msg[1] != ' ' && m.kind != ZWS_MD_RESULT;
@@ -722,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_fast_readers),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_book_basic),
         cmocka_unit_test(test_book_random),

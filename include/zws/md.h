@@ -99,6 +99,11 @@ typedef struct zws_md_parser {
     /* 1 when the last message was read by the fast path (its members in
      * the feed's own order), 0 when by the general parser. */
     int fast;
+    /* Set by zws_md_parser_init: 1 when the fast path reads numbers sixteen
+     * bytes at a time (SSSE3, on x86-64 unless ZWS_SIMD is "word" or
+     * "sse2"), 0 for the portable word-at-a-time readers. Either gives the
+     * same results; a caller may set 0. */
+    int simd;
 } zws_md_parser;
 
 /* Ready to parse with storage for nlevels price levels (bids and asks
