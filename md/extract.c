@@ -837,26 +837,58 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
 #define FAST_MIN_LEN 16
 #define FAST_MAX_DECIMALS 10
 
-/* The literal s (n bytes, padded with zeros to whole words) at p. With s
- * and n constants, each word is one load, a mask and a compare. */
+/* The scale as the decimal readers use it: at most fmax digits after the
+ * point (the scale, and no more than eight), and mul[-f] the factor that
+ * brings f decimals to the scale (mul points at 10^decimals). */
+typedef struct fscale {
+    unsigned fmax;
+    const int64_t *mul;
+} fscale;
+
+static inline uint32_t load4(const char *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+static inline uint16_t load2(const char *p)
+{
+    uint16_t x;
+    memcpy(&x, p, 2);
+    return x;
+}
+
+/* The literal s (n bytes) at p. With s and n constants, each piece is one
+ * load and a compare with an immediate: whole words, then what is left as
+ * one word ending at n (overlapping the last), or as two overlapping
+ * halves of four or two bytes for short literals. */
 static inline __attribute__((always_inline)) const char *lit(const char *p, const char *end,
                                                              const char *s, size_t n)
 {
-    size_t words = (n + 7) / 8;
-    if ((size_t)(end - p) >= 8 * words) {
-        for (size_t k = 0; k < words; k++) {
-            size_t left = n - 8 * k;
-            uint64_t w, mask = left >= 8 ? ~0ULL : (1ULL << (8 * left)) - 1;
-            memcpy(&w, s + 8 * k, 8);
-            if ((load8(p + 8 * k) & mask) != (w & mask))
-                return NULL;
-        }
-    } else if ((size_t)(end - p) < n || memcmp(p, s, n)) {
+    if ((size_t)(end - p) < n)
+        return NULL;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        if (load8(p + k) != load8(s + k))
+            return NULL;
+    if (k == n)
+        return p + n;
+    if (n >= 8) {
+        if (load8(p + n - 8) != load8(s + n - 8))
+            return NULL;
+    } else if (n >= 4) {
+        if (load4(p) != load4(s) || load4(p + n - 4) != load4(s + n - 4))
+            return NULL;
+    } else if (n >= 2) {
+        if (load2(p) != load2(s) || load2(p + n - 2) != load2(s + n - 2))
+            return NULL;
+    } else if (*p != *s) {
         return NULL;
     }
     return p + n;
 }
-#define LIT(s) lit(p, end, s "\0\0\0\0\0\0\0", sizeof s - 1)
+#define LIT(s) lit(p, end, s, sizeof s - 1)
 
 static inline __attribute__((always_inline)) const char *fast_bool(const char *p,
                                                                    const char *end, int *out)
@@ -909,9 +941,9 @@ HOT const char *int_word(const char *p, const char *end, int64_t *out)
     return p;
 }
 
-/* A decimal string's digits: 1 to 7 before the point, 1 to 8 (and at most
- * the scale) after it, or no point. */
-HOT const char *dec_word(const char *p, const char *end, int dec, int64_t *out)
+/* A decimal string's digits: 1 to 7 before the point, 1 to sc.fmax after
+ * it, or no point. */
+HOT const char *dec_word(const char *p, const char *end, fscale sc, int64_t *out)
 {
     if (end - p < 8)
         return NULL;
@@ -928,13 +960,13 @@ HOT const char *dec_word(const char *p, const char *end, int dec, int64_t *out)
             return NULL;
         uint64_t y = load8(p);
         unsigned f = lead_digits(y);
-        if (f == 0 || (int)f > dec || (f == 8 && (unsigned)(p[8] - '0') < 10))
+        if (f - 1 >= sc.fmax || (f == 8 && (unsigned)(p[8] - '0') < 10))
             return NULL;
         v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
         frac = (int)f;
         p += f;
     }
-    *out = (int64_t)(v * (uint64_t)pow10_tab[dec - frac]);
+    *out = (int64_t)(v * (uint64_t)sc.mul[-frac]);
     return p;
 }
 
@@ -981,33 +1013,27 @@ static const uint8_t shuf[16][9][16] __attribute__((aligned(16))) = {
 
 #define SSSE3 static inline __attribute__((always_inline, target("ssse3")))
 
-/* Sixteen bytes holding p: *o is p's place in them. */
-SSSE3 __m128i load16(const char *p, const char *end, unsigned *o)
+/* Each reader works on sixteen bytes: those from p when they are all in
+ * the payload (o = 0), else the payload's last sixteen with p at o. The
+ * reading itself is one always-inlined function called with each, so the
+ * common case is compiled with o = 0 and has no shift. */
+#define LOAD16(q) _mm_loadu_si128((const __m128i *)(const void *)(q))
+
+/* A bit for each byte of x from o on that is not a digit: x + 0x50 puts
+ * '0'..'9' at -128..-119, the only bytes not greater than -119. */
+SSSE3 unsigned non_digits(__m128i x, unsigned o)
 {
-    if (__builtin_expect(end - p >= 16, 1)) {
-        *o = 0;
-        return _mm_loadu_si128((const __m128i *)(const void *)p);
-    }
-    *o = (unsigned)(p - (end - 16));
-    return _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+    __m128i t = _mm_add_epi8(x, _mm_set1_epi8(0x50));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(t, _mm_set1_epi8(-119))) >> o;
 }
 
-/* x minus '0' in each byte, and a bit for each byte from p on that is not
- * a digit. */
-SSSE3 unsigned non_digits(__m128i *x, unsigned o)
+/* The value of the digits shuf[d][f] picks from x (at most sixteen). */
+SSSE3 uint64_t digits_value16(__m128i x, const uint8_t *sh, unsigned o)
 {
-    __m128i t = _mm_sub_epi8(*x, _mm_set1_epi8('0'));
-    *x = t;
-    unsigned dig = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t));
-    return (~dig & 0xffffu) >> o;
-}
-
-/* The value of the digits shuf[d][f] picks from t (at most sixteen). */
-SSSE3 uint64_t digits_value16(__m128i t, const uint8_t *sh, unsigned o)
-{
-    __m128i idx = _mm_add_epi8(_mm_load_si128((const __m128i *)(const void *)sh),
-                               _mm_set1_epi8((char)o));
-    __m128i z = _mm_shuffle_epi8(t, idx);
+    __m128i idx = _mm_load_si128((const __m128i *)(const void *)sh);
+    if (o)
+        idx = _mm_add_epi8(idx, _mm_set1_epi8((char)o));
+    __m128i z = _mm_shuffle_epi8(_mm_sub_epi8(x, _mm_set1_epi8('0')), idx);
     z = _mm_maddubs_epi16(z, _mm_set1_epi16(0x010a));   /* pairs: 10a + b */
     z = _mm_madd_epi16(z, _mm_set1_epi32(0x00010064));  /* fours: 100ab + cd */
     z = _mm_packs_epi32(z, z);
@@ -1016,62 +1042,89 @@ SSSE3 uint64_t digits_value16(__m128i t, const uint8_t *sh, unsigned o)
     return (r & 0xffffffffu) * 100000000u + (r >> 32);
 }
 
-SSSE3 const char *str_simd(const char *p, const char *end, zws_md_view *v)
+/* A bit for each byte of x from o on that is a quote, a backslash or a
+ * control character. */
+SSSE3 unsigned specials(__m128i x, unsigned o)
 {
-    unsigned o;
-    __m128i x = load16(p, end, &o);
     __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
                               _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
-    unsigned m = ((unsigned)_mm_movemask_epi8(sp) & 0xffffu) >> o;
-    if (!m)
-        return NULL;
-    unsigned e = (unsigned)__builtin_ctz(m);
-    if (p[e] != '"')
-        return NULL;
-    v->p = p;
-    v->len = e;
-    return p + e;
+    return (unsigned)_mm_movemask_epi8(sp) >> o;
 }
 
-/* An integer of 1 to 15 digits, no sign, no leading zero. (A fraction or
- * an exponent after it fails the literal that follows.) */
-SSSE3 const char *int_simd(const char *p, const char *end, int64_t *out)
+/* A string's contents up to its closing quote, without escapes. */
+SSSE3 const char *str_simd(const char *p, const char *end, zws_md_view *v)
 {
-    unsigned o;
-    __m128i t = load16(p, end, &o);
-    unsigned nd = non_digits(&t, o);
-    /* a bit in nd: p is inside the payload */
-    if (!nd || (unsigned)(*p - '1') >= 9)
+    const char *s = p;
+    unsigned m;
+    for (;;) {
+        if (__builtin_expect(end - p >= 16, 1)) {
+            if ((m = specials(LOAD16(p), 0)))
+                break;
+            p += 16;
+        } else {
+            if (end - p <= 0 || !(m = specials(LOAD16(end - 16), (unsigned)(p - (end - 16)))))
+                return NULL;
+            break;
+        }
+    }
+    p += __builtin_ctz(m);
+    if (*p != '"')
+        return NULL;
+    v->p = s;
+    v->len = (size_t)(p - s);
+    return p;
+}
+
+/* A bit in nd means p is inside the payload. (A fraction or an exponent
+ * after the digits fails the literal that follows.) */
+SSSE3 const char *int_at(const char *p, __m128i x, unsigned o, int64_t *out)
+{
+    unsigned nd = non_digits(x, o);
+    if (!nd || *p == '0' || (nd & 1))
         return NULL;
     unsigned n = (unsigned)__builtin_ctz(nd);
-    *out = (int64_t)digits_value16(t, shuf[n][0], o);
+    *out = (int64_t)digits_value16(x, shuf[n][0], o);
     return p + n;
 }
 
-/* A decimal string's digits: 1 to 8 before the point, 1 to 8 (and at most
- * the scale) after it, or no point. */
-SSSE3 const char *dec_simd(const char *p, const char *end, int dec, int64_t *out)
+/* An integer of 1 to 15 digits, no sign, no leading zero. */
+SSSE3 const char *int_simd(const char *p, const char *end, int64_t *out)
 {
-    unsigned o;
-    __m128i t = load16(p, end, &o);
-    unsigned nd = non_digits(&t, o);
+    if (__builtin_expect(end - p >= 16, 1))
+        return int_at(p, LOAD16(p), 0, out);
+    return end - p > 0 ? int_at(p, LOAD16(end - 16), (unsigned)(p - (end - 16)), out) : NULL;
+}
+
+SSSE3 const char *dec_at(const char *p, __m128i x, unsigned o, fscale sc, int64_t *out)
+{
+    unsigned nd = non_digits(x, o);
     if (!nd)
         return NULL;
     unsigned d = (unsigned)__builtin_ctz(nd), e = d, f = 0;
     if (d - 1 >= 8)
         return NULL;
-    if (p[d] == '.') {
+    if (__builtin_expect(p[d] == '.', 1)) {
         unsigned rest = nd & (nd - 1);
         if (!rest)
             return NULL;
         e = (unsigned)__builtin_ctz(rest);
         f = e - d - 1;
-        if (f - 1 >= (unsigned)(dec < 8 ? dec : 8))
+        if (f - 1 >= sc.fmax)
             return NULL;
     }
-    *out = (int64_t)(digits_value16(t, shuf[d][f], o) * (uint64_t)pow10_tab[dec - (int)f]);
+    *out = (int64_t)(digits_value16(x, shuf[d][f], o) * (uint64_t)sc.mul[-(int)f]);
     return p + e;
+}
+
+/* A decimal string's digits: 1 to 8 before the point, 1 to sc.fmax after
+ * it, or no point. */
+SSSE3 const char *dec_simd(const char *p, const char *end, fscale sc, int64_t *out)
+{
+    if (__builtin_expect(end - p >= 16, 1))
+        return dec_at(p, LOAD16(p), 0, sc, out);
+    return end - p > 0 ? dec_at(p, LOAD16(end - 16), (unsigned)(p - (end - 16)), sc, out)
+                       : NULL;
 }
 
 #define FAST(name) name##_ssse3

@@ -450,6 +450,26 @@ static void test_fast_readers(void **st)
             check_against_general(msg, scales[s]);
         }
     }
+    /* strings of every length up to past three loads, bare and enveloped;
+     * the fast path takes them all */
+    for (size_t n = 0; n < 50; n++) {
+        char name[64];
+        memset(name, 'a', n);
+        name[n] = 0;
+        snprintf(msg, sizeof msg, "{\"stream\":\"%s@bookTicker\",\"data\":{\"u\":5,\"s\":"
+                 "\"%s\",\"b\":\"1.5\",\"B\":\"2\",\"a\":\"3\",\"A\":\"4.25000000\"}}", name, name);
+        check_against_general(msg, 8);
+        for (int simd = 0; simd <= simd_readers(); simd++) {
+            zws_md_parser p;
+            zws_md_msg m;
+            zws_md_parser_init(&p, NULL, 0);
+            p.simd = simd;
+            assert_int_equal(zws_md_parse(&p, (const uint8_t *)msg, strlen(msg), &m), 0);
+            assert_int_equal(p.fast, 1);
+            assert_int_equal(m.stream.len, n + 11);
+            assert_int_equal(m.symbol.len, n);
+        }
+    }
     /* and the readers do take the feed's usual shapes */
     zws_md_parser p;
     zws_md_msg m;
