@@ -5,9 +5,11 @@
  * raw, "c:" inside the combined envelope), so each message is framed once
  * for all its subscribers. Fast (rate 0): each connection is refilled from
  * pre-rendered frames of its streams, with the id and the event time
- * written into the frame's digits, whenever its output runs low (the drain
- * handler, and a 1 ms timer for sockets that took everything at once). The
- * diff-depth streams always come from the live book. */
+ * written into the frame's digits, whenever it wants more: the drain
+ * handler, called once what was queued has gone down to the low-water mark
+ * (half of the fill), also for a socket that took everything at once, so no
+ * timer polls the clients. The diff-depth streams always come from the live
+ * book. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -921,9 +923,9 @@ static void on_open(zws_ws *ws)
     f->conns = c;
     STAT(f, conns);
     c->replay_t0 = now;
-    if (f->rec)
-        return; /* the refill timer starts the replay */
-    if (f->o.rate <= 0)
+    if (f->rec) /* drain goes on with it; at the recorded pace, the replay timer */
+        replay_fill(f, c, now);
+    else if (f->o.rate <= 0)
         fill(c);
 }
 
@@ -1057,6 +1059,13 @@ static int tick(zws_loop *l, void *arg)
         depth_tick(f, 0, ms, 1);
         depth_tick(f, 1, ms, 1);
     }
+    /* resumed: the fills made while paused sent nothing, so no drain would
+     * come to start them again */
+    if (!paused && f->was_paused && f->o.rate <= 0)
+        for (fconn *c = f->conns, *next; c; c = next) {
+            next = c->next; /* a fill may close c, never another */
+            fill(c);
+        }
     f->was_paused = paused;
     if (!paused) {
         double rate = f->o.rate > 0 ? f->o.rate : 1000;
@@ -1190,17 +1199,16 @@ static void replay_fill(zws_md_feed *f, fconn *c, int64_t now)
     }
 }
 
-static int refill(zws_loop *l, void *arg)
+/* At the recorded pace: the records that fell due since the last call (a
+ * connection's drain only sends what is already due). */
+static int replay_paced(zws_loop *l, void *arg)
 {
     zws_md_feed *f = arg;
     if (!l)
         return 0;
     for (fconn *c = f->conns, *next; c; c = next) {
         next = c->next; /* a fill may close c, never another */
-        if (f->rec)
-            replay_fill(f, c, zws_loop_now(l));
-        else if (zws_ws_buffered(c->ws) < f->fill_high / 2)
-            fill(c);
+        replay_fill(f, c, zws_loop_now(l));
     }
     return 1;
 }
@@ -1228,8 +1236,8 @@ static void on_loop(zws_loop *l, void *arg)
         zws_loop_timer(l, 10, tick, f);
     else
         zws_loop_timer(l, 1000, tick_replay, f);
-    if (f->o.rate <= 0 || f->rec)
-        zws_loop_timer(l, 1, refill, f);
+    if (f->rec && !f->o.replay_max)
+        zws_loop_timer(l, 1, replay_paced, f);
 }
 
 /* ---- REST: /api/v3/depth?symbol=BTCUSDT&limit=N ---- */

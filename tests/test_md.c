@@ -1,7 +1,7 @@
 /* libzws_md: the extractor (known messages, decimals, malformed input, a
  * differential run against jansson), the order book and its sync
- * procedure, and the generator's book against the book kept from its own
- * diff-depth stream. */
+ * procedure, the generator's book against the book kept from its own
+ * diff-depth stream, and the feed's fast mode across a pause. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,8 +13,10 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "zws/md.h"
+#include "zws/zws.h"
 
 static zws_md_level storage[10000];
 
@@ -906,6 +908,65 @@ static void test_book_follows_generator(void **st)
     zws_md_gen_free(g);
 }
 
+/* ---- the feed ---- */
+
+static void *feed_run(void *f)
+{
+    zws_md_feed_run(f);
+    return NULL;
+}
+
+/* n messages from c, each within the read timeout. */
+static void recv_n(zws_conn *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        zws_event ev;
+        int r = zws_recv(c, &ev);
+        if (r != ZWS_EV_MESSAGE)
+            fail_msg("message %d of %d: %s", i, n, zws_strerror(r));
+    }
+}
+
+/* Fast mode refills a client from the drain handler alone, which comes
+ * only after output was written: while paused a fill sends nothing, so the
+ * resumed feed has to start its clients again itself. */
+static void test_feed_resume(void **st)
+{
+    (void)st;
+    zws_md_feed_opts o;
+    memset(&o, 0, sizeof o);
+    o.quiet = 1;
+    zws_md_feed *f;
+    char err[256];
+    assert_int_equal(zws_md_feed_new(&f, &o, err, sizeof err), 0);
+    assert_int_equal(zws_md_feed_listen(f, "127.0.0.1", 0, err, sizeof err), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, feed_run, f), 0);
+    char url[128];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/ws/btcusdt@bookTicker", zws_md_feed_port(f));
+    zws_opts *co;
+    assert_int_equal(zws_opts_new(&co), 0);
+    zws_opts_set_timeout(co, ZWS_TIMEOUT_READ, 500);
+    zws_conn *c;
+    if (zws_connect(&c, url, co, err, sizeof err))
+        fail_msg("connect %s: %s", url, err);
+    zws_opts_free(co);
+    recv_n(c, 100000);
+    zws_md_feed_pause(f, 1);
+    /* what was queued before the pause (at most a few MiB), then silence */
+    int r = 0;
+    for (int i = 0; i < 1000000 && (r = zws_recv(c, &(zws_event){0})) == ZWS_EV_MESSAGE; i++)
+        ;
+    assert_int_equal(r, ZWS_ETIMEDOUT);
+    zws_md_feed_pause(f, 0);
+    recv_n(c, 100000);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    zws_md_feed_stop(f);
+    pthread_join(t, NULL);
+    zws_md_feed_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -923,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_book_random),
         cmocka_unit_test(test_book_sync),
         cmocka_unit_test(test_book_follows_generator),
+        cmocka_unit_test(test_feed_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

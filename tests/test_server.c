@@ -24,6 +24,8 @@ typedef struct srv_fixture {
     uint16_t port;
     int threads;
     atomic_int opened, closed, messages, drained;
+    atomic_int drain_buffered; /* the most zws_ws_buffered a drain call saw */
+    atomic_int sent_whole;     /* producer sends written at once, nothing queued */
     atomic_int last_close;
     char url[64];
 } srv_fixture;
@@ -52,6 +54,32 @@ static void *run(void *arg)
 
 /* ---- handlers ---- */
 
+/* /produce and /produce-big: a producer with no timer, one message per
+ * drain call until PRODUCE_N; the first from open (/produce) or from the
+ * message handler, on the client's "go" (/produce-big). The messages carry
+ * their index. */
+#define PRODUCE_N 2000
+#define PRODUCE_BIG_N 200
+#define PRODUCE_BIG (32u << 10) /* past the size written at once, unqueued */
+
+static void produce_one(zws_ws *ws)
+{
+    int big = strcmp(zws_ws_path(ws), "/produce-big") == 0;
+    intptr_t i = (intptr_t)zws_ws_user(ws);
+    if (i >= (big ? PRODUCE_BIG_N : PRODUCE_N))
+        return;
+    static uint8_t msg[PRODUCE_BIG]; /* one loop thread sends: the tests use one client */
+    size_t len = big ? sizeof msg : 16;
+    memset(msg, 'p', len);
+    memcpy(msg, &i, sizeof i);
+    assert_int_equal(zws_ws_send(ws, ZWS_OP_BINARY, msg, len), 0);
+    if (zws_ws_buffered(ws) == 0) /* the socket took it as it was sent */
+        atomic_fetch_add(&F.sent_whole, 1);
+    zws_ws_set_user(ws, (void *)(i + 1));
+}
+
+static int producer(const zws_ws *ws) { return strncmp(zws_ws_path(ws), "/produce", 8) == 0; }
+
 static void on_open(zws_ws *ws)
 {
     atomic_fetch_add(&F.opened, 1);
@@ -59,6 +87,10 @@ static void on_open(zws_ws *ws)
         assert_int_equal(zws_ws_subscribe(ws, "room"), 0);
     if (strcmp(zws_ws_path(ws), "/compressed") == 0)
         atomic_store(&compressed_in_open, zws_ws_compressed(ws));
+    if (strcmp(zws_ws_path(ws), "/produce") == 0)
+        produce_one(ws);
+    else if (strcmp(zws_ws_path(ws), "/once") == 0)
+        assert_int_equal(zws_ws_send(ws, ZWS_OP_TEXT, "hello", 5), 0);
 }
 
 static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len)
@@ -88,6 +120,8 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
         assert_int_equal(zws_ws_send(ws, opcode, data, len), 0);
     } else if (strcmp(path, "/close") == 0) {
         zws_ws_close(ws, 4000, "asked to");
+    } else if (strcmp(path, "/produce-big") == 0) { /* the first, then drain's */
+        produce_one(ws);
     } else {
         assert_int_equal(zws_ws_send(ws, opcode, data, len), 0);
     }
@@ -95,8 +129,12 @@ static void on_message(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t 
 
 static void on_drain(zws_ws *ws)
 {
-    (void)ws;
     atomic_fetch_add(&F.drained, 1);
+    int b = (int)zws_ws_buffered(ws);
+    if (b > atomic_load(&F.drain_buffered))
+        atomic_store(&F.drain_buffered, b);
+    if (producer(ws))
+        produce_one(ws);
 }
 
 static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)
@@ -821,7 +859,98 @@ static void test_drain(void **state)
         fail_msg("read %zu of %zu bytes (%s); closed %d with %d", got, want, strerror(errno),
                  atomic_load(&F.closed), atomic_load(&F.last_close));
     wait_for(&F.drained, 1, 2000);
+    /* called at the mark, and not again once nothing more is written (the
+     * handler sends nothing) */
+    assert_true(atomic_load(&F.drain_buffered) <= (1 << 20));
+    usleep(100 * 1000); /* the call the last write made due */
+    int calls = atomic_load(&F.drained);
+    usleep(200 * 1000);
+    assert_int_equal(atomic_load(&F.drained), calls);
     close(fd);
+    stop();
+}
+
+static zws_conn *client_timeout(const char *path, int read_ms)
+{
+    zws_opts *o;
+    assert_int_equal(zws_opts_new(&o), 0);
+    zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, read_ms);
+    char url[128], err[256];
+    snprintf(url, sizeof url, "%s%s", F.url, path);
+    zws_conn *c;
+    int r = zws_connect(&c, url, o, err, sizeof err);
+    zws_opts_free(o);
+    if (r)
+        fail_msg("connect %s: %s", url, err);
+    return c;
+}
+
+/* A producer with no timer: open sends one message and each drain call the
+ * next, though the socket takes every one at once (the output never passes
+ * the low-water mark). All n arrive in order; drain is called once per
+ * message written (n - 1 that sent one, then one that sent nothing) and
+ * not again while nothing more is written. */
+static void expect_produced(const char *path, int n, size_t len)
+{
+    start();
+    zws_conn *c = client_timeout(path, 3000);
+    if (strcmp(path, "/produce-big") == 0)
+        assert_int_equal(zws_send(c, ZWS_OP_TEXT, "go", 2, 0), 0);
+    for (intptr_t i = 0; i < n; i++) {
+        zws_event ev;
+        int r = zws_recv(c, &ev);
+        if (r != ZWS_EV_MESSAGE)
+            fail_msg("%s: message %d of %d: %s (drain called %d times)", path, (int)i, n,
+                     zws_strerror(r), atomic_load(&F.drained));
+        assert_int_equal(ev.len, len);
+        intptr_t got;
+        memcpy(&got, ev.data, sizeof got);
+        assert_int_equal(got, i);
+    }
+    wait_for(&F.drained, n, 2000);
+    usleep(200 * 1000);
+    assert_int_equal(atomic_load(&F.drained), n);
+    print_message("%s: %d of %d messages written as they were sent\n", path,
+                  atomic_load(&F.sent_whole), n);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
+    stop();
+}
+
+static void test_drain_wants_more(void **state)
+{
+    (void)state;
+    expect_produced("/produce", PRODUCE_N, 16);
+}
+
+/* The same with payloads large enough to be written as they are sent,
+ * never queued, the first from the message handler of a connection with
+ * nothing else to flush: that write moves the output too. */
+static void test_drain_wants_more_direct(void **state)
+{
+    (void)state;
+    expect_produced("/produce-big", PRODUCE_BIG_N, PRODUCE_BIG);
+}
+
+/* A drain handler that sends nothing is called once after open's message
+ * is written, then not again (no loop) until more output is written: an
+ * echo. */
+static void test_drain_idle_handler(void **state)
+{
+    (void)state;
+    start();
+    zws_conn *c = client_timeout("/once", 3000);
+    expect_message(c, ZWS_OP_TEXT, "hello", 5);
+    wait_for(&F.drained, 1, 2000);
+    usleep(300 * 1000);
+    assert_int_equal(atomic_load(&F.drained), 1);
+    assert_int_equal(zws_send(c, ZWS_OP_TEXT, "echo", 4, 0), 0);
+    expect_message(c, ZWS_OP_TEXT, "echo", 4);
+    wait_for(&F.drained, 2, 2000);
+    usleep(300 * 1000);
+    assert_int_equal(atomic_load(&F.drained), 2);
+    assert_int_equal(zws_close(c, 1000, NULL), 0);
+    zws_conn_free(c);
     stop();
 }
 
@@ -1111,6 +1240,9 @@ int main(void)
         cmocka_unit_test(test_slow_reader_closed_by_policy),
         cmocka_unit_test(test_non_reader_write_timeout),
         cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_drain_wants_more),
+        cmocka_unit_test(test_drain_wants_more_direct),
+        cmocka_unit_test(test_drain_idle_handler),
         cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_idle_connection_heap),
         cmocka_unit_test(test_graceful_stop),

@@ -56,7 +56,22 @@ typedef struct zws_handlers {
     void (*open)(zws_ws *ws);
     /* A whole text or binary message; data is borrowed until return. */
     void (*message)(zws_ws *ws, unsigned opcode, const uint8_t *data, size_t len);
-    /* Buffered output fell to the low-water mark after passing it. */
+    /* The connection wants more output. Called when both hold:
+     *  - some of its output (of any kind: messages, frames, pongs) was
+     *    written to the socket since drain was last called, or since open;
+     *  - what is still buffered (zws_ws_buffered) is at or below the
+     *    low-water mark (zws_server_set_backpressure), whether or not it
+     *    was ever above it.
+     * At most once per loop pass, from the end-of-pass flush, just before
+     * the connection's output is written, so what it sends goes out in
+     * that write. A producer that wants to send as fast as the peer reads
+     * sends up to the mark here, and is called again as soon as a write
+     * has brought its output back to the mark: in the next pass when the
+     * socket took everything, after the socket became writable (epoll
+     * event or io_uring poll completion) and the write that followed when
+     * it did not. No timer is needed. A handler that sends nothing is not
+     * called again until more output has been queued and written. Not
+     * called once the closing handshake has begun. */
     void (*drain)(zws_ws *ws);
     /* Called once for every opened connection: code 1006 when it ended
      * without a close frame (reset, timeout), else the peer's code or ours. */
@@ -104,7 +119,8 @@ ZWS_EXTERN int zws_server_http_route(zws_server *srv, const char *path, zws_http
 ZWS_EXTERN void zws_server_set_timeouts(zws_server *srv, int idle_ms, int ping_ms,
                                         int write_ms);
 /* Buffered output per connection: above max (default 16 MiB) the policy
- * applies; drain is called once it falls to low (default max / 4). */
+ * applies; at or below low (default max / 4), drain is called after each
+ * pass that wrote some of it (see zws_handlers.drain). */
 ZWS_EXTERN void zws_server_set_backpressure(zws_server *srv, size_t max, size_t low,
                                             enum zws_backpressure policy);
 /* Limits against crowds: connections in handshake and in all per client

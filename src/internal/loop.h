@@ -39,7 +39,7 @@ enum zws__ws_kind {
 #define ZWS__F_OPENED 0x04u   /* open was called: close will be */
 #define ZWS__F_DEAD 0x08u     /* closed; freed after the pass */
 #define ZWS__F_SHUT 0x10u     /* our direction is shut: read until EOF */
-#define ZWS__F_BACKED 0x20u   /* buffered output passed the low-water mark */
+#define ZWS__F_MOVED 0x20u    /* output was written since drain was last called */
 #define ZWS__F_TLS 0x40u      /* TLS handshake still to finish */
 #define ZWS__F_CLIENT 0x80u   /* a client connection */
 #define ZWS__F_INLIST 0x100u  /* on a wheel slot's list */
@@ -48,6 +48,7 @@ enum zws__ws_kind {
 #define ZWS__F_HSDL 0x800u    /* hs_deadline is set */
 #define ZWS__F_STALL 0x1000u  /* stall_since is set */
 #define ZWS__F_RPATH 0x2000u  /* the request path is the route's (names NULL) */
+#define ZWS__F_DRAINQ 0x4000u /* drain is due: called at its next flush (dirty) */
 
 /* Input one connection may take per pass, in receive buffers: a peer that
  * keeps its socket full cannot hold the loop (timers, other connections,
@@ -249,12 +250,16 @@ void zws__loop_add(zws_loop *l, zws_ws *ws);
 void zws__ws_want_out(zws_ws *ws, int on);
 /* ws has input it did not read this pass: read it in the next one. */
 void zws__ws_again(zws_ws *ws);
-/* Output was queued on ws: flushed at the end of the pass. */
+/* Output was queued on ws: flushed at the end of the pass (of the next
+ * pass when the flush is under way). */
 void zws__ws_dirty(zws_ws *ws);
 /* Reconsiders ws's place on the timer wheel (its deadline moved earlier). */
 void zws__ws_schedule(zws_ws *ws);
 /* Writes ws's output now (non-blocking); the flush at the end of a pass. */
 void zws__ws_write(zws_ws *ws);
+/* Writes the connections dirtied before it started, each after its drain
+ * handler if one is due (ZWS__F_DRAINQ); those dirtied while it runs wait
+ * for the next pass, so no connection is drained twice in one pass. */
 void zws__loop_flush_dirty(zws_loop *l);
 /* An io_uring operation naming ws completed for the last time. */
 void zws__ws_op_done(zws_ws *ws);
@@ -280,9 +285,12 @@ void zws__ws_free(zws_ws *ws);
  * or route's (route may be NULL). 0 or ZWS_ENOMEM. */
 int zws__ws_set_names(zws_ws *ws, const zws__route *route, const char *path, size_t plen,
                       const char *sub, size_t slen);
-/* After a write (whole or short): the drain handler, the shutdown of a
- * finished connection, the memory budget. */
+/* After a write (whole or short): a drain call made due (see drain in
+ * zws/server.h), the shutdown of a finished connection, the memory budget. */
 void zws__ws_after_write(zws_ws *ws);
+/* At ws's turn in the flush, before its write: the drain handler, if one
+ * was made due and the connection still wants more. */
+void zws__ws_drain(zws_ws *ws);
 /* Fails an open connection for a reason of ours (close queued, close
  * handler told). */
 void zws__ws_fail(zws_ws *ws, uint16_t code, const char *why);

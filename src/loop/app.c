@@ -382,15 +382,19 @@ static int send_direct(zws_ws *ws, unsigned opcode, const void *data, size_t len
     }
     size_t h = iov[0].iov_len, done = (size_t)n;
     *r = 0;
-    if (done)
+    if (done) {
         ws->last_write = zws__ms32_of(ws->loop->now);
+        ws->flags |= ZWS__F_MOVED;
+    }
     if (done < h)
         *r = zws__session_append(&ws->s, hdr + done, h - done, 0);
     if (!*r && done < h + len) {
         size_t off = done > h ? done - h : 0;
         *r = zws__session_append(&ws->s, (const uint8_t *)data + off, len - off, 0);
     }
-    if (done < h + len)
+    /* a whole write still passes the flush when the route has a drain
+     * handler: the output moved, so it may want more */
+    if (done < h + len || ws->route->h.drain)
         zws__ws_dirty(ws);
     return 1;
 }

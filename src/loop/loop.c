@@ -2,11 +2,13 @@
  *
  * Sends made while dispatching only queue output and put the connection on
  * the dirty list; the flush at the end of the pass writes each dirty
- * connection once (corked writes). Connections closed during the pass are
- * freed after it, so a readiness entry of the same batch never sees freed
- * memory. Timers live on a wheel (ZWS__TICK_MS slots): arming one is a list
- * insert, and a deadline that only moves later (idle, keepalive: every
- * input moves them) costs nothing until its slot comes round. */
+ * connection once (corked writes), after calling its drain handler when a
+ * write made one due, so what the handler sends goes out in that write.
+ * Connections closed during the pass are freed after it, so a readiness
+ * entry of the same batch never sees freed memory. Timers live on a wheel
+ * (ZWS__TICK_MS slots): arming one is a list insert, and a deadline that
+ * only moves later (idle, keepalive: every input moves them) costs nothing
+ * until its slot comes round. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +371,7 @@ void zws__ws_write(zws_ws *ws)
         }
         if (n > 0) {
             zws__session_sent(&ws->s, (size_t)n);
+            ws->flags |= ZWS__F_MOVED;
             zws__ws_set_stall(ws, -1);
             ws->last_write = zws__ms32_of(l->now);
         }
@@ -454,11 +457,25 @@ void zws__ws_kill(zws_ws *ws, uint16_t code, const char *why)
     l->dead = ws;
 }
 
+/* Off the dirty list: one the flush of this pass left for the next. */
+static void dirty_drop(zws_ws *ws)
+{
+    zws_ws **pp = &ws->loop->dirty;
+    while (*pp && *pp != ws)
+        pp = &(*pp)->dnext;
+    if (*pp)
+        *pp = ws->dnext;
+    ws->dnext = NULL;
+    ws->flags &= ~ZWS__F_DIRTY;
+}
+
 static void free_dead(zws_loop *l)
 {
     while (l->dead) {
         zws_ws *ws = l->dead;
         l->dead = ws->tnext;
+        if (ws->flags & ZWS__F_DIRTY)
+            dirty_drop(ws);
         if (!ws->inflight) {
             zws__ws_free(ws);
             continue;
@@ -490,13 +507,19 @@ void zws__ws_op_done(zws_ws *ws)
 
 void zws__loop_flush_dirty(zws_loop *l)
 {
-    while (l->dirty) {
-        zws_ws *ws = l->dirty;
-        l->dirty = ws->dnext;
+    zws_ws *ws = l->dirty;
+    l->dirty = NULL; /* what is dirtied from here on waits for the next pass */
+    while (ws) {
+        zws_ws *next = ws->dnext;
         ws->dnext = NULL;
+        /* still marked dirty while its handler runs: what it sends on ws
+         * goes out with the write below */
+        if ((ws->flags & (ZWS__F_DRAINQ | ZWS__F_DEAD)) == ZWS__F_DRAINQ)
+            zws__ws_drain(ws);
         ws->flags &= ~ZWS__F_DIRTY;
         if (!(ws->flags & ZWS__F_DEAD))
             zws__ws_write(ws);
+        ws = next;
     }
 }
 

@@ -132,19 +132,40 @@ void zws__ws_fail(zws_ws *ws, uint16_t code, const char *why)
     zws__ws_dirty(ws);
 }
 
-/* Output drained (or stalled): drain handler, and after the last byte of a
- * finished connection, our shutdown and a bounded linger for the peer's
- * EOF (closing with unread input would send a reset over our close). */
+/* An open connection (not closing) with a drain handler that wrote output
+ * since drain was last called and is at or below the low-water mark: it
+ * wants more. */
+static int wants_more(const zws_ws *ws)
+{
+    return (ws->flags & (ZWS__F_MOVED | ZWS__F_OPENED | ZWS__F_DEAD)) ==
+               (ZWS__F_MOVED | ZWS__F_OPENED) &&
+           ws->s.state == ZWS__S_OPEN && ws->route->h.drain &&
+           zws__session_pending(&ws->s) <= ws->loop->srv->bp_low;
+}
+
+void zws__ws_drain(zws_ws *ws)
+{
+    ws->flags &= ~ZWS__F_DRAINQ;
+    /* more may have been queued since it was made due: the write that
+     * follows makes it due again once the output is back at the mark */
+    if (!wants_more(ws))
+        return;
+    ws->flags &= ~ZWS__F_MOVED;
+    ws->route->h.drain(ws);
+}
+
+/* Output written (or stalled): a drain call made due for the connection's
+ * next turn in a flush (this pass's when the write came from a writability
+ * event, the next pass's when it was the flush's own), and after the last
+ * byte of a finished connection, our shutdown and a bounded linger for the
+ * peer's EOF (closing with unread input would send a reset over our
+ * close). */
 void zws__ws_after_write(zws_ws *ws)
 {
-    zws_server *srv = ws->loop->srv;
     size_t pending = zws__session_pending(&ws->s);
-    if ((ws->flags & ZWS__F_BACKED) && pending <= srv->bp_low) {
-        ws->flags &= ~ZWS__F_BACKED;
-        if ((ws->flags & ZWS__F_OPENED) && ws->route->h.drain)
-            ws->route->h.drain(ws);
-    } else if (pending > srv->bp_low) {
-        ws->flags |= ZWS__F_BACKED;
+    if (!(ws->flags & ZWS__F_DRAINQ) && wants_more(ws)) {
+        ws->flags |= ZWS__F_DRAINQ;
+        zws__ws_dirty(ws);
     }
     if (pending || (ws->flags & ZWS__F_SHUT) || (ws->flags & ZWS__F_DEAD))
         goto out;
