@@ -167,9 +167,25 @@ typedef struct md {
         parse_ns_n, ring_waits, reconnects, gaps, snapshots, results;
     _Atomic uint64_t lat_p50, lat_p99, lat_p999;
     char first_error[200];
-    /* the ring (copy, ref) */
+    /* The ring (copy, ref): the loop thread pushes, the parser pops. Each
+     * side writes its own index on a cache line of its own and keeps a copy
+     * of the other's, read again only when the ring looks full or empty.
+     * The parser gives the buffers back through `back`, to be freed on the
+     * loop thread that allocated them: a free in another thread takes the
+     * allocator's arena lock against the loop's next allocations. */
     item *ring;
-    _Atomic uint64_t head, tail;
+    zws_buf **back;
+    struct {
+        _Alignas(64) _Atomic uint64_t head; /* items pushed */
+        uint64_t tail_seen;                 /* the parser's tail, as last read */
+        _Atomic uint64_t back_tail;         /* buffers freed from back */
+    } prod;
+    struct {
+        _Alignas(64) _Atomic uint64_t tail; /* items done */
+        _Atomic uint64_t back_head;         /* buffers given back */
+        uint64_t back_tail_seen;
+    } cons;
+    _Alignas(64) char after_ring;
     /* the naive queue */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
@@ -564,15 +580,49 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* On the loop thread: frees the buffers the parser gave back. */
+static void take_back(md *m)
+{
+    uint64_t t = atomic_load_explicit(&m->prod.back_tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_acquire);
+    for (; t != h; t++)
+        zws_buf_unref(m->back[t & (RING - 1)]);
+    atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
+}
+
+/* On the parser thread: a buffer done with, back to the loop thread (or
+ * freed here when the way back is full). */
+static void give_back(md *m, zws_buf *b)
+{
+    uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_relaxed);
+    if (h - m->cons.back_tail_seen >= RING) {
+        m->cons.back_tail_seen = atomic_load_explicit(&m->prod.back_tail, memory_order_acquire);
+        if (h - m->cons.back_tail_seen >= RING) {
+            zws_buf_unref(b);
+            return;
+        }
+    }
+    m->back[h & (RING - 1)] = b;
+    atomic_store_explicit(&m->cons.back_head, h + 1, memory_order_release);
+}
+
 static void ring_push(md *m, item it)
 {
-    uint64_t h = atomic_load_explicit(&m->head, memory_order_relaxed);
-    while (h - atomic_load_explicit(&m->tail, memory_order_acquire) >= RING) {
-        bump(&m->ring_waits, 1); /* the parser is behind: wait for room */
-        sched_yield();
+    uint64_t h = atomic_load_explicit(&m->prod.head, memory_order_relaxed);
+    if ((h & 63) == 0)
+        take_back(m);
+    if (h - m->prod.tail_seen >= RING) {
+        for (;;) {
+            m->prod.tail_seen = atomic_load_explicit(&m->cons.tail, memory_order_acquire);
+            if (h - m->prod.tail_seen < RING)
+                break;
+            bump(&m->ring_waits, 1); /* the parser is behind: wait for room */
+            take_back(m);
+            sched_yield();
+        }
     }
     m->ring[h & (RING - 1)] = it;
-    atomic_store_explicit(&m->head, h + 1, memory_order_seq_cst);
+    atomic_store_explicit(&m->prod.head, h + 1, memory_order_seq_cst);
     /* the parser sleeps when it found the ring empty: wake it (it set
      * sleeping before looking once more, so one of us sees the other) */
     if (atomic_load_explicit(&m->sleeping, memory_order_seq_cst)) {
@@ -626,8 +676,8 @@ static void *parser_main(void *arg)
     }
     int idle = 0;
     for (;;) {
-        uint64_t t = atomic_load_explicit(&m->tail, memory_order_relaxed);
-        uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
+        uint64_t t = atomic_load_explicit(&m->cons.tail, memory_order_relaxed);
+        uint64_t h = atomic_load_explicit(&m->prod.head, memory_order_acquire);
         if (t == h) {
             if (atomic_load(&m->stop_parser))
                 break;
@@ -638,7 +688,7 @@ static void *parser_main(void *arg)
             /* then sleep until the loop pushes (or a millisecond passes) */
             pthread_mutex_lock(&m->qlock);
             atomic_store_explicit(&m->sleeping, 1, memory_order_seq_cst);
-            if (atomic_load_explicit(&m->head, memory_order_seq_cst) == t &&
+            if (atomic_load_explicit(&m->prod.head, memory_order_seq_cst) == t &&
                 !atomic_load(&m->stop_parser)) {
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
@@ -655,10 +705,16 @@ static void *parser_main(void *arg)
             continue;
         }
         idle = 0;
+        /* the tail is published every 64 items and at the batch's end:
+         * each store sends its cache line to the loop thread's core */
         for (; t != h; t++) {
-            process_item(m, &m->ring[t & (RING - 1)]);
-            atomic_store_explicit(&m->tail, t + 1, memory_order_release);
+            item *it = &m->ring[t & (RING - 1)];
+            process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
+            give_back(m, it->b);
+            if ((t & 63) == 63)
+                atomic_store_explicit(&m->cons.tail, t + 1, memory_order_release);
         }
+        atomic_store_explicit(&m->cons.tail, t, memory_order_release);
     }
     return NULL;
 }
@@ -1376,6 +1432,15 @@ int cmd_md(int argc, char **argv)
         }
         fwrite("ZWSMDR1\n", 1, 8, m->record);
     }
+    if (m->strategy == ST_COPY || m->strategy == ST_REF) {
+        m->ring = malloc(RING * sizeof *m->ring);
+        m->back = malloc(RING * sizeof *m->back);
+        if (!m->ring || !m->back) {
+            fprintf(stderr, "zws %s: out of memory\n", CMD);
+            code = TOOL_EXIT_CONNECT;
+            goto out;
+        }
+    }
     if (!m->url) {
         zws_md_feed_opts fo = {.symbols = symlist, .seed = m->seed, .rate = m->rate,
                                .drop_every = m->drop_every, .kick_every_ms = m->kick_ms,
@@ -1410,8 +1475,7 @@ int cmd_md(int argc, char **argv)
     pthread_create(&m->rest_thread, NULL, rest_main, m);
     m->rest_thread_started = 1;
     if (m->strategy != ST_INLINE) {
-        if (m->strategy != ST_NAIVE)
-            m->ring = malloc(RING * sizeof *m->ring);
+
         pthread_create(&m->parser_thread, NULL, parser_main, m);
         m->have_parser = 1;
     }
@@ -1435,6 +1499,8 @@ int cmd_md(int argc, char **argv)
         pthread_mutex_unlock(&m->qlock);
         pthread_join(m->parser_thread, NULL);
         m->cpu_ns_per_msg += (double)(thread_cpu_ns(m->parser_clock) - m->parser_cpu0);
+        if (m->back) /* the loop has ended: what the parser gave back last */
+            take_back(m);
     }
     pthread_mutex_lock(&m->rlock);
     m->rest_stop = 1;
@@ -1499,6 +1565,7 @@ out:
     free(syms);
     free(m->levels_buf);
     free(m->ring);
+    free(m->back);
     if (m->rest_thread_started)
         curl_global_cleanup();
     return code;
