@@ -1252,26 +1252,11 @@ static inline void clear(zws_md_parser *p, zws_md_msg *m)
     p->at = 0;
 }
 
-int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *out)
+/* The general parser, from the start of the message (cleared). */
+static __attribute__((noinline)) int parse_general(zws_md_parser *p, const uint8_t *data,
+                                                   size_t len, zws_md_msg *m)
 {
     cur c = {(const char *)data, (const char *)data + len, (const char *)data, p, 0, 0, 0};
-    zws_md_msg *m = out;
-    clear(p, m);
-    if (len >= FAST_MIN_LEN && p->decimals >= 0 && p->decimals <= FAST_MAX_DECIMALS) {
-#ifdef ZWS_MD_SSSE3
-        p->fast = p->simd ? fast_path_ssse3(c.p, len, p, m) : fast_path_word(c.p, len, p, m);
-#else
-        p->fast = fast_path_word(c.p, len, p, m);
-#endif
-    } else {
-        p->fast = 0;
-    }
-    if (p->fast)
-        return 0;
-    /* not in the feed's own order: the general parser, from the start */
-    clear(p, m);
-    c.p = c.start;
-    c.used = 0;
     if (peek(&c) != '{') {
         int r = skip_value(&c, 0);
         if (r)
@@ -1294,6 +1279,25 @@ int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *
         f = seen[1];
     }
     return classify(&c, m, f);
+}
+
+int zws_md_parse(zws_md_parser *p, const uint8_t *data, size_t len, zws_md_msg *out)
+{
+    clear(p, out);
+    p->fast = 0;
+    if (len >= FAST_MIN_LEN && (unsigned)p->decimals <= FAST_MAX_DECIMALS) {
+#ifdef ZWS_MD_SSSE3
+        p->fast = p->simd ? fast_path_ssse3((const char *)data, len, p, out)
+                          : fast_path_word((const char *)data, len, p, out);
+#else
+        p->fast = fast_path_word((const char *)data, len, p, out);
+#endif
+        if (p->fast)
+            return 0;
+        /* not in the feed's own order: the general parser, from the start */
+        clear(p, out);
+    }
+    return parse_general(p, data, len, out);
 }
 
 const char *zws_md_strerror(int err)
