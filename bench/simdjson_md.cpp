@@ -47,22 +47,20 @@ int64_t simdjson_fields(simdjson::ondemand::parser &p, const simdjson::padded_st
                         int kind) {
     int64_t sum = 0;
     auto doc = p.iterate(m);
+    // a bookTicker's fields, from the document or from the envelope's data
+    auto ticker = [&](auto &&o) {
+        sum += o["u"].get_int64().value();
+        sum += o["s"].get_string().value().size();
+        sum += fixed(o["b"].get_string().value());
+        sum += fixed(o["B"].get_string().value());
+        sum += fixed(o["a"].get_string().value());
+        sum += fixed(o["A"].get_string().value());
+    };
     if (kind == MD_CORPUS_TICKER_STREAM) {
         sum += doc["stream"].get_string().value().size();
-        auto d = doc["data"];
-        sum += d["u"].get_int64().value();
-        sum += d["s"].get_string().value().size();
-        sum += fixed(d["b"].get_string().value());
-        sum += fixed(d["B"].get_string().value());
-        sum += fixed(d["a"].get_string().value());
-        sum += fixed(d["A"].get_string().value());
+        ticker(doc["data"]);
     } else if (kind == MD_CORPUS_TICKER) {
-        sum += doc["u"].get_int64().value();
-        sum += doc["s"].get_string().value().size();
-        sum += fixed(doc["b"].get_string().value());
-        sum += fixed(doc["B"].get_string().value());
-        sum += fixed(doc["a"].get_string().value());
-        sum += fixed(doc["A"].get_string().value());
+        ticker(doc);
     } else if (kind == MD_CORPUS_TRADE) {
         sum += doc["E"].get_int64().value();
         sum += doc["s"].get_string().value().size();

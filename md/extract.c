@@ -279,20 +279,94 @@ static inline uint64_t digits16(const char *p, unsigned *n)
     return b ? hi * (uint64_t)pow10_tab[b] + digits_value(y, b) : hi;
 }
 
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline, cold))
+
+/* The scale as the decimal readers use it: at most fmax digits after the
+ * point (the scale, and no more than eight), and mul[-f] the factor that
+ * brings f decimals to the scale (mul points at 10^decimals). */
+typedef struct fscale {
+    unsigned fmax;
+    const int64_t *mul;
+} fscale;
+
+/* ---- the portable readers: eight bytes at a time ----
+ * Each takes only the common form of its value and returns the cursor past
+ * it, or NULL; strings and decimal strings stop before the closing quote.
+ * The fast path's portable copy uses them, and so do integer() and
+ * decimal() below before their careful readers. */
+
+/* A string's contents up to its closing quote, without escapes. */
+HOT const char *str_word(const char *p, const char *end, zws_md_view *v)
+{
+    const char *s = p;
+    while (end - p >= 8) {
+        uint64_t sp = special8(p);
+        if (sp) {
+            p += __builtin_ctzll(sp) >> 3;
+            if (*p != '"')
+                return NULL;
+            v->p = s;
+            v->len = (size_t)(p - s);
+            return p;
+        }
+        p += 8;
+    }
+    return NULL;
+}
+
+/* An integer of 1 to 16 digits, no sign, no leading zero. What follows is
+ * the caller's to check (a fraction or an exponent makes it no integer). */
+HOT const char *int_word(const char *p, const char *end, int64_t *out)
+{
+    if (end - p < 18 || (unsigned)(*p - '1') >= 9)
+        return NULL;
+    unsigned n;
+    uint64_t v = digits16(p, &n);
+    p += n;
+    if (n > 16)
+        return NULL;
+    *out = (int64_t)v;
+    return p;
+}
+
+/* A decimal string's digits: 1 to 7 before the point, 1 to sc.fmax after
+ * it, or no point. */
+HOT const char *dec_word(const char *p, const char *end, fscale sc, int64_t *out)
+{
+    if (end - p < 8)
+        return NULL;
+    uint64_t x = load8(p);
+    unsigned n = lead_digits(x);
+    if (n - 1 >= 7)
+        return NULL;
+    uint64_t v = digits_value(x, n);
+    p += n;
+    int frac = 0;
+    if (*p == '.') {
+        p++;
+        if (end - p < 9)
+            return NULL;
+        uint64_t y = load8(p);
+        unsigned f = lead_digits(y);
+        if (f - 1 >= sc.fmax || (f == 8 && (unsigned)(p[8] - '0') < 10))
+            return NULL;
+        v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
+        frac = (int)f;
+        p += f;
+    }
+    *out = (int64_t)(v * (uint64_t)sc.mul[-frac]);
+    return p;
+}
+
 /* An integer field: up to 16 digits without a sign the fast way; anything
  * else (a sign, more digits, the end of the input near) the careful way. */
-static inline __attribute__((always_inline)) int integer(cur *c, int64_t *out, const char *what)
+HOT int integer(cur *c, int64_t *out, const char *what)
 {
-    const char *p = c->p;
-    if (c->end - p >= 18 && (unsigned)(*p - '1') < 9) {
-        unsigned n;
-        uint64_t v = digits16(p, &n);
-        p += n;
-        if (n <= 16 && *p != '.' && *p != 'e' && *p != 'E') {
-            c->p = p;
-            *out = (int64_t)v;
-            return 0;
-        }
+    const char *q = int_word(c->p, c->end, out);
+    if (q && *q != '.' && *q != 'e' && *q != 'E') {
+        c->p = q;
+        return 0;
     }
     return integer_slow(c, out, what);
 }
@@ -404,45 +478,19 @@ static int decimal_slow(cur *c, int64_t *out, const char *what) __attribute__((n
 
 /* A price or quantity: a decimal string at the parser's scale, read in one
  * pass without the string's own scan when it is plain digits, a point and
- * digits, at most 18 digits in all, with room in the input to look ahead. */
-#define HOT static inline __attribute__((always_inline))
-#define COLD static __attribute__((noinline, cold))
-
+ * digits (dec_word's forms), else the careful way. */
 HOT int decimal(cur *c, int64_t *out, const char *what)
 {
     const char *p = c->p;
     int dec = c->ps->decimals;
-    /* a quote, up to 7 digits, a point, up to 8 more, a quote, read 8
-     * bytes at a time: each load checks that its bytes are there (the
-     * bytes after the integer part are, as n < 8) */
-    if (c->end - p >= 9 && *p == '"' && dec <= 10) {
-        p++;
-        uint64_t x = load8(p);
-        unsigned n = lead_digits(x);
-        if (n == 0 || n == 8 || (n > 1 && *p == '0'))
-            goto slow;
-        uint64_t v = digits_value(x, n);
-        p += n;
-        int frac = 0;
-        if (*p == '.') {
-            p++;
-            if (c->end - p < 9)
-                goto slow;
-            uint64_t y = load8(p);
-            unsigned f = lead_digits(y);
-            if (f == 0 || (int)f > dec || (f == 8 && (unsigned)(p[8] - '0') < 10))
-                goto slow; /* past the scale or past eight: the careful path */
-            v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
-            frac = (int)f;
-            p += f;
+    if (c->end - p >= 2 && *p == '"' && dec >= 0 && dec <= 10) {
+        fscale sc = {dec < 8 ? (unsigned)dec : 8, pow10_tab + dec};
+        const char *q = dec_word(p + 1, c->end, sc, out);
+        if (q && *q == '"') {
+            c->p = q + 1;
+            return 0;
         }
-        if (*p != '"')
-            goto slow;
-        *out = (int64_t)(v * (uint64_t)pow10_tab[dec - frac]);
-        c->p = p + 1;
-        return 0;
     }
-slow:
     return decimal_slow(c, out, what);
 }
 
@@ -837,13 +885,6 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
 #define FAST_MIN_LEN 16
 #define FAST_MAX_DECIMALS 10
 
-/* The scale as the decimal readers use it: at most fmax digits after the
- * point (the scale, and no more than eight), and mul[-f] the factor that
- * brings f decimals to the scale (mul points at 10^decimals). */
-typedef struct fscale {
-    unsigned fmax;
-    const int64_t *mul;
-} fscale;
 
 static inline uint32_t load4(const char *p)
 {
@@ -903,71 +944,6 @@ static inline __attribute__((always_inline)) const char *fast_bool(const char *p
         return q;
     }
     return NULL;
-}
-
-/* ---- the portable readers: eight bytes at a time ---- */
-
-/* A string's contents up to its closing quote, without escapes. */
-HOT const char *str_word(const char *p, const char *end, zws_md_view *v)
-{
-    const char *s = p;
-    while (end - p >= 8) {
-        uint64_t sp = special8(p);
-        if (sp) {
-            p += __builtin_ctzll(sp) >> 3;
-            if (*p != '"')
-                return NULL;
-            v->p = s;
-            v->len = (size_t)(p - s);
-            return p;
-        }
-        p += 8;
-    }
-    return NULL;
-}
-
-/* An integer of 1 to 16 digits, no sign, no leading zero. (A fraction or
- * an exponent after it fails the literal that follows.) */
-HOT const char *int_word(const char *p, const char *end, int64_t *out)
-{
-    if (end - p < 18 || (unsigned)(*p - '1') >= 9)
-        return NULL;
-    unsigned n;
-    uint64_t v = digits16(p, &n);
-    p += n;
-    if (n > 16)
-        return NULL;
-    *out = (int64_t)v;
-    return p;
-}
-
-/* A decimal string's digits: 1 to 7 before the point, 1 to sc.fmax after
- * it, or no point. */
-HOT const char *dec_word(const char *p, const char *end, fscale sc, int64_t *out)
-{
-    if (end - p < 8)
-        return NULL;
-    uint64_t x = load8(p);
-    unsigned n = lead_digits(x);
-    if (n - 1 >= 7)
-        return NULL;
-    uint64_t v = digits_value(x, n);
-    p += n;
-    int frac = 0;
-    if (*p == '.') {
-        p++;
-        if (end - p < 9)
-            return NULL;
-        uint64_t y = load8(p);
-        unsigned f = lead_digits(y);
-        if (f - 1 >= sc.fmax || (f == 8 && (unsigned)(p[8] - '0') < 10))
-            return NULL;
-        v = v * (uint64_t)pow10_tab[f] + digits_value(y, f);
-        frac = (int)f;
-        p += f;
-    }
-    *out = (int64_t)(v * (uint64_t)sc.mul[-frac]);
-    return p;
 }
 
 #define FAST(name) name##_word
