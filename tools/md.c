@@ -321,7 +321,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static void deliver(md *m, item it);
+static void deliver(md *m, item *it);
 
 typedef struct posted {
     md *m;
@@ -332,7 +332,7 @@ static void on_posted(zws_loop *l, void *arg)
 {
     posted *p = arg;
     if (l)
-        deliver(p->m, p->it);
+        deliver(p->m, &p->it);
     else
         zws_buf_unref(p->it.b);
     free(p);
@@ -606,7 +606,7 @@ static void give_back(md *m, zws_buf *b)
     atomic_store_explicit(&m->cons.back_head, h + 1, memory_order_release);
 }
 
-static void ring_push(md *m, item it)
+static void ring_push(md *m, const item *it)
 {
     uint64_t h = atomic_load_explicit(&m->prod.head, memory_order_relaxed);
     if ((h & 63) == 0)
@@ -621,7 +621,7 @@ static void ring_push(md *m, item it)
             sched_yield();
         }
     }
-    m->ring[h & (RING - 1)] = it;
+    m->ring[h & (RING - 1)] = *it;
     atomic_store_explicit(&m->prod.head, h + 1, memory_order_seq_cst);
     /* the parser sleeps when it found the ring empty: wake it (it set
      * sleeping before looking once more, so one of us sees the other) */
@@ -632,13 +632,13 @@ static void ring_push(md *m, item it)
     }
 }
 
-static void queue_push(md *m, item it)
+static void queue_push(md *m, const item *it)
 {
     nnode *n = count_malloc(sizeof *n);
     if (!n)
         return;
     n->next = NULL;
-    n->it = it;
+    n->it = *it;
     pthread_mutex_lock(&m->qlock);
     if (m->qtail)
         m->qtail->next = n;
@@ -720,22 +720,22 @@ static void *parser_main(void *arg)
 }
 
 /* A message or a snapshot, on the loop thread: parse here or hand off. */
-static void deliver(md *m, item it)
+static void deliver(md *m, item *it)
 {
     if (m->strategy == ST_INLINE) {
-        process_item(m, &it);
+        process_item(m, it);
         return;
     }
-    if (m->strategy == ST_NAIVE && it.b) { /* snapshots come as zws_bufs */
-        it.raw = count_malloc(zws_buf_len(it.b) ? zws_buf_len(it.b) : 1);
-        if (!it.raw) {
-            zws_buf_unref(it.b);
+    if (m->strategy == ST_NAIVE && it->b) { /* snapshots come as zws_bufs */
+        it->raw = count_malloc(zws_buf_len(it->b) ? zws_buf_len(it->b) : 1);
+        if (!it->raw) {
+            zws_buf_unref(it->b);
             return;
         }
-        memcpy(it.raw, zws_buf_data(it.b), zws_buf_len(it.b));
-        it.len = zws_buf_len(it.b);
-        zws_buf_unref(it.b);
-        it.b = NULL;
+        memcpy(it->raw, zws_buf_data(it->b), zws_buf_len(it->b));
+        it->len = zws_buf_len(it->b);
+        zws_buf_unref(it->b);
+        it->b = NULL;
     }
     if (m->strategy == ST_NAIVE)
         queue_push(m, it);
@@ -845,7 +845,7 @@ static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
     }
     if (!it.b && !it.raw)
         return;
-    deliver(m, it);
+    deliver(m, &it);
 }
 
 static int reconnect_timer(zws_loop *l, void *arg)
