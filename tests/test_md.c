@@ -759,6 +759,44 @@ static void test_book_basic(void **st)
 }
 
 /* Random sets and removals against a plain sorted array. */
+/* A price off the tick makes the tick finer and moves every level; one
+ * that would need a ladder wider than its limit is refused, the book as it
+ * was. */
+static void test_book_retick(void **st)
+{
+    (void)st;
+    zws_md_book *b;
+    assert_int_equal(zws_md_book_new(&b), 0);
+    const int64_t big = 4000000000000000000; /* the tick it teaches: no factor 3 */
+    assert_int_equal(zws_md_book_set(b, 1, big, 5), 0);
+    assert_int_equal(zws_md_book_set(b, 0, 2 * big, 7), 0);
+    /* 3 shares only 1 with the tick: the ladder would span 4e18 ticks */
+    assert_int_equal(zws_md_book_set(b, 1, 3, 1), ZWS_MD_ERANGE);
+    zws_md_level l;
+    assert_int_equal(zws_md_book_best(b, 1, &l), 1);
+    assert_int_equal(l.px, big);
+    assert_int_equal(l.qty, 5);
+    assert_int_equal(zws_md_book_best(b, 0, &l), 1);
+    assert_int_equal(l.px, 2 * big);
+    assert_int_equal(zws_md_book_depth(b, 1), 1);
+    assert_int_equal(zws_md_book_depth(b, 0), 1);
+    /* a finer tick that fits still moves every level */
+    zws_md_book_free(b);
+    assert_int_equal(zws_md_book_new(&b), 0);
+    assert_int_equal(zws_md_book_set(b, 1, 1000, 5), 0);
+    assert_int_equal(zws_md_book_set(b, 1, 2000, 6), 0);
+    assert_int_equal(zws_md_book_set(b, 1, 1500, 7), 0);
+    assert_int_equal(zws_md_book_set(b, 1, 1001, 8), 0);
+    zws_md_level lv[4];
+    assert_int_equal(zws_md_book_levels(b, 1, lv, 4), 4);
+    assert_int_equal(lv[0].px, 2000);
+    assert_int_equal(lv[1].px, 1500);
+    assert_int_equal(lv[2].px, 1001);
+    assert_int_equal(lv[3].px, 1000);
+    assert_int_equal(lv[3].qty, 5);
+    zws_md_book_free(b);
+}
+
 static void test_book_random(void **st)
 {
     (void)st;
@@ -984,6 +1022,7 @@ int main(void)
         cmocka_unit_test(test_fast_readers),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_book_basic),
+        cmocka_unit_test(test_book_retick),
         cmocka_unit_test(test_book_random),
         cmocka_unit_test(test_book_sync),
         cmocka_unit_test(test_book_follows_generator),
