@@ -709,6 +709,40 @@ static void t_guard_page(void **st)
     munmap(map, 2 * pg);
 }
 
+/* The public entry answers short plain ASCII without a kernel: one byte
+ * that is not ASCII anywhere in it, at every length around that path's
+ * limit, still gets the DFA's verdict (a lone continuation, a lead at the
+ * end, a valid pair). */
+static void t_short_ascii(void **st)
+{
+    (void)st;
+    static const uint8_t odd[][2] = {{0x80, 'a'}, {0xC3, 'a'}, {0xC3, 0xA9}, {0xFF, 'a'}};
+    uint8_t buf[300];
+    for (size_t len = 0; len <= 270; len++) {
+        memset(buf, 'x', len);
+        zws_utf8 v = ZWS_UTF8_INIT;
+        assert_int_equal(zws_utf8_feed(&v, buf, len, NULL), 0);
+        assert_int_equal(zws_utf8_complete(&v), 1);
+        for (size_t at = 0; at < len; at++) {
+            for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+                memset(buf, 'x', len);
+                buf[at] = odd[k][0];
+                if (at + 1 < len)
+                    buf[at + 1] = odd[k][1];
+                struct verdict want = dfa_verdict(buf, len);
+                zws_utf8 w = ZWS_UTF8_INIT;
+                size_t bad = 0;
+                int r = zws_utf8_feed(&w, buf, len, &bad);
+                assert_int_equal(r != 0, want.failed);
+                if (want.failed)
+                    assert_int_equal(bad, want.bad);
+                else
+                    assert_int_equal(zws_utf8_complete(&w), want.complete);
+            }
+        }
+    }
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -732,6 +766,7 @@ int main(void)
         cmocka_unit_test(t_guard_page),
         cmocka_unit_test(t_random_small),
         cmocka_unit_test(t_random_large),
+        cmocka_unit_test(t_short_ascii),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

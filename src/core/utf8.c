@@ -318,8 +318,34 @@ int zws__utf8_feed_with(const struct zws__utf8_kernel *k, zws_utf8 *v,
     return ZWS_EUTF8;
 }
 
+/* Up to this many bytes, plain ASCII is told by OR-ing the input a word at
+ * a time: the vector kernels' set-up costs more than that on short text
+ * (the AVX2 kernel takes about 17 ns for 64 ASCII bytes on the development
+ * machine, a market feed's messages are 100-200 bytes). */
+#define ASCII_SHORT 256
+
+static int short_ascii(const uint8_t *p, size_t len)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    if (i < len && len >= 8) { /* the last word again, overlapping */
+        memcpy(&w, p + len - 8, 8);
+        acc |= w;
+    } else {
+        for (; i < len; i++)
+            acc |= p[i];
+    }
+    return !(acc & 0x8080808080808080ULL);
+}
+
 int zws_utf8_feed(zws_utf8 *v, const uint8_t *p, size_t len, size_t *bad)
 {
+    if (v->state == ACC && len <= ASCII_SHORT && short_ascii(p, len))
+        return 0;
     return zws__utf8_feed_with(kernel(), v, p, len, bad);
 }
 
