@@ -17,7 +17,8 @@
 #     slow       a stalled reader and a slow consumer: memory bounded both sides
 #     tls        wss:// streams and https:// snapshots, an unknown CA refused
 #     record     record, replay, record again: the same bytes
-#     strategies each handoff strategy runs, inline allocates nothing; the
+#     strategies each handoff strategy runs, inline allocates nothing, the
+#                parser thread's CPU is counted; the
 #                live view; usage errors (1) and no feed (2)
 set -euo pipefail
 
@@ -178,6 +179,14 @@ strategies)
         fail "inline allocates per message"
     [ "$(json_get "$tmp/naive.out" 'j["allocs_per_msg"] >= 1')" = True ] ||
         fail "naive should allocate per message"
+    # the parser thread's CPU counts in the consumer's: with depth20 the
+    # parse alone is most of it
+    for s in copy ref; do
+        timeout 60 "$zws" md -d 2 --no-view --json -r max -S "$s" -s btcusdt@depth20 \
+            >"$tmp/$s-d.out" 2>"$tmp/$s-d.err" || fail "strategy $s (depth20) exited $?"
+        [ "$(json_get "$tmp/$s-d.out" 'j["consumer_ns_per_msg"] >= j["parse_ns"]')" = True ] ||
+            fail "$s: consumer CPU per message below the parse's: $(cat "$tmp/$s-d.out")"
+    done
     # usage errors exit 1, a feed that is not there 2, each with its line
     st=0; "$zws" md -s nosuch -d 1 --no-view 2>"$tmp/u1.err" || st=$?
     [ "$st" = 1 ] && grep -q "bad stream 'nosuch'" "$tmp/u1.err" || fail "bad stream: $st"

@@ -205,8 +205,8 @@ typedef struct md {
     /* the run */
     int64_t t0_ns, t_end_ms, first_msg_ns, last_msg_ns;
     uint64_t allocs_at_first, allocs_at_end, msgs_at_first;
-    clockid_t loop_clock, parser_clock;
-    int64_t loop_cpu0, parser_cpu0;
+    clockid_t loop_clock;
+    int64_t loop_cpu0, parser_cpu_ns;
     double cpu_ns_per_msg;
     int phase; /* 0 running, 1 verifying, 2 done */
     int64_t verify_deadline;
@@ -649,12 +649,22 @@ static void queue_push(md *m, const item *it)
     pthread_mutex_unlock(&m->qlock);
 }
 
+static void parser_loop(md *m);
+
+/* The parser thread: its CPU time is read by itself as it ends (a thread's
+ * CPU clock is gone once it has been joined). */
 static void *parser_main(void *arg)
 {
     md *m = arg;
     counting = 1;
-    pthread_getcpuclockid(pthread_self(), &m->parser_clock);
-    m->parser_cpu0 = thread_cpu_ns(m->parser_clock);
+    int64_t cpu0 = thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    parser_loop(m);
+    m->parser_cpu_ns = thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    return NULL;
+}
+
+static void parser_loop(md *m)
+{
     if (m->strategy == ST_NAIVE) {
         for (;;) {
             pthread_mutex_lock(&m->qlock);
@@ -672,7 +682,7 @@ static void *parser_main(void *arg)
             process_item(m, &n->it);
             free(n);
         }
-        return NULL;
+        return;
     }
     int idle = 0;
     for (;;) {
@@ -716,7 +726,6 @@ static void *parser_main(void *arg)
         }
         atomic_store_explicit(&m->cons.tail, t, memory_order_release);
     }
-    return NULL;
 }
 
 /* A message or a snapshot, on the loop thread: parse here or hand off. */
@@ -1498,7 +1507,7 @@ int cmd_md(int argc, char **argv)
         pthread_cond_signal(&m->qcond);
         pthread_mutex_unlock(&m->qlock);
         pthread_join(m->parser_thread, NULL);
-        m->cpu_ns_per_msg += (double)(thread_cpu_ns(m->parser_clock) - m->parser_cpu0);
+        m->cpu_ns_per_msg += (double)m->parser_cpu_ns;
         if (m->back) /* the loop has ended: what the parser gave back last */
             take_back(m);
     }
