@@ -633,7 +633,8 @@ static int levels(cur *c, const zws_md_level **out, size_t *n, const char *what)
     if (peek(c) != '[')
         return fail(c, ZWS_MD_ETYPE, what);
     c->p++;
-    zws_md_level *lv = c->ps->levels + c->used;
+    /* no offset on the storage when there is none (NULL, 0 levels) */
+    zws_md_level *lv = c->used ? c->ps->levels + c->used : c->ps->levels;
     size_t k = 0;
     *out = lv;
     if (peek(c) == ']') {
