@@ -886,7 +886,6 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
 #define FAST_MIN_LEN 16
 #define FAST_MAX_DECIMALS 10
 
-
 static inline uint32_t load4(const char *p)
 {
     uint32_t x;
