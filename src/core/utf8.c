@@ -324,29 +324,35 @@ int zws__utf8_feed_with(const struct zws__utf8_kernel *k, zws_utf8 *v,
  * machine, a market feed's messages are 100-200 bytes). */
 #define ASCII_SHORT 256
 
-static int short_ascii(const uint8_t *p, size_t len)
+/* Whether p[i, len) is ASCII, for fewer than 8 bytes left: the last word
+ * again when there is one (overlapping what ascii_prefix took), else byte
+ * by byte. */
+static inline int ascii_tail(const uint8_t *p, size_t len, size_t i)
 {
-    uint64_t acc = 0, w;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, p + i, 8);
-        acc |= w;
-    }
-    if (i < len && len >= 8) { /* the last word again, overlapping */
+    if (len >= 8) {
+        uint64_t w;
         memcpy(&w, p + len - 8, 8);
-        acc |= w;
-    } else {
-        for (; i < len; i++)
-            acc |= p[i];
+        return !(w & 0x8080808080808080u);
     }
-    return !(acc & 0x8080808080808080ULL);
+    for (; i < len; i++)
+        if (p[i] & 0x80)
+            return 0;
+    return 1;
 }
 
 int zws_utf8_feed(zws_utf8 *v, const uint8_t *p, size_t len, size_t *bad)
 {
-    if (v->state == ACC && len <= ASCII_SHORT && short_ascii(p, len))
-        return 0;
-    return zws__utf8_feed_with(kernel(), v, p, len, bad);
+    size_t i = 0;
+    if (v->state == ACC && len && len <= ASCII_SHORT) {
+        i = ascii_prefix(p, len);
+        if (len - i < 8 && ascii_tail(p, len, i))
+            return 0;
+    }
+    /* the kernel starts where the ASCII ends: those bytes are read once */
+    int r = zws__utf8_feed_with(kernel(), v, i ? p + i : p, len - i, bad);
+    if (r && bad)
+        *bad += i;
+    return r;
 }
 
 int zws_utf8_complete(const zws_utf8 *v) { return v->state == ACC; }
