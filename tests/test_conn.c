@@ -692,22 +692,13 @@ static void test_tls_answer_to_plain(void **state)
 
 /* ---- refused and malformed handshakes ---- */
 
-static int raw_connect(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
 /* Sends a raw request to a server made with o; returns the handshake's
  * result with the whole answer in resp. */
 static int raw_exchange(zws_opts *o, const char *request, char *resp, size_t cap)
 {
     server s;
     start(&s, NULL, 1, o);
-    int fd = raw_connect(zws_listener_port(s.l));
+    int fd = tu_connect_from(NULL, zws_listener_port(s.l));
     assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
     size_t n = 0;
     ssize_t k;
@@ -761,7 +752,7 @@ static void test_slowloris(void **state)
     server s;
     start(&s, NULL, 1, o);
     zws_opts_free(o);
-    int fd = raw_connect(zws_listener_port(s.l));
+    int fd = tu_connect_from(NULL, zws_listener_port(s.l));
     const char *part = "GET / HTTP/1.1\r\nHost: x\r\n";
     assert_int_equal(write(fd, part, strlen(part)), (ssize_t)strlen(part));
     stop(&s); /* returns once the server gave up */

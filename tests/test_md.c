@@ -774,7 +774,6 @@ static void test_book_basic(void **st)
     zws_md_book_free(b);
 }
 
-/* Random sets and removals against a plain sorted array. */
 /* A price off the tick makes the tick finer and moves every level; one
  * that would need a ladder wider than its limit is refused, the book as it
  * was. */
@@ -813,6 +812,7 @@ static void test_book_retick(void **st)
     zws_md_book_free(b);
 }
 
+/* Random sets and removals against a plain sorted array. */
 static void test_book_random(void **st)
 {
     (void)st;

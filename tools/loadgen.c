@@ -19,10 +19,6 @@
 #define MAX_PIPELINE 1024
 #define HIST 64 /* latency buckets: powers of two of nanoseconds */
 #define CONNECTING_MAX 256 /* handshakes in flight at once */
-/* --md: bytes of payloads rendered ahead, at least: far past deflate's
- * 32 KiB window, so context takeover never finds a whole earlier message */
-#define MD_RING_BYTES (1u << 20)
-#define MD_RING_MIN 4
 
 void cmd_bench_usage(FILE *f)
 {
@@ -415,9 +411,7 @@ int cmd_bench(int argc, char **argv)
     for (uint64_t i = 0; i < b.size; i++) /* text-safe: ASCII letters */
         b.payload[i] = (uint8_t)('a' + i % 26);
     if (b.md) {
-        b.ring_n = (MD_RING_BYTES + b.size - 1) / b.size;
-        if (b.ring_n < MD_RING_MIN)
-            b.ring_n = MD_RING_MIN;
+        b.ring_n = tool_md_ring_count(b.size);
         if (!(b.ring = tool_md_payloads(b.size, b.ring_n))) {
             fprintf(stderr, "zws %s: out of memory\n", CMD);
             return TOOL_EXIT_CONNECT;

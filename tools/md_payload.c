@@ -96,3 +96,10 @@ uint8_t *tool_md_payloads(size_t size, size_t count)
     free(s.msg);
     return out;
 }
+
+size_t tool_md_ring_count(size_t size)
+{
+    const size_t bytes = (size_t)1 << 20;
+    size_t n = size ? (bytes + size - 1) / size : 0;
+    return n < 4 ? 4 : n;
+}

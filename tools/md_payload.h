@@ -24,4 +24,9 @@
  * cut. Returns NULL when out of memory (or size or count is 0). */
 uint8_t *tool_md_payloads(size_t size, size_t count);
 
+/* How many payloads of size bytes `zws bench --md` renders ahead: at least
+ * 1 MiB of them, far past deflate's 32 KiB window, so context takeover
+ * never finds a whole earlier message, and at least 4. */
+size_t tool_md_ring_count(size_t size);
+
 #endif
