@@ -386,6 +386,31 @@ static void test_buf(void **state)
     assert_null(zws_buf_new(SIZE_MAX));
 }
 
+/* Refilling reuses the allocation of a buffer held alone, up to the size it
+ * was made with; a shared or too small buffer is left as it was. */
+static void test_buf_refill(void **state)
+{
+    (void)state;
+    zws_buf *b = zws_buf_new(8);
+    assert_non_null(b);
+    assert_ptr_equal(zws_buf_refill(b, "abc", 3), b);
+    assert_int_equal(zws_buf_len(b), 3);
+    assert_memory_equal(zws_buf_data(b), "abc", 3);
+    assert_ptr_equal(zws_buf_refill(b, "12345678", 8), b);
+    assert_int_equal(zws_buf_len(b), 8);
+    assert_memory_equal(zws_buf_data(b), "12345678", 8);
+    assert_null(zws_buf_refill(b, "123456789", 9));
+    assert_int_equal(zws_buf_len(b), 8);
+    assert_memory_equal(zws_buf_data(b), "12345678", 8);
+    zws_buf *r = zws_buf_ref(b);
+    assert_null(zws_buf_refill(b, "xy", 2));
+    assert_memory_equal(zws_buf_data(r), "12345678", 8);
+    zws_buf_unref(r);
+    assert_ptr_equal(zws_buf_refill(b, NULL, 0), b);
+    assert_int_equal(zws_buf_len(b), 0);
+    zws_buf_unref(b);
+}
+
 int main(void)
 {
     int err = zws_simd_init();
@@ -402,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_iov),
         cmocka_unit_test(test_failing_allocations),
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_buf_refill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

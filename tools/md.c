@@ -33,7 +33,9 @@
 
 #define CMD "md"
 #define MAX_SYMS 1024
-#define RING 65536 /* entries; a power of two */
+#define RING 4096 /* entries; a power of two */
+#define BACK (2 * RING) /* buffers given back, read by the loop every 64 pushes */
+#define SPARE_MAX 65536 /* bytes: larger buffers given back are freed */
 #define LAT_BUCKETS (64 * 40)
 
 /* ---- allocations, counted across the library and this program ---- */
@@ -59,9 +61,11 @@ static void *count_realloc(void *p, size_t n)
 
 /* ---- latency: a log-linear histogram (64 steps per power of two) ---- */
 
+/* Written by the parsing thread alone, read by the view's timer on the
+ * loop thread: relaxed atomics, the counts an instant's approximation. */
 typedef struct hist {
-    uint64_t b[LAT_BUCKETS];
-    uint64_t n;
+    _Atomic uint64_t b[LAT_BUCKETS];
+    _Atomic uint64_t n;
 } hist;
 
 static unsigned bucket_of(uint64_t v)
@@ -82,15 +86,16 @@ static uint64_t bucket_value(unsigned b)
     return ((uint64_t)(64 + m) << (e - 6));
 }
 
-static uint64_t hist_pct(const hist *h, double p)
+static uint64_t hist_pct(hist *h, double p)
 {
-    if (!h->n)
+    uint64_t n = atomic_load_explicit(&h->n, memory_order_relaxed);
+    if (!n)
         return 0;
-    uint64_t want = (uint64_t)((double)h->n * p), seen = 0;
-    if (want >= h->n)
-        want = h->n - 1;
+    uint64_t want = (uint64_t)((double)n * p), seen = 0;
+    if (want >= n)
+        want = n - 1;
     for (unsigned i = 0; i < LAT_BUCKETS; i++) {
-        seen += h->b[i];
+        seen += atomic_load_explicit(&h->b[i], memory_order_relaxed);
         if (seen > want)
             return bucket_value(i);
     }
@@ -170,11 +175,14 @@ typedef struct md {
     /* The ring (copy, ref): the loop thread pushes, the parser pops. Each
      * side writes its own index on a cache line of its own and keeps a copy
      * of the other's, read again only when the ring looks full or empty.
-     * The parser gives the buffers back through `back`, to be freed on the
-     * loop thread that allocated them: a free in another thread takes the
-     * allocator's arena lock against the loop's next allocations. */
+     * The parser gives the buffers back through `back` to the loop thread,
+     * which copies the next messages into them (take_back) and frees the
+     * rest there, where they were allocated: a free in another thread takes
+     * the allocator's arena lock against the loop's next allocations. */
     item *ring;
     zws_buf **back;
+    zws_buf **spare; /* the loop thread's, for copies */
+    size_t nspare;
     struct {
         _Alignas(64) _Atomic uint64_t head; /* items pushed */
         uint64_t tail_seen;                 /* the parser's tail, as last read */
@@ -192,6 +200,8 @@ typedef struct md {
     nnode *qhead, *qtail;
     atomic_int stop_parser;
     atomic_int sleeping; /* the ring's parser waits on qcond */
+    pthread_cond_t room;
+    atomic_int full; /* the loop thread waits on room */
     pthread_t parser_thread;
     int have_parser;
     /* snapshots over HTTP */
@@ -437,8 +447,8 @@ static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol)
     }
     if (lat < 0)
         return;
-    m->lat.b[bucket_of((uint64_t)lat)]++;
-    m->lat.n++;
+    bump(&m->lat.b[bucket_of((uint64_t)lat)], 1);
+    bump(&m->lat.n, 1);
 }
 
 static void compare_book(md *m, int s, const zws_md_msg *snap)
@@ -580,14 +590,57 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* On the loop thread: frees the buffers the parser gave back. */
+/* The first bytes of a buffer (its header and the start of a small
+ * message), into this core's cache for reading or writing. */
+#define PREFETCH_AHEAD 8
+static inline void prefetch_buf(const zws_buf *b, int write)
+{
+    const char *p = (const char *)b;
+    if (write) {
+        __builtin_prefetch(p, 1);
+        __builtin_prefetch(p + 64, 1);
+        __builtin_prefetch(p + 128, 1);
+    } else {
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+    }
+}
+
+/* On the loop thread: the buffers the parser gave back become spares for
+ * the next copies, so that copying a message allocates nothing in steady
+ * state (freed instead: large ones, such as snapshots, and any the spares
+ * have no room for). */
 static void take_back(md *m)
 {
     uint64_t t = atomic_load_explicit(&m->prod.back_tail, memory_order_relaxed);
     uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_acquire);
-    for (; t != h; t++)
-        zws_buf_unref(m->back[t & (RING - 1)]);
+    for (; t != h; t++) {
+        zws_buf *b = m->back[t & (BACK - 1)];
+        if (m->nspare < RING && zws_buf_len(b) <= SPARE_MAX)
+            m->spare[m->nspare++] = b;
+        else
+            zws_buf_unref(b);
+    }
     atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
+}
+
+/* On the loop thread: a zws_buf holding a copy of data[0..len), the last
+ * spare when it is large enough, else a new one with room to spare. */
+static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
+{
+    if (!m->nspare)
+        take_back(m);
+    if (m->nspare) {
+        zws_buf *b = m->spare[--m->nspare];
+        if (m->nspare > PREFETCH_AHEAD) /* last read on the parser's core */
+            prefetch_buf(m->spare[m->nspare - PREFETCH_AHEAD], 1);
+        if (zws_buf_refill(b, data, len))
+            return b;
+        zws_buf_unref(b); /* too small for this one */
+    }
+    zws_buf *b = zws_buf_new(len + len / 4 + 64);
+    return b ? zws_buf_refill(b, data, len) : NULL;
 }
 
 /* On the parser thread: a buffer done with, back to the loop thread (or
@@ -595,33 +648,75 @@ static void take_back(md *m)
 static void give_back(md *m, zws_buf *b)
 {
     uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_relaxed);
-    if (h - m->cons.back_tail_seen >= RING) {
+    if (h - m->cons.back_tail_seen >= BACK) {
         m->cons.back_tail_seen = atomic_load_explicit(&m->prod.back_tail, memory_order_acquire);
-        if (h - m->cons.back_tail_seen >= RING) {
+        if (h - m->cons.back_tail_seen >= BACK) {
             zws_buf_unref(b);
             return;
         }
     }
-    m->back[h & (RING - 1)] = b;
+    m->back[h & (BACK - 1)] = b;
     atomic_store_explicit(&m->cons.back_head, h + 1, memory_order_release);
 }
 
-static void ring_push(md *m, const item *it)
+/* Waits on c (qlock held) for a signal or a millisecond. */
+static void wait_ms(pthread_cond_t *c, pthread_mutex_t *lock)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(c, lock, &ts);
+}
+
+/* On the loop thread, the ring full at h: sleeps until the parser has
+ * emptied half of it, leaving the core to the others (the parser wakes it
+ * when it sees `full` at one of its tail stores, each seeing the other's
+ * store as the sleeping flag and the head do). */
+static void wait_for_room(md *m, uint64_t h)
+{
+    bump(&m->ring_waits, 1);
+    take_back(m);
+    pthread_mutex_lock(&m->qlock);
+    atomic_store_explicit(&m->full, 1, memory_order_seq_cst);
+    while (h - atomic_load_explicit(&m->cons.tail, memory_order_seq_cst) > RING / 2 &&
+           !atomic_load(&m->stop_parser))
+        wait_ms(&m->room, &m->qlock);
+    atomic_store_explicit(&m->full, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&m->qlock);
+    m->prod.tail_seen = atomic_load_explicit(&m->cons.tail, memory_order_acquire);
+}
+
+/* On the parser thread, after storing its tail t with h pushed: wakes the
+ * loop thread when it waits for room and has it. */
+static void room_made(md *m, uint64_t t, uint64_t h)
+{
+    if (atomic_load_explicit(&m->full, memory_order_seq_cst) && h - t <= RING / 2) {
+        pthread_mutex_lock(&m->qlock);
+        pthread_cond_signal(&m->room);
+        pthread_mutex_unlock(&m->qlock);
+    }
+}
+
+/* An item's fields come as arguments, not in a struct: copying an item
+ * whole from the caller's stack loads what was just stored there, and that
+ * load waits for every store before it to be done, among them the copy
+ * into a buffer whose lines are still on the parser's core. */
+static inline __attribute__((always_inline)) void ring_push(md *m, zws_buf *b, size_t len,
+                                                            int tag, int symbol)
 {
     uint64_t h = atomic_load_explicit(&m->prod.head, memory_order_relaxed);
     if ((h & 63) == 0)
         take_back(m);
     if (h - m->prod.tail_seen >= RING) {
-        for (;;) {
-            m->prod.tail_seen = atomic_load_explicit(&m->cons.tail, memory_order_acquire);
-            if (h - m->prod.tail_seen < RING)
-                break;
-            bump(&m->ring_waits, 1); /* the parser is behind: wait for room */
-            take_back(m);
-            sched_yield();
-        }
+        m->prod.tail_seen = atomic_load_explicit(&m->cons.tail, memory_order_acquire);
+        if (h - m->prod.tail_seen >= RING)
+            wait_for_room(m, h); /* the parser is behind */
     }
-    m->ring[h & (RING - 1)] = *it;
+    m->ring[h & (RING - 1)] = (item){.b = b, .len = len, .tag = tag, .sym = symbol};
     atomic_store_explicit(&m->prod.head, h + 1, memory_order_seq_cst);
     /* the parser sleeps when it found the ring empty: wake it (it set
      * sleeping before looking once more, so one of us sees the other) */
@@ -700,14 +795,7 @@ static void parser_loop(md *m)
             atomic_store_explicit(&m->sleeping, 1, memory_order_seq_cst);
             if (atomic_load_explicit(&m->prod.head, memory_order_seq_cst) == t &&
                 !atomic_load(&m->stop_parser)) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 1000000;
-                if (ts.tv_nsec >= 1000000000) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000;
-                }
-                pthread_cond_timedwait(&m->qcond, &m->qlock, &ts);
+                wait_ms(&m->qcond, &m->qlock);
             }
             atomic_store_explicit(&m->sleeping, 0, memory_order_relaxed);
             pthread_mutex_unlock(&m->qlock);
@@ -719,17 +807,24 @@ static void parser_loop(md *m)
          * each store sends its cache line to the loop thread's core */
         for (; t != h; t++) {
             item *it = &m->ring[t & (RING - 1)];
+            /* the buffers were written on the loop thread's core: ask for
+             * those a few items on while this one is parsed */
+            if (h - t > PREFETCH_AHEAD)
+                prefetch_buf(m->ring[(t + PREFETCH_AHEAD) & (RING - 1)].b, 0);
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
             give_back(m, it->b);
-            if ((t & 63) == 63)
-                atomic_store_explicit(&m->cons.tail, t + 1, memory_order_release);
+            if ((t & 63) == 63) {
+                atomic_store_explicit(&m->cons.tail, t + 1, memory_order_seq_cst);
+                room_made(m, t + 1, h);
+            }
         }
-        atomic_store_explicit(&m->cons.tail, t, memory_order_release);
+        atomic_store_explicit(&m->cons.tail, t, memory_order_seq_cst);
+        room_made(m, t, h);
     }
 }
 
 /* A message or a snapshot, on the loop thread: parse here or hand off. */
-static void deliver(md *m, item *it)
+static inline __attribute__((always_inline)) void deliver(md *m, item *it)
 {
     if (m->strategy == ST_INLINE) {
         process_item(m, it);
@@ -749,7 +844,7 @@ static void deliver(md *m, item *it)
     if (m->strategy == ST_NAIVE)
         queue_push(m, it);
     else
-        ring_push(m, it);
+        ring_push(m, it->b, it->len, it->tag, it->sym);
 }
 
 /* ---- record ---- */
@@ -841,10 +936,14 @@ static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
         process(m, data, len, 0, 0);
         return;
     }
-    item it = {.len = len};
     if (m->strategy == ST_COPY) {
-        it.b = zws_buf_new_copy(data, len);
-    } else if (m->strategy == ST_REF) {
+        zws_buf *b = copy_of(m, data, len);
+        if (b)
+            ring_push(m, b, len, 0, 0);
+        return;
+    }
+    item it = {.len = len};
+    if (m->strategy == ST_REF) {
         if (zws_ws_keep(ws, &it.b))
             it.b = NULL;
     } else {
@@ -1086,7 +1185,7 @@ static void print_summary(md *m)
                "\"by_kind\":{",
                strategy_names[m->strategy], (unsigned long long)msgs, secs, rate, cpu, parse_ns,
                apm, (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)p999,
-               (unsigned long long)m->lat.n);
+               (unsigned long long)ld(&m->lat.n));
         int first = 1;
         for (int k = 1; k < ZWS_MD_KIND_COUNT; k++)
             if (ld(&m->by_kind[k])) {
@@ -1111,7 +1210,7 @@ static void print_summary(md *m)
             cpu, parse_ns, apm);
     fprintf(f, "  latency %s: p50 %.1f us, p99 %.1f us, p99.9 %.1f us (%llu samples)\n",
             m->feed ? "feed send to parse" : "event time to parse", (double)p50 / 1e3,
-            (double)p99 / 1e3, (double)p999 / 1e3, (unsigned long long)m->lat.n);
+            (double)p99 / 1e3, (double)p999 / 1e3, (unsigned long long)ld(&m->lat.n));
     fprintf(f, "  reconnects %llu, book gaps %llu, snapshots %llu, parse errors %llu",
             (unsigned long long)ld(&m->reconnects), (unsigned long long)ld(&m->gaps),
             (unsigned long long)ld(&m->snapshots), (unsigned long long)ld(&m->parse_errors));
@@ -1443,8 +1542,9 @@ int cmd_md(int argc, char **argv)
     }
     if (m->strategy == ST_COPY || m->strategy == ST_REF) {
         m->ring = malloc(RING * sizeof *m->ring);
-        m->back = malloc(RING * sizeof *m->back);
-        if (!m->ring || !m->back) {
+        m->back = malloc(BACK * sizeof *m->back);
+        m->spare = malloc(RING * sizeof *m->spare);
+        if (!m->ring || !m->back || !m->spare) {
             fprintf(stderr, "zws %s: out of memory\n", CMD);
             code = TOOL_EXIT_CONNECT;
             goto out;
@@ -1481,6 +1581,7 @@ int cmd_md(int argc, char **argv)
     pthread_cond_init(&m->rcond, NULL);
     pthread_mutex_init(&m->qlock, NULL);
     pthread_cond_init(&m->qcond, NULL);
+    pthread_cond_init(&m->room, NULL);
     pthread_create(&m->rest_thread, NULL, rest_main, m);
     m->rest_thread_started = 1;
     if (m->strategy != ST_INLINE) {
@@ -1575,6 +1676,9 @@ out:
     free(m->levels_buf);
     free(m->ring);
     free(m->back);
+    while (m->nspare)
+        zws_buf_unref(m->spare[--m->nspare]);
+    free(m->spare);
     if (m->rest_thread_started)
         curl_global_cleanup();
     return code;

@@ -23,6 +23,14 @@ ZWS_EXTERN zws_buf *zws_buf_new_copy(const void *data, size_t len);
 /* New buffer of len uninitialised bytes (fill them through zws_buf_mut). */
 ZWS_EXTERN zws_buf *zws_buf_new(size_t len);
 
+/* Refills b, which the caller holds the only reference to, with a copy of
+ * data[0..len): its allocation is used again, for a thread that recycles
+ * the buffers given back to it rather than allocate one per message (make
+ * them with zws_buf_new(room) to leave room for longer messages). Returns
+ * b, or NULL with b unchanged when len exceeds the bytes b was allocated
+ * with or other references to b remain. */
+ZWS_EXTERN zws_buf *zws_buf_refill(zws_buf *b, const void *data, size_t len);
+
 /* Takes one more reference; returns b. */
 ZWS_EXTERN zws_buf *zws_buf_ref(zws_buf *b);
 

@@ -37,6 +37,18 @@ zws_buf *zws_buf_new_copy(const void *data, size_t len)
     return b;
 }
 
+zws_buf *zws_buf_refill(zws_buf *b, const void *data, size_t len)
+{
+    /* acquire: the reference given up last (its unref released) is done
+     * with the bytes before they are written again */
+    if (b->cap < len || atomic_load_explicit(&b->refs, memory_order_acquire) != 1)
+        return NULL;
+    if (len)
+        memcpy(b->data, data, len);
+    b->len = len;
+    return b;
+}
+
 zws_buf *zws_buf_ref(zws_buf *b)
 {
     atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
