@@ -35,7 +35,6 @@
 #define MAX_SYMS 1024
 #define RING 4096 /* entries; a power of two */
 #define BACK (2 * RING) /* buffers given back, read by the loop every 64 pushes */
-#define SPARE_MAX 65536 /* bytes: larger buffers given back are freed */
 #define LAT_BUCKETS (64 * 40)
 
 /* ---- allocations, counted across the library and this program ---- */
@@ -175,22 +174,27 @@ typedef struct md {
     /* The ring (copy, ref): the loop thread pushes, the parser pops. Each
      * side writes its own index on a cache line of its own and keeps a copy
      * of the other's, read again only when the ring looks full or empty.
-     * The parser gives the buffers back through `back` to the loop thread,
-     * which copies the next messages into them (take_back) and frees the
-     * rest there, where they were allocated: a free in another thread takes
-     * the allocator's arena lock against the loop's next allocations. */
+     * The parser gives the buffers back through `back`, in the order it
+     * got them, to the loop thread: copy copies the next messages into them
+     * in that order (copy_of), ref frees them there, where they were
+     * allocated (take_back): a free in another thread takes the
+     * allocator's arena lock against the loop's next allocations. Both
+     * sides publish their `back` index every 64 buffers and when they go
+     * idle, as the parser does its tail. */
     item *ring;
     zws_buf **back;
-    zws_buf **spare; /* the loop thread's, for copies */
-    size_t nspare;
     struct {
         _Alignas(64) _Atomic uint64_t head; /* items pushed */
         uint64_t tail_seen;                 /* the parser's tail, as last read */
-        _Atomic uint64_t back_tail;         /* buffers freed from back */
+        _Atomic uint64_t back_tail;         /* buffers taken from back */
+        uint64_t back_taken;                /* back_tail, not yet published */
+        uint64_t back_head_seen;            /* the parser's back_head, as last read */
     } prod;
     struct {
         _Alignas(64) _Atomic uint64_t tail; /* items done */
         _Atomic uint64_t back_head;         /* buffers given back */
+        /* the parser's own, on a line the loop thread does not read */
+        _Alignas(64) uint64_t back_given;   /* back_head, not yet published */
         uint64_t back_tail_seen;
     } cons;
     _Alignas(64) char after_ring;
@@ -607,34 +611,36 @@ static inline void prefetch_buf(const zws_buf *b, int write)
     }
 }
 
-/* On the loop thread: the buffers the parser gave back become spares for
- * the next copies, so that copying a message allocates nothing in steady
- * state (freed instead: large ones, such as snapshots, and any the spares
- * have no room for). */
+/* On the loop thread: frees the buffers the parser gave back (ref, and
+ * the last ones at the end). */
 static void take_back(md *m)
 {
-    uint64_t t = atomic_load_explicit(&m->prod.back_tail, memory_order_relaxed);
+    uint64_t t = m->prod.back_taken;
     uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_acquire);
-    for (; t != h; t++) {
-        zws_buf *b = m->back[t & (BACK - 1)];
-        if (m->nspare < RING && zws_buf_len(b) <= SPARE_MAX)
-            m->spare[m->nspare++] = b;
-        else
-            zws_buf_unref(b);
-    }
+    for (; t != h; t++)
+        zws_buf_unref(m->back[t & (BACK - 1)]);
+    m->prod.back_taken = m->prod.back_head_seen = t;
     atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
 }
 
-/* On the loop thread: a zws_buf holding a copy of data[0..len), the last
- * spare when it is large enough, else a new one with room to spare. */
+/* On the loop thread: a zws_buf holding a copy of data[0..len), the oldest
+ * buffer given back when it is large enough, else a new one with room to
+ * spare. Taken in order, the buffers a few places on are known: they are
+ * asked for now, for writing, as their lines are on the parser's core. */
 static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
 {
-    if (!m->nspare)
-        take_back(m);
-    if (m->nspare) {
-        zws_buf *b = m->spare[--m->nspare];
-        if (m->nspare > PREFETCH_AHEAD) /* last read on the parser's core */
-            prefetch_buf(m->spare[m->nspare - PREFETCH_AHEAD], 1);
+    uint64_t t = m->prod.back_taken;
+    if (m->prod.back_head_seen == t ||
+        ((t & 15) == 0 && m->prod.back_head_seen - t <= PREFETCH_AHEAD))
+        m->prod.back_head_seen = atomic_load_explicit(&m->cons.back_head, memory_order_acquire);
+    uint64_t h = m->prod.back_head_seen;
+    if (t != h) {
+        zws_buf *b = m->back[t & (BACK - 1)];
+        if (h - t > PREFETCH_AHEAD)
+            prefetch_buf(m->back[(t + PREFETCH_AHEAD) & (BACK - 1)], 1);
+        m->prod.back_taken = ++t;
+        if ((t & 63) == 0)
+            atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
         if (zws_buf_refill(b, data, len))
             return b;
         zws_buf_unref(b); /* too small for this one */
@@ -647,7 +653,7 @@ static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
  * freed here when the way back is full). */
 static void give_back(md *m, zws_buf *b)
 {
-    uint64_t h = atomic_load_explicit(&m->cons.back_head, memory_order_relaxed);
+    uint64_t h = m->cons.back_given;
     if (h - m->cons.back_tail_seen >= BACK) {
         m->cons.back_tail_seen = atomic_load_explicit(&m->prod.back_tail, memory_order_acquire);
         if (h - m->cons.back_tail_seen >= BACK) {
@@ -656,7 +662,9 @@ static void give_back(md *m, zws_buf *b)
         }
     }
     m->back[h & (BACK - 1)] = b;
-    atomic_store_explicit(&m->cons.back_head, h + 1, memory_order_release);
+    m->cons.back_given = ++h;
+    if ((h & 63) == 0)
+        atomic_store_explicit(&m->cons.back_head, h, memory_order_release);
 }
 
 /* Waits on c (qlock held) for a signal or a millisecond. */
@@ -679,7 +687,10 @@ static void wait_ms(pthread_cond_t *c, pthread_mutex_t *lock)
 static void wait_for_room(md *m, uint64_t h)
 {
     bump(&m->ring_waits, 1);
-    take_back(m);
+    if (m->strategy == ST_COPY) /* the parser may use the room in back */
+        atomic_store_explicit(&m->prod.back_tail, m->prod.back_taken, memory_order_release);
+    else
+        take_back(m);
     pthread_mutex_lock(&m->qlock);
     atomic_store_explicit(&m->full, 1, memory_order_seq_cst);
     while (h - atomic_load_explicit(&m->cons.tail, memory_order_seq_cst) > RING / 2 &&
@@ -709,7 +720,7 @@ static inline __attribute__((always_inline)) void ring_push(md *m, zws_buf *b, s
                                                             int tag, int symbol)
 {
     uint64_t h = atomic_load_explicit(&m->prod.head, memory_order_relaxed);
-    if ((h & 63) == 0)
+    if ((h & 63) == 0 && m->strategy != ST_COPY) /* copy takes them in copy_of */
         take_back(m);
     if (h - m->prod.tail_seen >= RING) {
         m->prod.tail_seen = atomic_load_explicit(&m->cons.tail, memory_order_acquire);
@@ -812,12 +823,16 @@ static void parser_loop(md *m)
             if (h - t > PREFETCH_AHEAD)
                 prefetch_buf(m->ring[(t + PREFETCH_AHEAD) & (RING - 1)].b, 0);
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
-            give_back(m, it->b);
+            if (it->tag) /* a snapshot: too large to copy messages into */
+                zws_buf_unref(it->b);
+            else
+                give_back(m, it->b);
             if ((t & 63) == 63) {
                 atomic_store_explicit(&m->cons.tail, t + 1, memory_order_seq_cst);
                 room_made(m, t + 1, h);
             }
         }
+        atomic_store_explicit(&m->cons.back_head, m->cons.back_given, memory_order_release);
         atomic_store_explicit(&m->cons.tail, t, memory_order_seq_cst);
         room_made(m, t, h);
     }
@@ -1543,8 +1558,7 @@ int cmd_md(int argc, char **argv)
     if (m->strategy == ST_COPY || m->strategy == ST_REF) {
         m->ring = malloc(RING * sizeof *m->ring);
         m->back = malloc(BACK * sizeof *m->back);
-        m->spare = malloc(RING * sizeof *m->spare);
-        if (!m->ring || !m->back || !m->spare) {
+        if (!m->ring || !m->back) {
             fprintf(stderr, "zws %s: out of memory\n", CMD);
             code = TOOL_EXIT_CONNECT;
             goto out;
@@ -1676,9 +1690,6 @@ out:
     free(m->levels_buf);
     free(m->ring);
     free(m->back);
-    while (m->nspare)
-        zws_buf_unref(m->spare[--m->nspare]);
-    free(m->spare);
     if (m->rest_thread_started)
         curl_global_cleanup();
     return code;
