@@ -8,7 +8,9 @@ Throughput runs have the feed as fast as possible (pre-rendered frames):
 messages/s consumed, the consumer's CPU per message (its threads' CPU
 time), allocations per message in steady state, and latency from the feed
 queueing a message to its parse -- under saturation that is mostly the
-time spent in full buffers. Latency runs have the feed paced (bookTicker and
+time spent in full buffers. The strategies take turns within each round,
+and a second table gives each one's throughput against inline, the median
+of the rounds' ratios. Latency runs have the feed paced (bookTicker and
 trade at a moderate rate, depth20 at its 100 ms speed), where the figure is
 the pipeline's own. Feed and consumer share the machine's cores: say how
 many there are beside the numbers."""
@@ -51,10 +53,16 @@ def main():
     print("| message | strategy | msgs/s | consumer ns/msg | allocs/msg | "
           "p50 / p99 / p99.9 saturated |")
     print("|---|---|---:|---:|---:|---|")
+    ratios = []
     for kind, stream in KINDS:
+        # the strategies take turns within each round, so that a slower
+        # stretch of this shared machine falls on all of them alike
+        runs = {s: [] for s in STRATEGIES}
+        for _ in range(a.reps):
+            for s in STRATEGIES:
+                runs[s].append(run(a.zws, ["-r", "max", "-S", s, "-s", stream], a.seconds))
         for s in STRATEGIES:
-            rows = [run(a.zws, ["-r", "max", "-S", s, "-s", stream], a.seconds)
-                    for _ in range(a.reps)]
+            rows = runs[s]
             rate, lo, hi = med(rows, "msgs_per_s")
             ns = med(rows, "consumer_ns_per_msg")[0]
             al = med(rows, "allocs_per_msg")[0]
@@ -64,7 +72,19 @@ def main():
                             "latency_us": lat})
             print(f"| {kind} | {s} | {rate / 1e6:.2f} M [{lo / 1e6:.2f}-{hi / 1e6:.2f}] | "
                   f"{ns:.0f} | {al:.3f} | {lat[0]:.0f} / {lat[1]:.0f} / {lat[2]:.0f} us |")
+        for s in STRATEGIES[1:]:
+            r = [x["msgs_per_s"] / i["msgs_per_s"] for x, i in zip(runs[s], runs["inline"])]
+            ratios.append((kind, s, statistics.median(r), min(r), max(r)))
         sys.stdout.flush()
+    print("\nthroughput against inline, the median of the rounds' ratios (min-max)\n")
+    print("| message | " + " | ".join(STRATEGIES[1:]) + " |")
+    print("|---|" + "---:|" * (len(STRATEGIES) - 1))
+    for kind, _ in KINDS:
+        cells = [f"{m:.2f}x [{lo:.2f}-{hi:.2f}]" for k, _, m, lo, hi in ratios if k == kind]
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+    for kind, s, m, lo, hi in ratios:
+        results.append({"kind": kind, "strategy": s, "vs_inline": m, "vs_inline_min": lo,
+                        "vs_inline_max": hi})
     print("\nlatency, feed paced (inline strategy): feed queues the message -> parsed\n")
     print("| message | rate | p50 | p99 | p99.9 | samples |")
     print("|---|---|---:|---:|---:|---:|")
