@@ -14,7 +14,7 @@
  * payload into the buffer the frame's header reserved, and after input or
  * queued output. Over the budget, the connection that grew is failed: 1009
  * when its message is what grew, 1008 for its output
- * (zws__session_budget_fail). */
+ * (the code from zws__session_budget_code). */
 #ifndef ZWS_INTERNAL_LIMITS_H
 #define ZWS_INTERNAL_LIMITS_H
 
