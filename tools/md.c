@@ -730,8 +730,10 @@ static inline __attribute__((always_inline)) void ring_push(md *m, zws_buf *b, s
     m->ring[h & (RING - 1)] = (item){.b = b, .len = len, .tag = tag, .sym = symbol};
     atomic_store_explicit(&m->prod.head, h + 1, memory_order_seq_cst);
     /* the parser sleeps when it found the ring empty: wake it (it set
-     * sleeping before looking once more, so one of us sees the other) */
-    if (atomic_load_explicit(&m->sleeping, memory_order_seq_cst)) {
+     * sleeping before looking once more, so one of us sees the other),
+     * with one signal a sleep, not one for each push until it is up */
+    if (atomic_load_explicit(&m->sleeping, memory_order_seq_cst) &&
+        atomic_exchange_explicit(&m->sleeping, 0, memory_order_relaxed)) {
         pthread_mutex_lock(&m->qlock);
         pthread_cond_signal(&m->qcond);
         pthread_mutex_unlock(&m->qlock);
