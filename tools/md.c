@@ -595,20 +595,14 @@ static inline void cpu_relax(void)
 }
 
 /* The first bytes of a buffer (its header and the start of a small
- * message), into this core's cache for reading or writing. */
+ * message), into this core's cache. */
 #define PREFETCH_AHEAD 8
-static inline void prefetch_buf(const zws_buf *b, int write)
+static inline void prefetch_buf(const zws_buf *b)
 {
     const char *p = (const char *)b;
-    if (write) {
-        __builtin_prefetch(p, 1);
-        __builtin_prefetch(p + 64, 1);
-        __builtin_prefetch(p + 128, 1);
-    } else {
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-    }
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
 }
 
 /* On the loop thread: frees the buffers the parser gave back (ref, and
@@ -625,19 +619,15 @@ static void take_back(md *m)
 
 /* On the loop thread: a zws_buf holding a copy of data[0..len), the oldest
  * buffer given back when it is large enough, else a new one with room to
- * spare. Taken in order, the buffers a few places on are known: they are
- * asked for now, for writing, as their lines are on the parser's core. */
+ * spare. */
 static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
 {
     uint64_t t = m->prod.back_taken;
-    if (m->prod.back_head_seen == t ||
-        ((t & 15) == 0 && m->prod.back_head_seen - t <= PREFETCH_AHEAD))
+    if (m->prod.back_head_seen == t)
         m->prod.back_head_seen = atomic_load_explicit(&m->cons.back_head, memory_order_acquire);
     uint64_t h = m->prod.back_head_seen;
     if (t != h) {
         zws_buf *b = m->back[t & (BACK - 1)];
-        if (h - t > PREFETCH_AHEAD)
-            prefetch_buf(m->back[(t + PREFETCH_AHEAD) & (BACK - 1)], 1);
         m->prod.back_taken = ++t;
         if ((t & 63) == 0)
             atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
@@ -823,7 +813,7 @@ static void parser_loop(md *m)
             /* the buffers were written on the loop thread's core: ask for
              * those a few items on while this one is parsed */
             if (h - t > PREFETCH_AHEAD)
-                prefetch_buf(m->ring[(t + PREFETCH_AHEAD) & (RING - 1)].b, 0);
+                prefetch_buf(m->ring[(t + PREFETCH_AHEAD) & (RING - 1)].b);
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
             if (it->tag) /* a snapshot: too large to copy messages into */
                 zws_buf_unref(it->b);
