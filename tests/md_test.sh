@@ -177,8 +177,9 @@ strategies)
     done
     [ "$(json_get "$tmp/inline.out" 'j["allocs_per_msg"] < 0.001')" = True ] ||
         fail "inline allocates per message"
-    # copy refills the buffers the parser gives back
-    [ "$(json_get "$tmp/copy.out" 'j["allocs_per_msg"] < 0.001')" = True ] ||
+    # copy refills the buffers the parser gives back (a few thousand made
+    # while the ring first fills, against one a message without refilling)
+    [ "$(json_get "$tmp/copy.out" 'j["allocs_per_msg"] < 0.05')" = True ] ||
         fail "copy allocates per message: $(cat "$tmp/copy.out")"
     [ "$(json_get "$tmp/naive.out" 'j["allocs_per_msg"] >= 1')" = True ] ||
         fail "naive should allocate per message"

@@ -34,7 +34,8 @@
 #define CMD "md"
 #define MAX_SYMS 1024
 #define RING 4096 /* entries; a power of two */
-#define BACK (2 * RING) /* buffers given back, read by the loop every 64 pushes */
+#define BACK (2 * RING) /* buffers given back (at most about RING + 127 at once) */
+#define KEEP_MAX 65536 /* bytes: copy frees larger buffers when they come back */
 #define LAT_BUCKETS (64 * 40)
 
 /* ---- allocations, counted across the library and this program ---- */
@@ -87,7 +88,11 @@ static uint64_t bucket_value(unsigned b)
 
 static uint64_t hist_pct(hist *h, double p)
 {
-    uint64_t n = atomic_load_explicit(&h->n, memory_order_relaxed);
+    /* the buckets' own sum, not h->n: read while the counts grow, a newer
+     * n with older buckets would put the percentile past the last */
+    uint64_t n = 0;
+    for (unsigned i = 0; i < LAT_BUCKETS; i++)
+        n += atomic_load_explicit(&h->b[i], memory_order_relaxed);
     if (!n)
         return 0;
     uint64_t want = (uint64_t)((double)n * p), seen = 0;
@@ -178,9 +183,10 @@ typedef struct md {
      * got them, to the loop thread: copy copies the next messages into them
      * in that order (copy_of), ref frees them there, where they were
      * allocated (take_back): a free in another thread takes the
-     * allocator's arena lock against the loop's next allocations. Both
-     * sides publish their `back` index every 64 buffers and when they go
-     * idle, as the parser does its tail. */
+     * allocator's arena lock against the loop's next allocations. The
+     * loop thread publishes its head at every push; the parser its tail
+     * and back_head every 64 items and when the ring is empty, and copy
+     * its back_tail every 64 buffers and when it waits for room. */
     item *ring;
     zws_buf **back;
     struct {
@@ -631,9 +637,10 @@ static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
         m->prod.back_taken = ++t;
         if ((t & 63) == 0)
             atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
-        if (zws_buf_refill(b, data, len))
+        /* one made for a large message goes (its size is not kept) */
+        if (zws_buf_len(b) <= KEEP_MAX && zws_buf_refill(b, data, len))
             return b;
-        zws_buf_unref(b); /* too small for this one */
+        zws_buf_unref(b); /* too small for this one, or too large to keep */
     }
     zws_buf *b = zws_buf_new(len + len / 4 + 64);
     return b ? zws_buf_refill(b, data, len) : NULL;
@@ -683,8 +690,7 @@ static void wait_for_room(md *m, uint64_t h)
         take_back(m);
     pthread_mutex_lock(&m->qlock);
     atomic_store_explicit(&m->full, 1, memory_order_seq_cst);
-    while (h - atomic_load_explicit(&m->cons.tail, memory_order_seq_cst) > RING / 2 &&
-           !atomic_load(&m->stop_parser))
+    while (h - atomic_load_explicit(&m->cons.tail, memory_order_seq_cst) > RING / 2)
         wait_ms(&m->room, &m->qlock);
     atomic_store_explicit(&m->full, 0, memory_order_relaxed);
     pthread_mutex_unlock(&m->qlock);
@@ -695,7 +701,8 @@ static void wait_for_room(md *m, uint64_t h)
  * loop thread when it waits for room and has it. */
 static void room_made(md *m, uint64_t t, uint64_t h)
 {
-    if (atomic_load_explicit(&m->full, memory_order_seq_cst) && h - t <= RING / 2) {
+    if (atomic_load_explicit(&m->full, memory_order_seq_cst) && h - t <= RING / 2 &&
+        atomic_exchange_explicit(&m->full, 0, memory_order_relaxed)) {
         pthread_mutex_lock(&m->qlock);
         pthread_cond_signal(&m->room);
         pthread_mutex_unlock(&m->qlock);

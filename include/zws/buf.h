@@ -26,9 +26,11 @@ ZWS_EXTERN zws_buf *zws_buf_new(size_t len);
 /* Refills b, which the caller holds the only reference to, with a copy of
  * data[0..len): its allocation is used again, for a thread that recycles
  * the buffers given back to it rather than allocate one per message (make
- * them with zws_buf_new(room) to leave room for longer messages). Returns
- * b, or NULL with b unchanged when len exceeds the bytes b was allocated
- * with or other references to b remain. */
+ * them with zws_buf_new(room) to leave room for longer messages). data may
+ * be NULL when len is 0 and must not point into b. Returns b, or NULL with
+ * b unchanged (and still the caller's) when len exceeds the size b was
+ * made with (zws_buf_new's len, zws_buf_new_copy's) or other references
+ * to b remain. */
 ZWS_EXTERN zws_buf *zws_buf_refill(zws_buf *b, const void *data, size_t len);
 
 /* Takes one more reference; returns b. */
