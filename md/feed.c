@@ -437,12 +437,34 @@ static tpl *tpl_build(zws_md_feed *f, uint32_t st, int combined)
     return p;
 }
 
+/* v (below 10^w) as w digits with leading zeros, two at a time: above
+ * eight digits the low eight and the rest are two chains of divisions that
+ * run side by side, not one of w (a division by a constant is a multiply,
+ * four cycles here, and every frame gets an id and most an event time). */
+static void put_small(char *at, uint32_t v, int w)
+{
+    static const char two[] = "00010203040506070809101112131415161718192021222324"
+                              "25262728293031323334353637383940414243444546474849"
+                              "50515253545556575859606162636465666768697071727374"
+                              "75767778798081828384858687888990919293949596979899";
+    for (; w >= 2; w -= 2) {
+        uint32_t q = v / 100;
+        memcpy(at + w - 2, two + 2 * (v - q * 100), 2);
+        v = q;
+    }
+    if (w)
+        at[0] = (char)('0' + v);
+}
+
 static void put_digits(char *at, uint64_t v, int w)
 {
-    for (int i = w - 1; i >= 0; i--) {
-        at[i] = (char)('0' + v % 10);
-        v /= 10;
+    while (w > 8) {
+        uint64_t q = v / 100000000;
+        put_small(at + w - 8, (uint32_t)(v - q * 100000000), 8);
+        v = q;
+        w -= 8;
     }
+    put_small(at, (uint32_t)v, w);
 }
 
 static tpl *tpl_get(zws_md_feed *f, uint32_t st, int combined)
