@@ -183,13 +183,16 @@ strategies)
         fail "copy allocates per message: $(cat "$tmp/copy.out")"
     [ "$(json_get "$tmp/naive.out" 'j["allocs_per_msg"] >= 1')" = True ] ||
         fail "naive should allocate per message"
-    # the parser thread's CPU counts in the consumer's: with depth20 the
-    # parse alone is most of it
+    # the parser thread's CPU counts in the consumer's, and with depth20
+    # the parse is most of the parser's (its CPU read after the thread was
+    # joined, when its clock is gone, was once left out). parse_ns is the
+    # wall time of sampled parses, so it may pass the CPU time by the
+    # moments the thread waits for a core: half of it at least
     for s in copy ref; do
         timeout 60 "$zws" md -d 2 --no-view --json -r max -S "$s" -s btcusdt@depth20 \
             >"$tmp/$s-d.out" 2>"$tmp/$s-d.err" || fail "strategy $s (depth20) exited $?"
-        [ "$(json_get "$tmp/$s-d.out" 'j["consumer_ns_per_msg"] >= j["parse_ns"]')" = True ] ||
-            fail "$s: consumer CPU per message below the parse's: $(cat "$tmp/$s-d.out")"
+        [ "$(json_get "$tmp/$s-d.out" 'j["parser_ns_per_msg"] >= 0.5 * j["parse_ns"] and j["consumer_ns_per_msg"] > j["parser_ns_per_msg"]')" = True ] ||
+            fail "$s: the parser thread's CPU is not counted: $(cat "$tmp/$s-d.out")"
     done
     # usage errors exit 1, a feed that is not there 2, each with its line
     st=0; "$zws" md -s nosuch -d 1 --no-view 2>"$tmp/u1.err" || st=$?

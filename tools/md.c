@@ -1184,6 +1184,7 @@ static void print_summary(md *m)
     if (parse_ns < 0)
         parse_ns = 0;
     double cpu = msgs ? m->cpu_ns_per_msg / (double)msgs : 0;
+    double parser_cpu = msgs ? (double)m->parser_cpu_ns / (double)msgs : 0; /* in cpu */
     int checked = 0, equal = 0;
     for (int i = 0; i < m->nsyms; i++)
         if (m->syms[i].verified) {
@@ -1194,10 +1195,12 @@ static void print_summary(md *m)
              p999 = hist_pct(&m->lat, 0.999);
     if (m->json) {
         printf("{\"strategy\":\"%s\",\"messages\":%llu,\"seconds\":%.3f,\"msgs_per_s\":%.0f,"
-               "\"consumer_ns_per_msg\":%.1f,\"parse_ns\":%.1f,\"allocs_per_msg\":%.4f,"
+               "\"consumer_ns_per_msg\":%.1f,\"parser_ns_per_msg\":%.1f,\"parse_ns\":%.1f,"
+               "\"allocs_per_msg\":%.4f,"
                "\"latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"samples\":%llu},"
                "\"by_kind\":{",
-               strategy_names[m->strategy], (unsigned long long)msgs, secs, rate, cpu, parse_ns,
+               strategy_names[m->strategy], (unsigned long long)msgs, secs, rate, cpu, parser_cpu,
+               parse_ns,
                apm, (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)p999,
                (unsigned long long)ld(&m->lat.n));
         int first = 1;
