@@ -65,7 +65,6 @@ static void *count_realloc(void *p, size_t n)
  * loop thread: relaxed atomics, the counts an instant's approximation. */
 typedef struct hist {
     _Atomic uint64_t b[LAT_BUCKETS];
-    _Atomic uint64_t n;
 } hist;
 
 static unsigned bucket_of(uint64_t v)
@@ -86,13 +85,19 @@ static uint64_t bucket_value(unsigned b)
     return ((uint64_t)(64 + m) << (e - 6));
 }
 
-static uint64_t hist_pct(hist *h, double p)
+/* The samples: the buckets' sum (a count of its own, read while the
+ * buckets grow, could be ahead of them and put a percentile past the last). */
+static uint64_t hist_count(hist *h)
 {
-    /* the buckets' own sum, not h->n: read while the counts grow, a newer
-     * n with older buckets would put the percentile past the last */
     uint64_t n = 0;
     for (unsigned i = 0; i < LAT_BUCKETS; i++)
         n += atomic_load_explicit(&h->b[i], memory_order_relaxed);
+    return n;
+}
+
+static uint64_t hist_pct(hist *h, double p)
+{
+    uint64_t n = hist_count(h);
     if (!n)
         return 0;
     uint64_t want = (uint64_t)((double)n * p), seen = 0;
@@ -458,7 +463,6 @@ static void note_latency(md *m, const zws_md_msg *msg, zws_md_view symbol)
     if (lat < 0)
         return;
     bump(&m->lat.b[bucket_of((uint64_t)lat)], 1);
-    bump(&m->lat.n, 1);
 }
 
 static void compare_book(md *m, int s, const zws_md_msg *snap)
@@ -1202,7 +1206,7 @@ static void print_summary(md *m)
                strategy_names[m->strategy], (unsigned long long)msgs, secs, rate, cpu, parser_cpu,
                parse_ns,
                apm, (unsigned long long)p50, (unsigned long long)p99, (unsigned long long)p999,
-               (unsigned long long)ld(&m->lat.n));
+               (unsigned long long)hist_count(&m->lat));
         int first = 1;
         for (int k = 1; k < ZWS_MD_KIND_COUNT; k++)
             if (ld(&m->by_kind[k])) {
@@ -1227,7 +1231,7 @@ static void print_summary(md *m)
             cpu, parse_ns, apm);
     fprintf(f, "  latency %s: p50 %.1f us, p99 %.1f us, p99.9 %.1f us (%llu samples)\n",
             m->feed ? "feed send to parse" : "event time to parse", (double)p50 / 1e3,
-            (double)p99 / 1e3, (double)p999 / 1e3, (unsigned long long)ld(&m->lat.n));
+            (double)p99 / 1e3, (double)p999 / 1e3, (unsigned long long)hist_count(&m->lat));
     fprintf(f, "  reconnects %llu, book gaps %llu, snapshots %llu, parse errors %llu",
             (unsigned long long)ld(&m->reconnects), (unsigned long long)ld(&m->gaps),
             (unsigned long long)ld(&m->snapshots), (unsigned long long)ld(&m->parse_errors));
