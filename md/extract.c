@@ -290,6 +290,16 @@ typedef struct fscale {
     const int64_t *mul;
 } fscale;
 
+/* The fast readers take a scale of at most this many decimals, so a number
+ * of up to 8 integer digits fits in int64 at the scale. */
+#define FAST_MAX_DECIMALS 10
+
+/* The scale of dec decimals (0 to FAST_MAX_DECIMALS). */
+HOT fscale fscale_of(int dec)
+{
+    return (fscale){dec < 8 ? (unsigned)dec : 8, pow10_tab + dec};
+}
+
 /* ---- the portable readers: eight bytes at a time ----
  * Each takes only the common form of its value and returns the cursor past
  * it, or NULL; strings and decimal strings stop before the closing quote.
@@ -483,9 +493,8 @@ HOT int decimal(cur *c, int64_t *out, const char *what)
 {
     const char *p = c->p;
     int dec = c->ps->decimals;
-    if (c->end - p >= 2 && *p == '"' && dec >= 0 && dec <= 10) {
-        fscale sc = {dec < 8 ? (unsigned)dec : 8, pow10_tab + dec};
-        const char *q = dec_word(p + 1, c->end, sc, out);
+    if (c->end - p >= 2 && *p == '"' && (unsigned)dec <= FAST_MAX_DECIMALS) {
+        const char *q = dec_word(p + 1, c->end, fscale_of(dec), out);
         if (q && *q == '"') {
             c->p = q + 1;
             return 0;
@@ -881,10 +890,8 @@ static int object(cur *c, zws_md_msg *m, int depth, uint32_t *seen)
  *
  * The fast path only starts on messages of 16 bytes or more, so a reader
  * near the end may load the last 16 bytes of the payload instead of 16 from
- * its cursor, and it runs only at a scale of at most 10 decimals, so a
- * number of up to 8 integer digits fits in int64 at the scale. */
+ * its cursor, and it runs only at a scale of at most FAST_MAX_DECIMALS. */
 #define FAST_MIN_LEN 16
-#define FAST_MAX_DECIMALS 10
 
 static inline uint32_t load4(const char *p)
 {

@@ -820,6 +820,17 @@ static void handle_request(fconn *c, const uint8_t *data, size_t len)
 
 static void replay_fill(zws_md_feed *f, fconn *c, int64_t now);
 
+/* More frames for c, on open and on drain: a recording's (what is due at
+ * its pace, or all that fits), or the pre-rendered frames of a feed as
+ * fast as possible; a paced feed sends from its timers. */
+static void refill(fconn *c, int64_t now)
+{
+    if (c->f->rec)
+        replay_fill(c->f, c, now);
+    else if (c->f->o.rate <= 0)
+        fill(c);
+}
+
 static int count_incoming(fconn *c)
 {
     zws_md_feed *f = c->f;
@@ -945,10 +956,7 @@ static void on_open(zws_ws *ws)
     f->conns = c;
     STAT(f, conns);
     c->replay_t0 = now;
-    if (f->rec) /* drain goes on with it; at the recorded pace, the replay timer */
-        replay_fill(f, c, now);
-    else if (f->o.rate <= 0)
-        fill(c);
+    refill(c, now); /* drain goes on with it */
 }
 
 static void on_message(zws_ws *ws, unsigned op, const uint8_t *data, size_t len)
@@ -983,11 +991,7 @@ static void on_pong(zws_ws *ws, const uint8_t *data, size_t len)
 
 static void on_drain(zws_ws *ws)
 {
-    fconn *c = zws_ws_user(ws);
-    if (c->f->rec)
-        replay_fill(c->f, c, zws_loop_now(zws_ws_loop(ws)));
-    else if (c->f->o.rate <= 0)
-        fill(c);
+    refill(zws_ws_user(ws), zws_loop_now(zws_ws_loop(ws)));
 }
 
 static void on_close(zws_ws *ws, uint16_t code, const char *reason, size_t len)

@@ -190,16 +190,19 @@ static void stop(void)
     zws_server_free(F.srv);
 }
 
-static zws_conn *client(const char *path)
+/* A blocking client of the fixture's server at path (o may be NULL). */
+static zws_conn *client_opts(const char *path, const zws_opts *o)
 {
     char url[128], err[256];
     snprintf(url, sizeof url, "%s%s", F.url, path);
     zws_conn *c;
-    int r = zws_connect(&c, url, NULL, err, sizeof err);
+    int r = zws_connect(&c, url, o, err, sizeof err);
     if (r)
         fail_msg("connect %s: %s", url, err);
     return c;
 }
+
+static zws_conn *client(const char *path) { return client_opts(path, NULL); }
 
 static void expect_message(zws_conn *c, unsigned opcode, const void *data, size_t len)
 {
@@ -875,13 +878,8 @@ static zws_conn *client_timeout(const char *path, int read_ms)
     zws_opts *o;
     assert_int_equal(zws_opts_new(&o), 0);
     zws_opts_set_timeout(o, ZWS_TIMEOUT_READ, read_ms);
-    char url[128], err[256];
-    snprintf(url, sizeof url, "%s%s", F.url, path);
-    zws_conn *c;
-    int r = zws_connect(&c, url, o, err, sizeof err);
+    zws_conn *c = client_opts(path, o);
     zws_opts_free(o);
-    if (r)
-        fail_msg("connect %s: %s", url, err);
     return c;
 }
 

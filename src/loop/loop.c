@@ -514,7 +514,7 @@ void zws__loop_flush_dirty(zws_loop *l)
         ws->dnext = NULL;
         /* still marked dirty while its handler runs: what it sends on ws
          * goes out with the write below */
-        if ((ws->flags & (ZWS__F_DRAINQ | ZWS__F_DEAD)) == ZWS__F_DRAINQ)
+        if (ws->flags & ZWS__F_DRAINQ) /* zws__ws_drain checks the rest */
             zws__ws_drain(ws);
         ws->flags &= ~ZWS__F_DIRTY;
         if (!(ws->flags & ZWS__F_DEAD))
