@@ -189,7 +189,9 @@ typedef struct md {
      * in that order (copy_of), ref frees them there, where they were
      * allocated (take_back): a free in another thread takes the
      * allocator's arena lock against the loop's next allocations. The
-     * loop thread publishes its head at every push; the parser its tail
+     * loop thread publishes its head at every push (a plain store: the
+     * check for a sleeping parser that needs a fence after it is made once
+     * a pass, see publish_pass); the parser its tail
      * and back_head every 64 items and when the ring is empty, and copy
      * its back_tail every 64 buffers and when it waits for room. */
     item *ring;
@@ -217,6 +219,7 @@ typedef struct md {
     atomic_int sleeping; /* the ring's parser waits on qcond */
     pthread_cond_t room;
     atomic_int full; /* the loop thread waits on room */
+    int pass_armed;  /* publish_pass is due at the end of this pass */
     pthread_t parser_thread;
     int have_parser;
     /* snapshots over HTTP */
@@ -681,6 +684,35 @@ static void wait_ms(pthread_cond_t *c, pthread_mutex_t *lock)
     pthread_cond_timedwait(c, lock, &ts);
 }
 
+/* On the loop thread: wakes the parser when it sleeps. */
+static void wake_parser(md *m)
+{
+    if (atomic_load_explicit(&m->sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&m->sleeping, 0, memory_order_relaxed)) {
+        pthread_mutex_lock(&m->qlock);
+        pthread_cond_signal(&m->qcond);
+        pthread_mutex_unlock(&m->qlock);
+    }
+}
+
+/* On the loop thread, at the end of a pass that pushed: the fence between
+ * the pushes' head stores and a last look at the parser's sleeping flag.
+ * The parser, before it sleeps, stores that flag, fences, and reads the
+ * head, so either it sees the pass's last item or this sees it asleep. A
+ * fence at every push would wait for all of the push's stores to be done,
+ * the copy into a buffer whose lines are on the parser's core among them:
+ * that wait was a third of the loop thread's time. */
+static int publish_pass(zws_loop *l, void *arg)
+{
+    md *m = arg;
+    m->pass_armed = 0;
+    if (l) {
+        atomic_thread_fence(memory_order_seq_cst);
+        wake_parser(m);
+    }
+    return 0;
+}
+
 /* On the loop thread, the ring full at h: sleeps until the parser has
  * emptied half of it, leaving the core to the others (the parser wakes it
  * when it sees `full` at one of its tail stores, each seeing the other's
@@ -692,6 +724,8 @@ static void wait_for_room(md *m, uint64_t h)
         atomic_store_explicit(&m->prod.back_tail, m->prod.back_taken, memory_order_release);
     else
         take_back(m);
+    atomic_thread_fence(memory_order_seq_cst); /* the parser is up: see publish_pass */
+    wake_parser(m);
     pthread_mutex_lock(&m->qlock);
     atomic_store_explicit(&m->full, 1, memory_order_seq_cst);
     while (h - atomic_load_explicit(&m->cons.tail, memory_order_seq_cst) > RING / 2)
@@ -729,15 +763,16 @@ static inline __attribute__((always_inline)) void ring_push(md *m, zws_buf *b, s
             wait_for_room(m, h); /* the parser is behind */
     }
     m->ring[h & (RING - 1)] = (item){.b = b, .len = len, .tag = tag, .sym = symbol};
-    atomic_store_explicit(&m->prod.head, h + 1, memory_order_seq_cst);
-    /* the parser sleeps when it found the ring empty: wake it (it set
-     * sleeping before looking once more, so one of us sees the other),
-     * with one signal a sleep, not one for each push until it is up */
-    if (atomic_load_explicit(&m->sleeping, memory_order_seq_cst) &&
-        atomic_exchange_explicit(&m->sleeping, 0, memory_order_relaxed)) {
-        pthread_mutex_lock(&m->qlock);
-        pthread_cond_signal(&m->qcond);
-        pthread_mutex_unlock(&m->qlock);
+    atomic_store_explicit(&m->prod.head, h + 1, memory_order_release);
+    /* one signal a sleep, not one for each push until the parser is up */
+    wake_parser(m);
+    if (!m->pass_armed) {
+        m->pass_armed = 1;
+        if (zws_loop_timer(m->loop, 0, publish_pass, m)) { /* out of memory: now */
+            m->pass_armed = 0;
+            atomic_thread_fence(memory_order_seq_cst);
+            wake_parser(m);
+        }
     }
 }
 
@@ -807,6 +842,7 @@ static void parser_loop(md *m)
             /* then sleep until the loop pushes (or a millisecond passes) */
             pthread_mutex_lock(&m->qlock);
             atomic_store_explicit(&m->sleeping, 1, memory_order_seq_cst);
+            atomic_thread_fence(memory_order_seq_cst); /* pairs with publish_pass's */
             if (atomic_load_explicit(&m->prod.head, memory_order_seq_cst) == t &&
                 !atomic_load(&m->stop_parser)) {
                 wait_ms(&m->qcond, &m->qlock);
