@@ -117,10 +117,17 @@ slow)
     timeout 30 "$python" "$here/md_probe.py" slow "$port" "$pid" || fail "slow probe"
     # a consumer spending 20 us a message, four times slower than the feed
     # could go: it takes what it can, and neither side's memory runs away
-    timeout 60 "$zws" md "ws://127.0.0.1:$port" -d 3 --no-view --json --work-ns 20000 \
-        -S copy -s btcusdt@bookTicker >"$tmp/md.out" 2>"$tmp/md.err" || fail "zws md exited $?"
-    rss=$(json_get "$tmp/md.out" 'j["max_rss_kb"]')
-    [ "$rss" -lt 262144 ] || fail "zws md grew to $rss KiB"
+    # (the handoffs hold at most 65,536 messages and 8 MiB of payload: small
+    # messages meet the first bound, depth20's 1.3 KB the second)
+    for run in copy:btcusdt@bookTicker naive:btcusdt@depth20 copy:btcusdt@depth20; do
+        timeout 60 "$zws" md "ws://127.0.0.1:$port" -d 3 --no-view --json --work-ns 20000 \
+            -S "${run%%:*}" -s "${run#*:}" >"$tmp/md.out" 2>"$tmp/md.err" ||
+            fail "zws md ($run) exited $?"
+        rss=$(json_get "$tmp/md.out" 'j["max_rss_kb"]')
+        [ "$rss" -lt 131072 ] || fail "zws md ($run) grew to $rss KiB"
+        [ "$(json_get "$tmp/md.out" 'j["ring_waits"] > 0')" = True ] ||
+            fail "zws md ($run): the handoff never filled, the bound was not tried"
+    done
     feed_rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     [ "$feed_rss" -lt 262144 ] || fail "the feed grew to $feed_rss KiB"
     ;;

@@ -226,6 +226,7 @@ typedef struct md {
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     nnode *qhead, *qtail;
+    size_t qn, qbytes; /* what is queued, bounded as the ring is */
     atomic_int stop_parser;
     atomic_int sleeping; /* the ring's parser waits on qcond */
     pthread_cond_t room;
@@ -816,6 +817,13 @@ static void queue_push(md *m, const item *it)
     n->next = NULL;
     n->it = *it;
     pthread_mutex_lock(&m->qlock);
+    if (m->qn >= RING || m->qbytes >= RING_BYTES) { /* wait as the ring does */
+        bump(&m->ring_waits, 1);
+        while (m->qn >= RING / 2 || m->qbytes >= RING_BYTES / 2)
+            pthread_cond_wait(&m->room, &m->qlock);
+    }
+    m->qn++;
+    m->qbytes += it->len;
     if (m->qtail)
         m->qtail->next = n;
     else
@@ -851,6 +859,10 @@ static void parser_loop(md *m)
                 m->qhead = n->next;
                 if (!m->qhead)
                     m->qtail = NULL;
+                m->qn--;
+                m->qbytes -= n->it.len;
+                if (m->qn == RING / 2 - 1 || m->qbytes + n->it.len >= RING_BYTES / 2)
+                    pthread_cond_signal(&m->room); /* a push may wait for this */
             }
             pthread_mutex_unlock(&m->qlock);
             if (!n)
