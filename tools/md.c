@@ -619,15 +619,15 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* The first bytes of a buffer (its header and the start of a small
- * message), into this core's cache. */
+/* A buffer's header and its message (the first 2 KiB of a longer one),
+ * into this core's cache. */
 #define PREFETCH_AHEAD 8
-static inline void prefetch_buf(const zws_buf *b)
+static inline void prefetch_buf(const zws_buf *b, size_t len)
 {
     const char *p = (const char *)b;
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
+    size_t n = len < 2048 ? len + 128 : 2048;
+    for (size_t i = 0; i < n; i += 64)
+        __builtin_prefetch(p + i);
 }
 
 /* On the loop thread: frees the buffers the parser gave back (ref, and
@@ -904,7 +904,10 @@ static void parser_loop(md *m)
             /* the buffers were written on the loop thread's core: ask for
              * those a few items on while this one is parsed */
             if (h - t > PREFETCH_AHEAD)
-                prefetch_buf(m->ring[(t + PREFETCH_AHEAD) & (RING - 1)].b);
+            {
+                const item *ahead = &m->ring[(t + PREFETCH_AHEAD) & (RING - 1)];
+                prefetch_buf(ahead->b, ahead->len);
+            }
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
             if (it->tag) /* a snapshot: too large to copy messages into */
                 zws_buf_unref(it->b);
