@@ -324,29 +324,41 @@ int zws__utf8_feed_with(const struct zws__utf8_kernel *k, zws_utf8 *v,
  * machine, a market feed's messages are 100-200 bytes). */
 #define ASCII_SHORT 256
 
-/* Whether p[i, len) is ASCII, for fewer than 8 bytes left: the last word
- * again when there is one (overlapping what ascii_prefix took), else byte
- * by byte. */
-static inline int ascii_tail(const uint8_t *p, size_t len, size_t i)
+/* 1 when p[0..len), len < 8, is all ASCII. */
+static inline int few_ascii(const uint8_t *p, size_t len)
 {
-    if (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p + len - 8, 8);
-        return !(w & 0x8080808080808080u);
-    }
-    for (; i < len; i++)
+    for (size_t i = 0; i < len; i++)
         if (p[i] & 0x80)
             return 0;
     return 1;
+}
+
+/* 1 when p[0..len), 8 <= len, is all ASCII: the words ORed together and
+ * looked at once, the last one overlapping the one before. For short
+ * messages, which are nearly always ASCII: no branch per word. */
+static inline int all_ascii(const uint8_t *p, size_t len)
+{
+    uint64_t a = 0, b = 0, c = 0, d = 0, w;
+    size_t i = 0;
+    for (; len - i >= 32; i += 32) {
+        memcpy(&w, p + i, 8), a |= w;
+        memcpy(&w, p + i + 8, 8), b |= w;
+        memcpy(&w, p + i + 16, 8), c |= w;
+        memcpy(&w, p + i + 24, 8), d |= w;
+    }
+    for (; len - i >= 8; i += 8)
+        memcpy(&w, p + i, 8), a |= w;
+    memcpy(&w, p + len - 8, 8);
+    return !((a | b | c | d | w) & 0x8080808080808080u);
 }
 
 int zws_utf8_feed(zws_utf8 *v, const uint8_t *p, size_t len, size_t *bad)
 {
     size_t i = 0;
     if (v->state == ACC && len && len <= ASCII_SHORT) {
-        i = ascii_prefix(p, len);
-        if (len - i < 8 && ascii_tail(p, len, i))
+        if (len >= 8 ? all_ascii(p, len) : few_ascii(p, len))
             return 0;
+        i = ascii_prefix(p, len); /* the kernel goes on from the first non-ASCII word */
     }
     /* the kernel starts where the ASCII ends: those bytes are read once */
     int r = zws__utf8_feed_with(kernel(), v, i ? p + i : p, len - i, bad);
