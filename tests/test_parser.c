@@ -167,6 +167,57 @@ static void test_mixed_stream_chunked(void **state)
     }
 }
 
+/* ---- a frame not yet whole leaves the input as it was ---- */
+
+/* Every prefix of a masked frame, short and with a 16-bit length, text and
+ * binary (and text that is not UTF-8), is given with the rest of the frame
+ * in memory after it: the parser waits (or fails) without writing past
+ * what it was given, and the whole frame then parses to its payload. */
+static void test_prefix_leaves_input(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 5, 125, 126, 300};
+    static const unsigned ops[] = {ZWS_OP_TEXT, ZWS_OP_BINARY};
+    uint8_t payload[300], wire[320], buf[320];
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t oi = 0; oi < 2; oi++)
+            for (int bad = 0; bad < 2; bad++) {
+                size_t len = lens[li];
+                for (size_t i = 0; i < len; i++)
+                    payload[i] = (uint8_t)('a' + i % 26);
+                if (bad && len)
+                    payload[len - 1] = 0xff; /* not UTF-8 */
+                size_t n = tu_frame(wire, ops[oi], 1, 0, payload, len, 1);
+                int fails = bad && len && ops[oi] == ZWS_OP_TEXT;
+                for (size_t k = 0; k <= n; k++) {
+                    zws_parser *p = server();
+                    memcpy(buf, wire, n);
+                    size_t used = 99;
+                    zws_event ev;
+                    int r = zws_parser_next(p, buf, k, &used, &ev);
+                    if (k < n) {
+                        assert_true(r == 0 || (fails && r < 0));
+                        if (r == 0)
+                            assert_memory_equal(buf + k, wire + k, n - k);
+                    }
+                    if (r == 0 && k < n) { /* the rest comes: the same bytes, all of them */
+                        r = zws_parser_next(p, buf + used, n - used, &used, &ev);
+                    }
+                    if (fails) {
+                        assert_true(r < 0);
+                        assert_int_equal(ev.close_code, 1007);
+                    } else {
+                        assert_int_equal(r, ZWS_EV_MESSAGE);
+                        assert_int_equal(ev.opcode, ops[oi]);
+                        assert_int_equal(ev.len, len);
+                        if (len)
+                            assert_memory_equal(ev.data, payload, len);
+                    }
+                    zws_parser_free(p);
+                }
+            }
+}
+
 /* ---- a caller buffer smaller than some frames ---- */
 
 /* Messages under and over the caller buffers below, whole and fragmented,
@@ -831,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_fragmentation_errors),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_utf8_split_across_fragments),
+        cmocka_unit_test(test_prefix_leaves_input),
         cmocka_unit_test(test_utf8_fails_fast),
         cmocka_unit_test(test_close_payloads),
         cmocka_unit_test(test_limits),

@@ -379,6 +379,50 @@ static int on_stream(zws_parser *p, uint8_t *in, size_t len, size_t *off,
     return r < 0 ? r : 1;
 }
 
+/* The usual input in one step: a whole text or binary frame with FIN, no
+ * RSV bit and a payload under 64 KiB, masked as the role requires, while
+ * no message is open (1 and the event). A frame it does not take -- not
+ * whole yet, over a limit, not valid UTF-8 -- it leaves as it found it
+ * (masked again: XOR with the key twice is no change) to the state
+ * machine, which answers for it as for any other (0). Between messages
+ * that machine keeps nothing this path would have to set. */
+static int whole_frame(zws_parser *p, uint8_t *in, size_t len, size_t *consumed,
+                       zws_event *ev)
+{
+    if (len < 2)
+        return 0;
+    unsigned b0 = in[0], b1 = in[1], masked = p->role == ZWS_ROLE_SERVER ? 0x80u : 0;
+    unsigned l7 = b1 ^ masked; /* the length, when the mask bit is as it must be */
+    if ((b0 != 0x81 && b0 != 0x82) || l7 > 126) /* or a 64-bit length */
+        return 0;
+    size_t hlen = (l7 == 126 ? 4 : 2) + (masked ? 4 : 0), plen = l7;
+    if (len < hlen)
+        return 0;
+    if (l7 == 126)
+        plen = (size_t)in[2] << 8 | in[3];
+    if (len - hlen < plen || plen > p->max_frame || plen > p->max_message ||
+        hlen + plen > p->buffer_size)
+        return 0;
+    uint8_t *payload = in + hlen;
+    if (masked)
+        zws_mask(payload, plen, in + hlen - 4, 0);
+    if (b0 == 0x81) {
+        zws_utf8 u = ZWS_UTF8_INIT;
+        if (zws_utf8_feed(&u, payload, plen, NULL) || !zws_utf8_complete(&u)) {
+            if (masked)
+                zws_mask(payload, plen, in + hlen - 4, 0);
+            return 0;
+        }
+    }
+    memset(ev, 0, sizeof *ev);
+    ev->type = ZWS_EV_MESSAGE;
+    ev->opcode = b0 & 0x0fu;
+    ev->data = payload;
+    ev->len = plen;
+    *consumed = hlen + plen;
+    return 1;
+}
+
 int zws_parser_next(zws_parser *p, uint8_t *in, size_t len, size_t *consumed,
                     zws_event *ev)
 {
@@ -398,6 +442,8 @@ int zws_parser_next(zws_parser *p, uint8_t *in, size_t len, size_t *consumed,
         if (p->asmb)
             p->asmb->len = 0;
     }
+    if (p->state == S_HEADER && !p->msg_open && whole_frame(p, in, len, consumed, ev))
+        return ZWS_EV_MESSAGE;
     for (;;) {
         switch (p->state) {
         case S_HEADER:
