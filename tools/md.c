@@ -33,6 +33,7 @@
 
 #define CMD "md"
 #define MAX_SYMS 1024
+#define SYM_SLOTS (2 * MAX_SYMS) /* the symbols' hash table; a power of two */
 /* The ring to the parser thread: at most RING items and RING_BYTES of
  * payload in it. Deep enough to ride out a scheduler's time slice when the
  * loop, the parser and an in-process feed share two cores (4,096 items
@@ -177,6 +178,8 @@ typedef struct md {
     int nshards;
     sym syms[MAX_SYMS];
     int nsyms;
+    int16_t sym_slot[SYM_SLOTS]; /* index + 1 into syms, 0 for none */
+    int last_sym;                /* the last one found */
     zws_md_parser parser;
     zws_md_level *levels_buf;
     hist lat;
@@ -305,19 +308,40 @@ static int64_t thread_cpu_ns(clockid_t c)
 
 /* ---- symbols ---- */
 
+/* A symbol's hash, the same for either case of its letters. */
+static uint32_t sym_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t k = 0; k < len; k++)
+        h = (h ^ (uint8_t)(s[k] & ~0x20)) * 16777619u;
+    return h;
+}
+
+static int sym_is(const sym *y, const char *s, size_t len)
+{
+    if (y->len != len)
+        return 0;
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k] >= 'a' && s[k] <= 'z' ? (char)(s[k] - 32) : s[k];
+        if (c != y->name[k])
+            return 0;
+    }
+    return 1;
+}
+
+/* The symbol named s (either case), or -1: the last one found, else by
+ * hash, so the cost is the same for one symbol or a thousand. */
 static int sym_find(md *m, const char *s, size_t len)
 {
-    for (int i = 0; i < m->nsyms; i++) {
-        const sym *y = &m->syms[i];
-        if (y->len != len)
-            continue;
-        size_t k = 0;
-        while (k < len && (s[k] == y->name[k] || s[k] - 32 == y->name[k]))
-            k++;
-        if (k == len)
-            return i;
+    if (m->nsyms && sym_is(&m->syms[m->last_sym], s, len))
+        return m->last_sym;
+    for (uint32_t i = sym_hash(s, len);; i++) {
+        int k = m->sym_slot[i & (SYM_SLOTS - 1)] - 1;
+        if (k < 0)
+            return -1;
+        if (sym_is(&m->syms[k], s, len))
+            return m->last_sym = k;
     }
-    return -1;
 }
 
 static int sym_add(md *m, const char *s, size_t len)
@@ -330,6 +354,10 @@ static int sym_add(md *m, const char *s, size_t len)
     for (size_t k = 0; k < len; k++)
         y->name[k] = (char)(s[k] >= 'a' && s[k] <= 'z' ? s[k] - 32 : s[k]);
     y->len = len;
+    uint32_t h = sym_hash(s, len);
+    while (m->sym_slot[h & (SYM_SLOTS - 1)])
+        h++;
+    m->sym_slot[h & (SYM_SLOTS - 1)] = (int16_t)(m->nsyms + 1);
     return m->nsyms++;
 }
 
