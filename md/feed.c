@@ -45,7 +45,10 @@ static int is_fast_speed(int t) { return t == S_DEPTH100 || (is_partial(t) && (t
 
 typedef struct tpl {
     char *buf;
+    /* frame k: its header at off[k], its payload of len[k] bytes after it
+     * (the frames keep their lengths: ids keep their widths) */
     uint32_t off[TPL_N], len[TPL_N];
+    uint8_t hlen[TPL_N];
     int32_t e_at[TPL_N], id_at[TPL_N]; /* digit offsets in the frame, -1 none */
     uint8_t id_w[TPL_N];
     uint32_t pos;
@@ -398,8 +401,10 @@ static tpl *tpl_build(zws_md_feed *f, uint32_t st, int combined)
         }
         if (n == 0)
             n = zws_md_gen_depth(g, 0, 5, one, 8192); /* never: a step always comes */
-        if (used + pre + n + 1 > cap) {
-            size_t ncap = (used + pre + n + 1) * 2;
+        size_t len = pre + n + (combined ? 1 : 0);
+        size_t hl = zws_frame_header_size(len, 0);
+        if (used + hl + len > cap) {
+            size_t ncap = (used + hl + len) * 2;
             char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
@@ -412,24 +417,26 @@ static tpl *tpl_build(zws_md_feed *f, uint32_t st, int combined)
             cap = ncap;
         }
         p->off[k] = (uint32_t)used;
-        memcpy(buf + used, env, pre);
-        memcpy(buf + used + pre, one, n);
-        p->len[k] = (uint32_t)(pre + n + (combined ? 1 : 0));
+        p->hlen[k] = (uint8_t)zws_frame_write_header((uint8_t *)buf + used, ZWS_OP_TEXT, 1, 0,
+                                                     len, NULL);
+        char *m = buf + used + hl;
+        memcpy(m, env, pre);
+        memcpy(m + pre, one, n);
+        p->len[k] = (uint32_t)len;
         if (combined)
-            buf[used + pre + n] = '}';
-        char *m = buf + used;
+            m[pre + n] = '}';
         p->e_at[k] = digits_after(m, p->len[k], "\"E\":", NULL);
         const char *idkey = t == S_TRADE    ? "\"t\":"
                             : t == S_AGG    ? "\"a\":"
                             : t == S_TICKER ? "\"u\":"
                                             : "\"lastUpdateId\":";
         p->id_at[k] = digits_after(m, p->len[k], idkey, &p->id_w[k]);
-        used += p->len[k];
+        used += hl + len;
     }
     free(one);
     p->buf = buf;
     /* ids continue from the first frame's, with as many digits */
-    char *m0 = buf + p->off[0];
+    char *m0 = buf + p->off[0] + p->hlen[0];
     p->next_id = 0;
     for (int d = 0; p->id_at[0] >= 0 && d < p->id_w[0]; d++)
         p->next_id = p->next_id * 10 + (uint64_t)(m0[p->id_at[0] + d] - '0');
@@ -518,7 +525,7 @@ static void fill(fconn *c)
             if (!p)
                 return;
             uint32_t k = p->pos % TPL_N;
-            size_t size = zws_frame_header_size(p->len[k], 0) + p->len[k];
+            size_t size = p->hlen[k] + p->len[k];
             if (n && total + size > FILL_CHUNK)
                 break;
             c->rr++;
@@ -536,9 +543,9 @@ static void fill(fconn *c)
             tpl *p = plan[i].p;
             uint32_t k = plan[i].k;
             size_t len = p->len[k];
-            out += zws_frame_write_header(out, ZWS_OP_TEXT, 1, 0, len, NULL);
+            memcpy(out, p->buf + p->off[k], p->hlen[k] + len); /* header and payload */
+            out += p->hlen[k];
             char *m = (char *)out;
-            memcpy(m, p->buf + p->off[k], len);
             if (p->e_at[k] >= 0)
                 put_digits(m + p->e_at[k], (uint64_t)now, 13);
             uint64_t id = p->next_id++;
