@@ -4,9 +4,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "internal/cpu.h"
 #include "internal/simd.h"
@@ -336,24 +333,26 @@ static inline int few_ascii(const uint8_t *p, size_t len)
     return 1;
 }
 
-/* 1 when p[0..len), 8 <= len, is all ASCII: the input ORed together and
- * looked at once, the last piece overlapping the one before. For short
- * messages, which are nearly always ASCII: no branch per piece. */
+/* 1 when p[0..len), 8 <= len, is all ASCII: the words ORed together and
+ * looked at once, the last one overlapping the one before. For short
+ * messages, which are nearly always ASCII: no branch per word. Words, not
+ * sixteen-byte loads: a payload the parser has just unmasked was stored a
+ * word at a time, and a wider load of it waits for those stores to finish
+ * (20 B masked messages: 36 M/s with SSE2 loads, 54-92 M/s with words). */
 static inline int all_ascii(const uint8_t *p, size_t len)
 {
-#if defined(__SSE2__)
-    if (len >= 16) {
-        __m128i acc = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
-        for (size_t i = 0; len - i > 16; i += 16)
-            acc = _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
-        return !_mm_movemask_epi8(acc);
+    uint64_t a = 0, b = 0, c = 0, d = 0, w;
+    size_t i = 0;
+    for (; len - i >= 32; i += 32) {
+        memcpy(&w, p + i, 8), a |= w;
+        memcpy(&w, p + i + 8, 8), b |= w;
+        memcpy(&w, p + i + 16, 8), c |= w;
+        memcpy(&w, p + i + 24, 8), d |= w;
     }
-#endif
-    uint64_t a = 0, w;
-    for (size_t i = 0; len - i > 8; i += 8)
+    for (; len - i >= 8; i += 8)
         memcpy(&w, p + i, 8), a |= w;
     memcpy(&w, p + len - 8, 8);
-    return !((a | w) & 0x8080808080808080u);
+    return !((a | b | c | d | w) & 0x8080808080808080u);
 }
 
 int zws_utf8_feed(zws_utf8 *v, const uint8_t *p, size_t len, size_t *bad)
