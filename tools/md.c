@@ -230,6 +230,7 @@ typedef struct md {
     pthread_cond_t qcond;
     nnode *qhead, *qtail;
     size_t qn, qbytes; /* what is queued, bounded as the ring is */
+    int qfull;         /* the loop thread waits on room for half of it */
     atomic_int stop_parser;
     atomic_int sleeping; /* the ring's parser waits on qcond */
     pthread_cond_t room;
@@ -761,10 +762,11 @@ static void see_tail(md *m)
     m->prod.bytes_done_seen = atomic_load_explicit(&m->cons.bytes_done, memory_order_relaxed);
 }
 
-/* On the loop thread, the ring full at h: sleeps until the parser has
- * emptied half of it, leaving the core to the others (the parser wakes it
- * when it sees `full` at one of its tail stores, each seeing the other's
- * store as the sleeping flag and the head do). */
+/* On the loop thread, the ring full at h (of items or of bytes): sleeps
+ * until the parser has emptied half of it, leaving the core to the others
+ * (the parser wakes it when it sees `full` at one of its tail stores with
+ * want_tail and want_bytes passed, each seeing the other's store as the
+ * sleeping flag and the head do). */
 static void wait_for_room(md *m, uint64_t h)
 {
     uint64_t want_tail = h - RING / 2, want_bytes = m->prod.bytes - RING_BYTES / 2;
@@ -847,7 +849,8 @@ static void queue_push(md *m, const item *it)
     pthread_mutex_lock(&m->qlock);
     if (m->qn >= RING || m->qbytes >= RING_BYTES) { /* wait as the ring does */
         bump(&m->ring_waits, 1);
-        while (m->qn >= RING / 2 || m->qbytes >= RING_BYTES / 2)
+        m->qfull = 1;
+        while (m->qfull)
             pthread_cond_wait(&m->room, &m->qlock);
     }
     m->qn++;
@@ -889,8 +892,10 @@ static void parser_loop(md *m)
                     m->qtail = NULL;
                 m->qn--;
                 m->qbytes -= n->it.len;
-                if (m->qn == RING / 2 - 1 || m->qbytes + n->it.len >= RING_BYTES / 2)
-                    pthread_cond_signal(&m->room); /* a push may wait for this */
+                if (m->qfull && m->qn < RING / 2 && m->qbytes < RING_BYTES / 2) {
+                    m->qfull = 0;
+                    pthread_cond_signal(&m->room);
+                }
             }
             pthread_mutex_unlock(&m->qlock);
             if (!n)
@@ -931,11 +936,9 @@ static void parser_loop(md *m)
             item *it = &m->ring[t & (RING - 1)];
             /* the buffers were written on the loop thread's core: ask for
              * those a few items on while this one is parsed */
+            const item *ahead = &m->ring[(t + PREFETCH_AHEAD) & (RING - 1)];
             if (h - t > PREFETCH_AHEAD)
-            {
-                const item *ahead = &m->ring[(t + PREFETCH_AHEAD) & (RING - 1)];
                 prefetch_buf(ahead->b, ahead->len);
-            }
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
             if (it->tag) /* a snapshot: too large to copy messages into */
                 zws_buf_unref(it->b);
