@@ -113,6 +113,10 @@ reconnect)
     [ "$(json_get "$tmp/md.out" 'j["parse_errors"]')" = 0 ] || fail "parse errors"
     ;;
 slow)
+    # memory is what this checks: under AddressSanitizer, a quarantine of
+    # freed blocks small beside the bounds (its default would hold 256 MiB
+    # of the feed's chunks and of naive's per-message allocations)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
     start feed "$zws" feed -p 0 -q --rate max --max-buffer 1m
     timeout 30 "$python" "$here/md_probe.py" slow "$port" "$pid" || fail "slow probe"
     # a consumer spending 20 us a message, four times slower than the feed
