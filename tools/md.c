@@ -309,12 +309,14 @@ static int64_t thread_cpu_ns(clockid_t c)
 
 /* ---- symbols ---- */
 
-/* A symbol's hash, the same for either case of its letters. */
+/* Symbols are kept in upper case and matched in either. */
+static char upper(char c) { return c >= 'a' && c <= 'z' ? (char)(c - 32) : c; }
+
 static uint32_t sym_hash(const char *s, size_t len)
 {
     uint32_t h = 2166136261u;
     for (size_t k = 0; k < len; k++)
-        h = (h ^ (uint8_t)(s[k] & ~0x20)) * 16777619u;
+        h = (h ^ (uint8_t)upper(s[k])) * 16777619u;
     return h;
 }
 
@@ -322,11 +324,9 @@ static int sym_is(const sym *y, const char *s, size_t len)
 {
     if (y->len != len)
         return 0;
-    for (size_t k = 0; k < len; k++) {
-        char c = s[k] >= 'a' && s[k] <= 'z' ? (char)(s[k] - 32) : s[k];
-        if (c != y->name[k])
+    for (size_t k = 0; k < len; k++)
+        if (upper(s[k]) != y->name[k])
             return 0;
-    }
     return 1;
 }
 
@@ -353,7 +353,7 @@ static int sym_add(md *m, const char *s, size_t len)
     sym *y = &m->syms[m->nsyms];
     memset(y, 0, sizeof *y);
     for (size_t k = 0; k < len; k++)
-        y->name[k] = (char)(s[k] >= 'a' && s[k] <= 'z' ? s[k] - 32 : s[k]);
+        y->name[k] = upper(s[k]);
     y->len = len;
     uint32_t h = sym_hash(s, len);
     while (m->sym_slot[h & (SYM_SLOTS - 1)])
@@ -648,15 +648,28 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* A buffer's header and its message (the first 2 KiB of a longer one),
- * into this core's cache. */
+/* A buffer's header and a message of len bytes in it (the first 2 KiB of
+ * a longer one), into this core's cache: to be read, or with write set to
+ * be written (PREFETCHW, which gcc emits only with -mprfchw). The lines
+ * were last touched on the other thread's core. */
 #define PREFETCH_AHEAD 8
-static inline void prefetch_buf(const zws_buf *b, size_t len)
+static inline void prefetch_buf(const zws_buf *b, size_t len, int write)
 {
     const char *p = (const char *)b;
     size_t n = len < 2048 ? len + 128 : 2048;
-    for (size_t i = 0; i < n; i += 64)
-        __builtin_prefetch(p + i);
+    for (size_t i = 0; i < n; i += 64) {
+#if defined(__x86_64__)
+        if (write)
+            __asm__ volatile("prefetchw %0" : : "m"(p[i]));
+        else
+            __builtin_prefetch(p + i);
+#else
+        if (write)
+            __builtin_prefetch(p + i, 1);
+        else
+            __builtin_prefetch(p + i);
+#endif
+    }
 }
 
 /* On the loop thread: frees the buffers the parser gave back (ref, and
@@ -669,21 +682,6 @@ static void take_back(md *m)
         zws_buf_unref(m->back[t & (BACK - 1)]);
     m->prod.back_taken = m->prod.back_head_seen = t;
     atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
-}
-
-/* The lines of a buffer about to be written, asked for with the intent to
- * write: the parser's core read them last. */
-static inline void prefetch_for_write(const zws_buf *b, size_t len)
-{
-    const char *p = (const char *)b;
-    size_t n = len < 2048 ? len + 128 : 2048;
-    for (size_t i = 0; i < n; i += 64) {
-#if defined(__x86_64__) /* PREFETCHW, which gcc emits only with -mprfchw */
-        __asm__ volatile("prefetchw %0" : : "m"(p[i]));
-#else
-        __builtin_prefetch(p + i, 1);
-#endif
-    }
 }
 
 /* On the loop thread: a zws_buf holding a copy of data[0..len), the oldest
@@ -699,7 +697,7 @@ static zws_buf *copy_of(md *m, const uint8_t *data, size_t len)
     if (t != h) {
         zws_buf *b = m->back[t & (BACK - 1)];
         if (t + 1 != h)
-            prefetch_for_write(m->back[(t + 1) & (BACK - 1)], len);
+            prefetch_buf(m->back[(t + 1) & (BACK - 1)], len, 1);
         m->prod.back_taken = ++t;
         if ((t & 63) == 0)
             atomic_store_explicit(&m->prod.back_tail, t, memory_order_release);
@@ -787,11 +785,9 @@ static void see_tail(md *m)
  * sleeping flag and the head do). */
 static void wait_for_room(md *m, uint64_t h)
 {
-    uint64_t want_tail = h - RING / 2, want_bytes = m->prod.bytes - RING_BYTES / 2;
-    if (h < RING / 2)
-        want_tail = 0;
-    if (m->prod.bytes < RING_BYTES / 2)
-        want_bytes = 0;
+    uint64_t bytes = m->prod.bytes;
+    uint64_t want_tail = h > RING / 2 ? h - RING / 2 : 0;
+    uint64_t want_bytes = bytes > RING_BYTES / 2 ? bytes - RING_BYTES / 2 : 0;
     atomic_store_explicit(&m->prod.want_tail, want_tail, memory_order_relaxed);
     atomic_store_explicit(&m->prod.want_bytes, want_bytes, memory_order_relaxed);
     bump(&m->ring_waits, 1);
@@ -956,7 +952,7 @@ static void parser_loop(md *m)
              * those a few items on while this one is parsed */
             const item *ahead = &m->ring[(t + PREFETCH_AHEAD) & (RING - 1)];
             if (h - t > PREFETCH_AHEAD)
-                prefetch_buf(ahead->b, ahead->len);
+                prefetch_buf(ahead->b, ahead->len, 0);
             process(m, zws_buf_data(it->b), zws_buf_len(it->b), it->tag, it->sym);
             if (it->tag) /* a snapshot: too large to copy messages into */
                 zws_buf_unref(it->b);
